@@ -1,0 +1,46 @@
+"""chainrule: derivatives of plain NumPy code by backpropagation, checked by finite differences.
+
+Backpropagation is the chain rule applied to a function that is a composition:
+one forward pass records it, one backward pass yields every partial
+derivative. It is not an optimizer; optimizers consume its gradients.
+"""
+
+from . import rules as _rules  # registers every derivative rule
+from .core import Primitive, Tracer, defjvp, defvjp, primal
+from .errors import (
+    ChainruleError,
+    InPlaceError,
+    LeakedTracerError,
+    NonScalarOutputError,
+    TracerConversionError,
+    UnsupportedOperationError,
+)
+from .pytree import tree_flatten, tree_leaves, tree_map, tree_unflatten
+from .transforms import grad, jvp, value_and_grad, vjp
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ChainruleError",
+    "InPlaceError",
+    "LeakedTracerError",
+    "NonScalarOutputError",
+    "Primitive",
+    "Tracer",
+    "TracerConversionError",
+    "UnsupportedOperationError",
+    "__version__",
+    "defjvp",
+    "defvjp",
+    "grad",
+    "jvp",
+    "primal",
+    "tree_flatten",
+    "tree_leaves",
+    "tree_map",
+    "tree_unflatten",
+    "value_and_grad",
+    "vjp",
+]
+
+del _rules

@@ -1,0 +1,137 @@
+"""The ``ndarray`` methods a traced value offers, each the NumPy function of the same name.
+
+Kept apart from :mod:`chainrule.core` so the engine file holds only the
+engine; every method here routes through NumPy's dispatch to the rules.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["ArrayMethods"]
+
+
+def _axes(args: tuple[Any, ...]) -> Any:
+    # x.reshape(2, 3) and x.reshape((2, 3)) mean the same, as for ndarray.
+    if len(args) == 1 and (args[0] is None or isinstance(args[0], tuple | list)):
+        return args[0]
+    return args
+
+
+class ArrayMethods:
+    """Mixin giving :class:`~chainrule.core.Tracer` the familiar ``ndarray`` methods."""
+
+    __slots__ = ()
+
+    @property
+    def T(self) -> Any:  # noqa: N802 - NumPy's name
+        return np.transpose(self)
+
+    @property
+    def mT(self) -> Any:  # noqa: N802 - NumPy's name
+        return np.swapaxes(self, -1, -2)
+
+    @property
+    def real(self) -> Any:
+        return np.real(self)
+
+    @property
+    def imag(self) -> Any:
+        return np.imag(self)
+
+    def reshape(self, *shape: Any, order: str = "C") -> Any:
+        return np.reshape(self, _axes(shape), order=order)
+
+    def transpose(self, *axes: Any) -> Any:
+        return np.transpose(self, _axes(axes) if axes else None)
+
+    def swapaxes(self, axis1: int, axis2: int) -> Any:
+        return np.swapaxes(self, axis1, axis2)
+
+    def ravel(self, order: str = "C") -> Any:
+        return np.ravel(self, order=order)
+
+    def flatten(self, order: str = "C") -> Any:
+        return np.ravel(self, order=order)
+
+    def squeeze(self, axis: Any = None) -> Any:
+        return np.squeeze(self, axis=axis)
+
+    def sum(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False) -> Any:
+        return np.sum(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+
+    def mean(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False) -> Any:
+        return np.mean(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+
+    def prod(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False) -> Any:
+        return np.prod(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+
+    def max(self, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
+        return np.max(self, axis=axis, out=out, keepdims=keepdims)
+
+    def min(self, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
+        return np.min(self, axis=axis, out=out, keepdims=keepdims)
+
+    def var(self, axis: Any = None, dtype: Any = None, out: Any = None, ddof: float = 0, keepdims: bool = False) -> Any:
+        return np.var(self, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims)
+
+    def std(self, axis: Any = None, dtype: Any = None, out: Any = None, ddof: float = 0, keepdims: bool = False) -> Any:
+        return np.std(self, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims)
+
+    def cumsum(self, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
+        return np.cumsum(self, axis=axis, dtype=dtype, out=out)
+
+    def cumprod(self, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
+        return np.cumprod(self, axis=axis, dtype=dtype, out=out)
+
+    def dot(self, other: Any) -> Any:
+        return np.dot(self, other)
+
+    def clip(self, min: Any = None, max: Any = None) -> Any:  # noqa: A002 - NumPy's names
+        return np.clip(self, min, max)
+
+    def astype(self, dtype: Any, copy: bool = True) -> Any:
+        from .rules.casting import astype
+
+        return astype(self, dtype)
+
+    def copy(self) -> Any:
+        return self  # traced values are immutable: a copy is the same value
+
+    def repeat(self, repeats: Any, axis: Any = None) -> Any:
+        return np.repeat(self, repeats, axis=axis)
+
+    def take(self, indices: Any, axis: Any = None) -> Any:
+        return np.take(self, indices, axis=axis)
+
+    def diagonal(self, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
+        return np.diagonal(self, offset, axis1, axis2)
+
+    def trace(self, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
+        return np.trace(self, offset, axis1, axis2)
+
+    def conj(self) -> Any:
+        return np.conjugate(self)
+
+    def round(self, decimals: int = 0) -> Any:
+        return np.round(self, decimals)
+
+    def all(self, axis: Any = None, keepdims: bool = False) -> Any:
+        return np.all(self, axis=axis, keepdims=keepdims)
+
+    def any(self, axis: Any = None, keepdims: bool = False) -> Any:
+        return np.any(self, axis=axis, keepdims=keepdims)
+
+    def argmax(self, axis: Any = None) -> Any:
+        return np.argmax(self, axis=axis)
+
+    def argmin(self, axis: Any = None) -> Any:
+        return np.argmin(self, axis=axis)
+
+    def argsort(self, axis: int = -1, kind: Any = None) -> Any:
+        return np.argsort(self, axis=axis, kind=kind)
+
+    def nonzero(self) -> Any:
+        return np.nonzero(self)

@@ -1,0 +1,40 @@
+"""The exceptions chainrule raises, each for one kind of mistake a person can fix."""
+
+from __future__ import annotations
+
+__all__ = [
+    "ChainruleError",
+    "InPlaceError",
+    "LeakedTracerError",
+    "NonScalarOutputError",
+    "TracerConversionError",
+    "UnsupportedOperationError",
+]
+
+
+class ChainruleError(Exception):
+    """Base class of every error chainrule raises on purpose."""
+
+
+class UnsupportedOperationError(ChainruleError, NotImplementedError):
+    """A NumPy or SciPy function was applied to a traced value and has no rule.
+
+    chainrule refuses instead of passing the value through, because passing it
+    through would drop the gradient silently.
+    """
+
+
+class TracerConversionError(ChainruleError, TypeError):
+    """A traced value was turned into a plain NumPy array or Python number."""
+
+
+class InPlaceError(ChainruleError, TypeError):
+    """An in-place write that chainrule cannot differentiate was attempted."""
+
+
+class NonScalarOutputError(ChainruleError, TypeError):
+    """``grad`` was asked for the gradient of a function whose output is not a scalar."""
+
+
+class LeakedTracerError(ChainruleError, RuntimeError):
+    """A traced value escaped the transformation that created it and was used later."""
