@@ -24,8 +24,13 @@ class UnsupportedOperationError(ChainruleError, NotImplementedError):
     """
 
 
-class TracerConversionError(ChainruleError, TypeError):
-    """A traced value was turned into a plain NumPy array or Python number."""
+class TracerConversionError(ChainruleError):
+    """A traced value was turned into a plain NumPy array or Python number.
+
+    Deliberately not a ``TypeError``: NumPy catches ``TypeError`` from
+    ``__float__`` during ``y[i] = x`` and replaces it with an unrelated
+    message, and this one must reach the user.
+    """
 
 
 class InPlaceError(ChainruleError, TypeError):
