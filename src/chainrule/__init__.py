@@ -7,6 +7,7 @@ derivative. It is not an optimizer; optimizers consume its gradients.
 
 from . import rules as _rules  # registers every derivative rule
 from .core import Primitive, Tracer, defjvp, defvjp, primal
+from .custom import checkpoint, custom_jvp, custom_vjp, stop_gradient
 from .errors import (
     ChainruleError,
     InPlaceError,
@@ -15,6 +16,7 @@ from .errors import (
     TracerConversionError,
     UnsupportedOperationError,
 )
+from .jacobians import hessian, hvp, jacfwd, jacobian, jacrev
 from .pytree import tree_flatten, tree_leaves, tree_map, tree_unflatten
 from .transforms import grad, jvp, value_and_grad, vjp
 
@@ -30,11 +32,20 @@ __all__ = [
     "TracerConversionError",
     "UnsupportedOperationError",
     "__version__",
+    "checkpoint",
+    "custom_jvp",
+    "custom_vjp",
     "defjvp",
     "defvjp",
     "grad",
+    "hessian",
+    "hvp",
+    "jacfwd",
+    "jacobian",
+    "jacrev",
     "jvp",
     "primal",
+    "stop_gradient",
     "tree_flatten",
     "tree_leaves",
     "tree_map",
