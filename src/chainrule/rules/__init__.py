@@ -3,6 +3,13 @@
 from ..core import bind_operators
 from . import casting, elementwise, indexing, linalg, nondiff, reductions, shape
 
+try:  # SciPy is optional: its ufuncs get rules only where it is installed
+    import scipy.special  # noqa: F401
+except ImportError:  # pragma: no cover
+    pass
+else:
+    from . import special  # noqa: F401
+
 bind_operators()
 
 __all__ = ["casting", "elementwise", "indexing", "linalg", "nondiff", "reductions", "shape"]

@@ -28,6 +28,7 @@ def _on_values(func: Any) -> Any:
         return func(*map(_unwrap, args), **{k: _unwrap(v) for k, v in kwargs.items()})
 
     run.__name__ = getattr(func, "__name__", "nondiff")
+    run.nondiff = True  # type: ignore[attr-defined]  # read by scripts/coverage_manifest.py
     return run
 
 

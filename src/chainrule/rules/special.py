@@ -1,0 +1,246 @@
+"""Derivative rules of ``scipy.special`` ufuncs (imported only when SciPy is installed).
+
+``scipy.special`` functions are ufuncs, so a traced value reaches them through
+``__array_ufunc__`` exactly as it reaches ``np.sin``; each rule below is one
+line in the style of :mod:`chainrule.rules.elementwise`, and binary ufuncs
+broadcast (the engine sums cotangents back to each argument's shape). Every
+derivative is written with ufuncs that have rules themselves (often other
+``scipy.special`` functions: ``gammaln' = digamma``, ``digamma' = zeta(2, x)``,
+Bessel recurrences), so second and higher derivatives work. Real inputs only.
+
+Examples
+--------
+>>> import chainrule as cr
+>>> from scipy.special import expit
+>>> float(cr.grad(lambda x: expit(x))(0.0))
+0.25
+
+Parameters without a rule
+-------------------------
+The order ``v`` of the Bessel functions (``iv``, ``jv``, ...), ``n`` of ``yn``,
+``a`` of ``gammainc``/``gammaincc``/``gammaincinv``/``gammainccinv`` and ``s``
+of ``zeta(s, q)`` have no registered rule: differentiating with respect to
+them raises :class:`~chainrule.UnsupportedOperationError` naming the function
+and the argument (it is never a silent zero).
+
+Conventions at the edges of the domains
+---------------------------------------
+* ``xlogy(x, y)`` and ``xlog1py(x, y)`` take ``0 * log 0 = 0``: the derivative
+  with respect to ``y`` is 0 where ``x == 0`` (also at ``y == 0``, resp.
+  ``y == -1``, where ``x / y`` would be NaN). The same holds for ``rel_entr``
+  and ``kl_div`` at ``x == y == 0`` (where ``kl_div``'s is 1, its ``+ y`` term).
+  The derivative with respect to ``x`` there is the one-sided ``log(y) = -inf``.
+* ``i0e``, ``i1e``, ``ive`` contain ``exp(-|x|)``: at ``x == 0`` the
+  derivative of that factor is taken as 0 (the sign), the midpoint of the
+  one-sided derivatives.
+* Infinite derivatives (``logit`` at 0 and 1, ``erfinv`` at +-1, ``entr`` at 0)
+  are returned as such; a zero cotangent times them is 0, not NaN.
+
+Not differentiable through chainrule
+------------------------------------
+These are Python functions, not ufuncs: they call ``np.asarray`` on their
+input, so on a traced value they raise :class:`~chainrule.TracerConversionError`
+(never a wrong gradient): ``polygamma`` (write
+``(-1) ** (n + 1) * gamma(n + 1) * zeta(n + 1, x)`` for ``n >= 1``, which is
+differentiable in ``x``), ``logsumexp``, ``softmax``, ``log_softmax``.
+``softplus`` is ``np.logaddexp(0, x)`` and works as is; ``zeta`` is a Python
+wrapper around the ufunc ``_zeta``, registered here under the name
+``scipy.special.zeta``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import scipy.special as sc
+from scipy.special import _ufuncs
+
+from ..core import NONDIFF_UFUNCS, UFUNC_PRIMITIVES, Primitive, defjvp, defvjp, primal
+from .broadcasting import masked_product as mp
+
+__all__: list[str] = []
+
+TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+HALF_SQRT_PI = 0.5 * math.sqrt(math.pi)
+SQRT_2PI = math.sqrt(2.0 * math.pi)
+HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
+LN2 = math.log(2.0)
+LN10 = math.log(10.0)
+
+
+def _unary(fun: Any, d: Any, *, masked: bool = False) -> None:
+    """Register ``fun`` whose derivative is ``d(ans, x)``, in both modes."""
+    if masked:
+        defvjp(fun, lambda ans, x: lambda g: mp(g, d(ans, x)))
+    else:
+        defvjp(fun, lambda ans, x: lambda g: g * d(ans, x))
+    defjvp(fun, lambda t, ans, x: t * d(ans, x))
+
+
+def _binary(fun: Any, dx: Any, dy: Any, *, argnums: tuple[int, ...] = (0, 1), masked: bool = False) -> None:
+    """Register the partial derivatives ``dx(ans, x, y)``, ``dy(ans, x, y)`` of the given arguments."""
+    ds = {0: dx, 1: dy}
+    prod = mp if masked else (lambda g, d: g * d)
+    for i in argnums:
+        d = ds[i]
+        defvjp(fun, lambda ans, x, y, d=d: lambda g: prod(g, d(ans, x, y)), argnums=[i])
+        defjvp(fun, lambda t, ans, x, y, d=d: t * d(ans, x, y), argnums=[i])
+
+
+def _safe_ratio(x: Any, y: Any, at_zero: float = 0.0) -> Any:
+    """``x / y``, but ``at_zero`` where ``x == y == 0`` (the ``0 log 0 = 0`` convention)."""
+    bad = (primal(x) == 0) & (primal(y) == 0)
+    if np.any(bad):
+        return np.where(bad, at_zero, x / np.where(bad, 1.0, y))
+    return x / y
+
+
+def _log(x: Any) -> Any:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(x)
+
+
+# -- logistic ------------------------------------------------------------------
+# expit' = expit(x) expit(-x): accurate where 1 - expit(x) would round to 0.
+_unary(sc.expit, lambda ans, x: ans * sc.expit(-x))
+_unary(sc.logit, lambda ans, x: 1.0 / (x * (1.0 - x)), masked=True)
+_unary(sc.log_expit, lambda ans, x: sc.expit(-x))
+
+# -- error functions -------------------------------------------------------------
+_unary(sc.erf, lambda ans, x: TWO_OVER_SQRT_PI * np.exp(-x * x))
+_unary(sc.erfc, lambda ans, x: -TWO_OVER_SQRT_PI * np.exp(-x * x))
+_unary(sc.erfi, lambda ans, x: TWO_OVER_SQRT_PI * np.exp(x * x))
+_unary(sc.erfcx, lambda ans, x: 2.0 * x * ans - TWO_OVER_SQRT_PI)
+_unary(sc.dawsn, lambda ans, x: 1.0 - 2.0 * x * ans)
+_unary(sc.erfinv, lambda ans, x: HALF_SQRT_PI * np.exp(ans * ans), masked=True)
+_unary(sc.erfcinv, lambda ans, x: -HALF_SQRT_PI * np.exp(ans * ans), masked=True)
+
+# -- normal distribution ---------------------------------------------------------
+_unary(sc.ndtr, lambda ans, x: np.exp(-0.5 * x * x) / SQRT_2PI)
+# phi(x) / Phi(x) in logs: no overflow or 0/0 far in the left tail.
+_unary(sc.log_ndtr, lambda ans, x: np.exp(-0.5 * x * x - ans - HALF_LOG_2PI))
+_unary(sc.ndtri, lambda ans, p: SQRT_2PI * np.exp(0.5 * ans * ans), masked=True)
+_unary(sc.ndtri_exp, lambda ans, y: SQRT_2PI * np.exp(y + 0.5 * ans * ans), masked=True)
+
+# -- gamma family ------------------------------------------------------------------
+# zeta(s, q) is a Python wrapper; the ufunc underneath is scipy.special._ufuncs._zeta.
+zeta_p = Primitive("scipy.special.zeta", _ufuncs._zeta, broadcasts=True)
+UFUNC_PRIMITIVES[_ufuncs._zeta] = zeta_p
+_binary(zeta_p, None, lambda ans, s, q: -s * _ufuncs._zeta(s + 1.0, q), argnums=(1,))
+
+_unary(sc.gammaln, lambda ans, x: sc.digamma(x))
+_unary(sc.loggamma, lambda ans, x: sc.digamma(x))
+_unary(sc.gamma, lambda ans, x: ans * sc.digamma(x), masked=True)
+_unary(sc.digamma, lambda ans, x: _ufuncs._zeta(2.0, x))  # trigamma = polygamma(1, x)
+_binary(
+    sc.betaln,
+    lambda ans, a, b: sc.digamma(a) - sc.digamma(a + b),
+    lambda ans, a, b: sc.digamma(b) - sc.digamma(a + b),
+)
+_binary(
+    sc.beta,
+    lambda ans, a, b: ans * (sc.digamma(a) - sc.digamma(a + b)),
+    lambda ans, a, b: ans * (sc.digamma(b) - sc.digamma(a + b)),
+    masked=True,
+)
+
+
+def _gamma_density(a: Any, x: Any) -> Any:
+    """d/dx gammainc(a, x) = x**(a-1) exp(-x) / Gamma(a), in logs."""
+    return np.exp(sc.xlogy(a - 1.0, x) - x - sc.gammaln(a))
+
+
+_binary(sc.gammainc, None, lambda ans, a, x: _gamma_density(a, x), argnums=(1,), masked=True)
+_binary(sc.gammaincc, None, lambda ans, a, x: -_gamma_density(a, x), argnums=(1,), masked=True)
+_binary(sc.gammaincinv, None, lambda ans, a, y: 1.0 / _gamma_density(a, ans), argnums=(1,), masked=True)
+_binary(sc.gammainccinv, None, lambda ans, a, y: -1.0 / _gamma_density(a, ans), argnums=(1,), masked=True)
+
+# -- x log y and entropies -------------------------------------------------------
+_binary(
+    sc.xlogy,
+    lambda ans, x, y: _log(y),
+    lambda ans, x, y: _safe_ratio(x, y),
+    masked=True,
+)
+_binary(
+    sc.xlog1py,
+    lambda ans, x, y: _log(1.0 + y),
+    lambda ans, x, y: _safe_ratio(x, 1.0 + y),
+    masked=True,
+)
+_unary(sc.entr, lambda ans, x: -_log(x) - 1.0, masked=True)
+_binary(
+    sc.rel_entr,
+    lambda ans, x, y: _log(x) - _log(y) + 1.0,
+    lambda ans, x, y: -_safe_ratio(x, y),
+    masked=True,
+)
+_binary(
+    sc.kl_div,
+    lambda ans, x, y: _log(x) - _log(y),
+    lambda ans, x, y: 1.0 - _safe_ratio(x, y),
+    masked=True,
+)
+
+
+def _pseudo_huber_ddelta(ans: Any, delta: Any, r: Any) -> Any:
+    # ans = delta**2 (s - 1) with s = sqrt(1 + (r/delta)**2); d/ddelta = 2 ans/delta - r**2/(delta s).
+    s = ans / (delta * delta) + 1.0
+    return 2.0 * ans / delta - r * r / (delta * s)
+
+
+_binary(
+    sc.pseudo_huber,
+    _pseudo_huber_ddelta,
+    lambda ans, delta, r: r / np.sqrt(1.0 + (r / delta) ** 2),
+)
+
+# -- Bessel functions (derivatives by the recurrences, DLMF 10.6 and 10.29) ------
+_unary(sc.j0, lambda ans, x: -sc.j1(x))
+_unary(sc.j1, lambda ans, x: 0.5 * (sc.j0(x) - sc.jv(2.0, x)))
+_unary(sc.y0, lambda ans, x: -sc.y1(x), masked=True)
+_unary(sc.y1, lambda ans, x: 0.5 * (sc.y0(x) - sc.yv(2.0, x)), masked=True)
+_unary(sc.i0, lambda ans, x: sc.i1(x))
+_unary(sc.i1, lambda ans, x: 0.5 * (sc.i0(x) + sc.iv(2.0, x)))
+_unary(sc.k0, lambda ans, x: -sc.k1(x), masked=True)
+_unary(sc.k1, lambda ans, x: -0.5 * (sc.k0(x) + sc.kv(2.0, x)), masked=True)
+# exp(-|x|) I(x) and exp(x) K(x): the product rule with the scaling factor.
+_unary(sc.i0e, lambda ans, x: sc.i1e(x) - np.sign(x) * ans)
+_unary(sc.i1e, lambda ans, x: 0.5 * (sc.i0e(x) + sc.ive(2.0, x)) - np.sign(x) * ans)
+_unary(sc.k0e, lambda ans, x: ans - sc.k1e(x), masked=True)
+_unary(sc.k1e, lambda ans, x: ans - 0.5 * (sc.k0e(x) + sc.kve(2.0, x)), masked=True)
+_binary(sc.jv, None, lambda ans, v, x: 0.5 * (sc.jv(v - 1.0, x) - sc.jv(v + 1.0, x)), argnums=(1,))
+_binary(
+    sc.yv, None, lambda ans, v, x: 0.5 * (sc.yv(v - 1.0, x) - sc.yv(v + 1.0, x)), argnums=(1,), masked=True
+)
+_binary(sc.yn, None, lambda ans, n, x: 0.5 * (sc.yn(n - 1, x) - sc.yn(n + 1, x)), argnums=(1,), masked=True)
+_binary(sc.iv, None, lambda ans, v, x: 0.5 * (sc.iv(v - 1.0, x) + sc.iv(v + 1.0, x)), argnums=(1,))
+_binary(
+    sc.ive,
+    None,
+    lambda ans, v, x: 0.5 * (sc.ive(v - 1.0, x) + sc.ive(v + 1.0, x)) - np.sign(x) * ans,
+    argnums=(1,),
+)
+_binary(
+    sc.kv, None, lambda ans, v, x: -0.5 * (sc.kv(v - 1.0, x) + sc.kv(v + 1.0, x)), argnums=(1,), masked=True
+)
+_binary(
+    sc.kve,
+    None,
+    lambda ans, v, x: ans - 0.5 * (sc.kve(v - 1.0, x) + sc.kve(v + 1.0, x)),
+    argnums=(1,),
+    masked=True,
+)
+
+# -- elementary functions SciPy has its own ufuncs for ------------------------------
+_unary(sc.exp2, lambda ans, x: ans * LN2)
+_unary(sc.exp10, lambda ans, x: ans * LN10)
+_unary(sc.expm1, lambda ans, x: ans + 1.0)
+_unary(sc.log1p, lambda ans, x: 1.0 / (1.0 + x), masked=True)
+_unary(sc.cbrt, lambda ans, x: 1.0 / (3.0 * ans * ans), masked=True)
+_unary(sc.cosm1, lambda ans, x: -np.sin(x))
+
+# -- no derivative: piecewise constant ---------------------------------------------
+NONDIFF_UFUNCS.add(sc.gammasgn)
