@@ -213,6 +213,7 @@ def _is_scipy_special(fun: np.ufunc) -> bool:
 
 
 _levels = itertools.count(1)
+_NO_KWARGS: dict[str, Any] = {}
 
 
 class Node:
@@ -249,8 +250,9 @@ class ReverseTrace:
                 traced.append(i)
         ans = prim.impl(*raw, **kwargs)
         parents = []
+        makers = prim.vjp_makers
         for i in traced:
-            maker = prim.vjp_maker(i)
+            maker = makers[i] if i in makers else prim.vjp_maker(i)
             if maker is None:
                 continue
             fn = maker(ans, *raw, **kwargs)
@@ -258,7 +260,7 @@ class ReverseTrace:
                 continue
             if prim.broadcasts:
                 shape = raw[i].shape
-                if shape != np.shape(ans):
+                if shape != ans.shape:
                     fn = _unbroadcasting(fn, shape)
             parents.append((args[i]._node, fn))
         node = Node(parents)
@@ -450,6 +452,10 @@ class Tracer(ArrayMethods):
     __hash__ = object.__hash__
 
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        if method == "__call__" and not kwargs:
+            prim = UFUNC_PRIMITIVES.get(ufunc)
+            if prim is not None:
+                return apply(prim, inputs, _NO_KWARGS)
         from .dispatch import dispatch_ufunc
 
         return dispatch_ufunc(ufunc, method, inputs, kwargs)
