@@ -290,3 +290,9 @@ def test_comparisons_return_plain_arrays():
         return np.sum(x * mask)
 
     np.testing.assert_array_equal(cr.grad(f)(np.array([-1.0, 2.0])), [0.0, 1.0])
+
+
+def test_gradients_are_writeable_arrays_the_user_owns():
+    g = cr.grad(np.sum)(np.ones(3))
+    g *= 2.0
+    np.testing.assert_array_equal(g, [2.0, 2.0, 2.0])

@@ -120,6 +120,8 @@ def _leaf_gradient(value: Any, g: Any) -> Any:
         from .rules.casting import astype
 
         g = astype(g, value.dtype)
+    if type(g) is np.ndarray and not g.flags.writeable:
+        g = g.copy()  # a broadcast view from the sweep: hand the user an array they own
     return g
 
 
