@@ -39,11 +39,18 @@ def _fname(f: Callable[..., Any]) -> str:
     return getattr(f, "__qualname__", None) or getattr(f, "__name__", None) or repr(f)
 
 
-def _as_float_leaf(x: Any, where: str) -> Any:
-    """The value to trace for one leaf; refuses what has no derivative."""
+def _as_float_leaf(x: Any, describe: Callable[[], str]) -> Any:
+    """The value to trace for one leaf; refuses what has no derivative.
+
+    ``describe`` names the leaf for the error message; it is only called on
+    failure, because naming needs ``inspect.signature`` (slow on a hot path).
+    """
     if type(x) is Tracer:
         return x
-    if isinstance(x, bool | np.bool_) or (isinstance(x, int | np.integer)):
+    if type(x) is np.ndarray and x.dtype.kind == "f":
+        return x
+    where = describe()
+    if isinstance(x, int | np.integer | np.bool_):
         raise TypeError(
             f"{where} is an integer or boolean ({x!r}); derivatives are only defined for "
             "floating-point inputs. Pass a float (e.g. 2.0 or x.astype(float)), or leave "
@@ -99,9 +106,8 @@ def _box(
     leaves = _Leaves()
     for n in nums:
         values, treedef = tree_flatten(args[n])
-        paths = paths_of(treedef)
-        name = _arg_name(f, n)
-        values = [_as_float_leaf(v, f"{name}{p}") for v, p in zip(values, paths)]
+        describe = lambda k, n=n, treedef=treedef: f"{_arg_name(f, n)}{paths_of(treedef)[k]}"
+        values = [_as_float_leaf(v, functools.partial(describe, k)) for k, v in enumerate(values)]
         tracers = [trace.leaf(v) for v in values]
         leaves.treedefs.append(treedef)
         leaves.values.append(values)
@@ -348,7 +354,7 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
         paths = paths_of(p_def)
         wrapped = []
         for pv, tv, path in zip(p_leaves, t_leaves, paths):
-            pv = _as_float_leaf(pv, f"{_arg_name(f, i)}{path}")
+            pv = _as_float_leaf(pv, lambda i=i, path=path: f"{_arg_name(f, i)}{path}")
             if np.shape(tv) != np.shape(pv):
                 raise ValueError(
                     f"jvp: the tangent of {_arg_name(f, i)}{path} has shape {np.shape(tv)}, "

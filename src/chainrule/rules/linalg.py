@@ -1,24 +1,101 @@
-"""Derivative rules of linear algebra: products, einsum, and the numpy.linalg solvers."""
+"""Derivative rules of linear algebra: products, einsum, diagonals, norms and ``numpy.linalg``.
+
+Primitives and their rules
+--------------------------
+* ``matmul`` (the ufunc, also behind ``@``): ``dA = G B^T``, ``dB = A^T G``,
+  with 1-D operands promoted and broadcast batch dimensions summed back.
+* ``einsum``: the cotangent of operand ``k`` is itself an einsum of the
+  cotangent with the other operands. Labels that only operand ``k`` carries
+  (summed inside it) are restored by broadcasting; repeated labels
+  (``'ii->i'``) put the cotangent back on the diagonal.
+* ``diagonal`` and its adjoint ``diag_embed`` (the diagonal written into
+  zeros): the pair behind ``np.diagonal``, ``np.diag`` and ``np.trace``.
+* ``inv``, ``solve``, ``det``, ``slogdet`` (its ``logabsdet``), ``cholesky``:
+  the classical matrix-calculus formulas, batched over leading dimensions.
+* vector norms of any order, and the spectral matrix norms (``'nuc'``, 2, -2).
+
+``dot``, ``inner``, ``outer``, ``vdot``, ``tensordot``, ``kron`` and ``trace``
+are exact compositions of these with ``reshape``/``transpose``/``multiply``, so
+a 2-D ``dot`` costs the same as ``@``.
+
+Subgradients at kinks
+---------------------
+* Every vector norm, the Frobenius norm and the spectral norms have gradient
+  0 at ``x = 0`` (0 is in each subdifferential there).
+* ``ord=1``: ``sign(x)``, so a zero element gets 0.
+* ``ord=inf`` / ``-inf`` (and the matrix 1/inf norms built from them): the
+  gradient is split equally among the elements tied for the max (min) ``|x|``.
+* other ``p``: ``sign(x) |x|^(p-1) / ||x||^(p-1)``, 0 at zero elements.
+* ``ord='nuc'``: ``U_r V_r^T`` over the singular values above the rank
+  tolerance of ``matrix_rank``; ``ord=2`` / ``-2``: ``u v^T`` of the largest
+  (smallest) singular value, split equally among exact ties. Their second
+  derivatives assume distinct nonzero singular values; third derivatives are
+  refused.
+* ``cholesky`` reads a symmetric matrix: its cotangent is symmetric, and its
+  tangent uses the symmetric part of the input's tangent (as if the input
+  were ``(A + A^T) / 2``).
+* ``det`` is differentiated as ``det(A) A^{-T}``, so it needs an invertible
+  matrix (a singular one gives non-finite gradients).
+"""
 
 from __future__ import annotations
 
+import functools
+import math
+import operator
+import string
+from collections import Counter
 from typing import Any
 
 import numpy as np
 
-from ..core import defjvp, defvjp
+from ..core import Primitive, Tracer, defjvp, defvjp, primal
+from ..dispatch import register_function
+from ..errors import InPlaceError, UnsupportedOperationError
 from .broadcasting import unbroadcast
 
+__all__ = [
+    "cholesky_p",
+    "det_p",
+    "diag_embed_p",
+    "diagonal_p",
+    "einsum_p",
+    "inv_p",
+    "logabsdet_p",
+    "solve_p",
+    "spectral_norm_p",
+    "vector_norm_p",
+]
 
+
+def _mT(x: Any) -> Any:
+    """Swap the last two axes (a view for arrays; a recorded transpose for tracers)."""
+    if type(x) is np.ndarray:
+        return x.swapaxes(-1, -2)
+    nd = np.ndim(x)
+    return np.transpose(x, (*range(nd - 2), nd - 1, nd - 2))
+
+
+def _expand2(x: Any) -> Any:
+    """``x[..., None, None]``."""
+    return np.reshape(x, (*np.shape(x), 1, 1))
+
+
+def _refuse_out(name: str, out: Any) -> None:
+    if out is not None:
+        raise InPlaceError(f"{name}(..., out=...) writes in place; assign the result instead.")
+
+
+# -- matmul ------------------------------------------------------------------
 def _matmul_vjp_a(ans: Any, a: Any, b: Any) -> Any:
     if np.ndim(a) == 2 and np.ndim(b) == 2:
-        return lambda g: g @ np.swapaxes(b, -1, -2)
+        return lambda g: g @ b.T
     return lambda g: _matmul_grads(g, a, b, 0)
 
 
 def _matmul_vjp_b(ans: Any, a: Any, b: Any) -> Any:
     if np.ndim(a) == 2 and np.ndim(b) == 2:
-        return lambda g: np.swapaxes(a, -1, -2) @ g
+        return lambda g: a.T @ g
     return lambda g: _matmul_grads(g, a, b, 1)
 
 
@@ -29,15 +106,16 @@ def _matmul_grads(g: Any, a: Any, b: Any, which: int) -> Any:
         return g * (b if which == 0 else a)
     A = a if a_nd > 1 else np.reshape(a, (1, -1))
     B = b if b_nd > 1 else np.reshape(b, (-1, 1))
-    G = g
+    gshape = np.shape(g)
     if a_nd == 1:
-        G = np.expand_dims(G, -2)
+        gshape = (*gshape[:-1], 1, *gshape[-1:]) if b_nd > 1 else (*gshape, 1)
     if b_nd == 1:
-        G = np.expand_dims(G, -1)
+        gshape = (*gshape, 1)
+    G = np.reshape(g, gshape) if gshape != np.shape(g) else g
     if which == 0:
-        r = unbroadcast(G @ np.swapaxes(B, -1, -2), np.shape(A))
+        r = unbroadcast(G @ _mT(B), np.shape(A))
         return np.reshape(r, np.shape(a))
-    r = unbroadcast(np.swapaxes(A, -1, -2) @ G, np.shape(B))
+    r = unbroadcast(_mT(A) @ G, np.shape(B))
     return np.reshape(r, np.shape(b))
 
 
@@ -46,3 +124,675 @@ defjvp(np.matmul, lambda t, ans, a, b: t @ b, lambda t, ans, a, b: a @ t)
 # matmul broadcasts batch dimensions itself; its rules undo that, not the engine.
 np_matmul_prim = defvjp(np.matmul)
 np_matmul_prim.broadcasts = False
+
+
+# -- einsum ------------------------------------------------------------------
+_LETTERS = string.ascii_letters
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_einsum(subscripts: str, ndims: tuple[int, ...]) -> str:
+    """The explicit form of ``subscripts``: ellipses spelled out, output given."""
+    s = subscripts.replace(" ", "")
+    explicit = "->" in s
+    lhs, out = s.split("->") if explicit else (s, "")
+    terms = lhs.split(",")
+    if len(terms) != len(ndims):
+        raise ValueError(
+            f"numpy.einsum: the subscripts {subscripts!r} name {len(terms)} operand(s), "
+            f"but {len(ndims)} were given"
+        )
+    for c in s.replace("...", "").replace("->", "").replace(",", ""):
+        if c not in _LETTERS:
+            raise ValueError(f"numpy.einsum: invalid subscript {c!r} in {subscripts!r}")
+    used = set(s)
+    fresh = [c for c in _LETTERS if c not in used]
+    ell_dims = []
+    for term, nd in zip(terms, ndims, strict=True):
+        nlab = len(term.replace("...", ""))
+        if "..." in term:
+            ell_dims.append(nd - nlab)
+        elif nlab != nd:
+            raise ValueError(
+                f"numpy.einsum: the subscripts {term!r} have {nlab} label(s) for an operand "
+                f"with {nd} dimension(s)"
+            )
+        else:
+            ell_dims.append(0)
+    n_ell = max(ell_dims, default=0)
+    ell = "".join(fresh[:n_ell])
+    terms = [t.replace("...", ell[n_ell - e :]) for t, e in zip(terms, ell_dims, strict=True)]
+    if explicit:
+        if "..." in out:
+            out = out.replace("...", ell)
+        elif n_ell:
+            raise ValueError(
+                f"numpy.einsum: {subscripts!r} has an ellipsis in its operands but not in its output"
+            )
+    else:
+        counts = Counter("".join(terms))
+        out = ell + "".join(sorted(c for c, n in counts.items() if n == 1 and c not in ell))
+    return ",".join(terms) + "->" + out
+
+
+@functools.lru_cache(maxsize=1024)
+def _einsum_vjp_plan(spec: str, k: int, shapes: tuple[tuple[int, ...], ...]) -> tuple[Any, ...]:
+    """How to build operand ``k``'s cotangent from the output cotangent."""
+    lhs, out = spec.split("->")
+    terms = lhs.split(",")
+    term = terms[k]
+    others = [t for j, t in enumerate(terms) if j != k]
+    size: dict[str, int] = {}
+    for t, shp in zip(terms, shapes, strict=True):
+        for c, n in zip(t, shp, strict=True):
+            size[c] = max(size.get(c, 1), n)
+    own = dict(zip(term, shapes[k], strict=True))
+    uniq = "".join(dict.fromkeys(term))
+    elsewhere = set(out).union(*others)
+    # Labels the output or another operand carries; the others (summed inside
+    # operand k, or size 1 in it against a broadcast partner) are restored by
+    # broadcasting.
+    keep = "".join(c for c in uniq if c in elsewhere and not (own[c] == 1 and size[c] != 1))
+    r_spec = ",".join([out, *others]) + "->" + keep
+    full = tuple(own[c] for c in uniq)
+    diag_spec = None
+    eye_sizes: tuple[int, ...] = ()
+    if len(uniq) < len(term):
+        unused = iter(c for c in _LETTERS if c not in size)
+        relabelled = []
+        eyes = []
+        seen: set[str] = set()
+        for c in term:
+            if c in seen:
+                f = next(unused)
+                relabelled.append(f)
+                eyes.append(c + f)
+            else:
+                seen.add(c)
+                relabelled.append(c)
+        diag_spec = ",".join([uniq, *eyes]) + "->" + "".join(relabelled)
+        eye_sizes = tuple(own[e[0]] for e in eyes)
+    return r_spec, uniq, keep, full, diag_spec, eye_sizes
+
+
+def _einsum_impl(*operands: Any, spec: str, optimize: Any = False) -> Any:
+    return np.einsum(spec, *operands, optimize=optimize)
+
+
+einsum_p = Primitive("numpy.einsum", _einsum_impl)
+
+
+def _einsum_vjp(k: int, ans: Any, *operands: Any, spec: str, optimize: Any = False) -> Any:
+    shapes = tuple(np.shape(op) for op in operands)
+    r_spec, uniq, keep, full, diag_spec, eye_sizes = _einsum_vjp_plan(spec, k, shapes)
+    others = [op for j, op in enumerate(operands) if j != k]
+
+    def vjp(g: Any) -> Any:
+        r = einsum_p(g, *others, spec=r_spec, optimize=optimize)
+        rshape = np.shape(r)
+        if len(keep) < len(uniq):
+            sizes = dict(zip(keep, rshape, strict=True))
+            mid = tuple(sizes.get(c, 1) for c in uniq)
+            r = np.reshape(r, mid)
+            rshape = mid
+        if rshape != full:
+            r = np.broadcast_to(r, full)
+        if diag_spec is not None:
+            dtype = primal(r).dtype
+            eyes = [np.eye(n, dtype=dtype) for n in eye_sizes]
+            r = einsum_p(r, *eyes, spec=diag_spec, optimize=optimize)
+        return r
+
+    return vjp
+
+
+def _einsum_jvp(k: int, t: Any, ans: Any, *operands: Any, spec: str, optimize: Any = False) -> Any:
+    ops = list(operands)
+    ops[k] = t
+    return einsum_p(*ops, spec=spec, optimize=optimize)
+
+
+einsum_p.any_vjp = _einsum_vjp
+einsum_p.any_jvp = _einsum_jvp
+
+
+def _sublist_to_str(sub: Any) -> str:
+    # Integer labels 0-25 and 26-51 map to 'A'-'Z' and 'a'-'z', which keeps
+    # their order in NumPy's implicit (sorted) output.
+    parts = []
+    for s in sub:
+        if s is Ellipsis:
+            parts.append("...")
+        else:
+            i = operator.index(s)
+            if not 0 <= i < 52:
+                raise ValueError(f"numpy.einsum: subscript {i} is outside [0, 52)")
+            parts.append(string.ascii_uppercase[i] if i < 26 else string.ascii_lowercase[i - 26])
+    return "".join(parts)
+
+
+def _einsum(*operands: Any, out: Any = None, optimize: Any = False, **kwargs: Any) -> Any:
+    _refuse_out("numpy.einsum", out)
+    dtype = kwargs.pop("dtype", None)
+    kwargs.pop("order", None)
+    kwargs.pop("casting", None)
+    if kwargs:
+        raise TypeError(f"chainrule's numpy.einsum does not support {sorted(kwargs)} on traced values")
+    if isinstance(operands[0], str):
+        subscripts, ops = operands[0], operands[1:]
+    else:
+        ops = operands[0::2]
+        subs = [_sublist_to_str(s) for s in operands[1::2]]
+        if len(operands) % 2:
+            ops = ops[:-1]
+            subscripts = ",".join(subs) + "->" + _sublist_to_str(operands[-1])
+        else:
+            subscripts = ",".join(subs)
+    if dtype is not None:
+        from .casting import astype
+
+        ops = tuple(astype(op, dtype) for op in ops)
+    spec = _parse_einsum(subscripts, tuple(np.ndim(op) for op in ops))
+    return einsum_p(*ops, spec=spec, optimize=optimize)
+
+
+register_function(np.einsum, _einsum)
+
+
+# -- products built on matmul ------------------------------------------------
+def _tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
+    a_nd, b_nd = np.ndim(a), np.ndim(b)
+    a_shape, b_shape = np.shape(a), np.shape(b)
+    if isinstance(axes, int | np.integer):
+        n = int(axes)
+        axes_a = list(range(a_nd - n, a_nd))
+        axes_b = list(range(n))
+    else:
+        axes_a, axes_b = axes
+        axes_a = [axes_a] if isinstance(axes_a, int | np.integer) else list(axes_a)
+        axes_b = [axes_b] if isinstance(axes_b, int | np.integer) else list(axes_b)
+    if len(axes_a) != len(axes_b):
+        raise ValueError("numpy.tensordot: shape-mismatch for sum (axes of different lengths)")
+    axes_a = [int(ax) % max(a_nd, 1) for ax in axes_a]
+    axes_b = [int(ax) % max(b_nd, 1) for ax in axes_b]
+    for i, j in zip(axes_a, axes_b, strict=True):
+        if a_shape[i] != b_shape[j]:
+            raise ValueError("numpy.tensordot: shape-mismatch for sum")
+    free_a = [i for i in range(a_nd) if i not in axes_a]
+    free_b = [j for j in range(b_nd) if j not in axes_b]
+    k = math.prod(a_shape[i] for i in axes_a)
+    perm_a = free_a + axes_a
+    perm_b = axes_b + free_b
+    if perm_a != list(range(a_nd)):
+        a = np.transpose(a, perm_a)
+    if perm_b != list(range(b_nd)):
+        b = np.transpose(b, perm_b)
+    out_shape = tuple(a_shape[i] for i in free_a) + tuple(b_shape[j] for j in free_b)
+    a2 = np.reshape(a, (-1, k))
+    b2 = np.reshape(b, (k, -1))
+    return np.reshape(a2 @ b2, out_shape)
+
+
+def _dot(a: Any, b: Any, out: Any = None) -> Any:
+    _refuse_out("numpy.dot", out)
+    a_nd, b_nd = np.ndim(a), np.ndim(b)
+    if a_nd == 0 or b_nd == 0:
+        return np.multiply(a, b)
+    if (a_nd <= 2 and b_nd <= 2) or a_nd == 1:
+        return np.matmul(a, b)
+    if b_nd == 1:
+        # (..., n) . (n,): one matrix-vector product.
+        return np.reshape(np.reshape(a, (-1, np.shape(a)[-1])) @ b, np.shape(a)[:-1])
+    return _tensordot(a, b, ([a_nd - 1], [b_nd - 2]))
+
+
+def _inner(a: Any, b: Any) -> Any:
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return np.multiply(a, b)
+    if np.ndim(a) == 1 and np.ndim(b) == 1:
+        return np.matmul(a, b)
+    return _tensordot(a, b, ([-1], [-1]))
+
+
+def _outer(a: Any, b: Any, out: Any = None) -> Any:
+    _refuse_out("numpy.outer", out)
+    return np.reshape(a, (-1, 1)) * np.reshape(b, (1, -1))
+
+
+def _vdot(a: Any, b: Any) -> Any:
+    if np.iscomplexobj(primal(a)) or np.iscomplexobj(primal(b)):
+        raise UnsupportedOperationError("chainrule's numpy.vdot supports real arrays only")
+    return np.matmul(np.reshape(a, (-1,)), np.reshape(b, (-1,)))
+
+
+def _kron(a: Any, b: Any) -> Any:
+    a_shape, b_shape = np.shape(a), np.shape(b)
+    nd = max(len(a_shape), len(b_shape))
+    a_shape = (1,) * (nd - len(a_shape)) + a_shape
+    b_shape = (1,) * (nd - len(b_shape)) + b_shape
+    # a[i, j] * b[k, l] laid out as (i, k, j, l), then merged pairwise.
+    a_int = tuple(x for n in a_shape for x in (n, 1))
+    b_int = tuple(x for n in b_shape for x in (1, n))
+    prod = np.reshape(a, a_int) * np.reshape(b, b_int)
+    return np.reshape(prod, tuple(m * n for m, n in zip(a_shape, b_shape, strict=True)))
+
+
+register_function(np.tensordot, _tensordot)
+register_function(np.dot, _dot)
+register_function(np.inner, _inner)
+register_function(np.outer, _outer)
+register_function(np.vdot, _vdot)
+register_function(np.kron, _kron)
+
+
+# -- diagonals ---------------------------------------------------------------
+def _diag_len(shape: tuple[int, ...], offset: int, axis1: int, axis2: int) -> int:
+    n1, n2 = shape[axis1], shape[axis2]
+    return max(0, min(n1 + min(offset, 0), n2 - max(offset, 0)))
+
+
+def _diagonal_impl(a: Any, offset: int, axis1: int, axis2: int) -> Any:
+    return np.diagonal(a, offset, axis1, axis2)
+
+
+def _diag_embed_impl(v: Any, shape: tuple[int, ...], offset: int, axis1: int, axis2: int) -> Any:
+    if type(v) is Tracer:
+        return diag_embed_p(v, shape, offset, axis1, axis2)
+    out = np.zeros(shape, dtype=v.dtype)
+    n = np.shape(v)[-1]
+    rows = np.arange(n) - min(offset, 0)
+    cols = np.arange(n) + max(offset, 0)
+    view = np.moveaxis(out, (axis1, axis2), (-2, -1))
+    view[..., rows, cols] = v
+    return out
+
+
+diagonal_p = Primitive("numpy.diagonal", _diagonal_impl)
+diag_embed_p = Primitive("diag_embed", _diag_embed_impl)
+defvjp(
+    diagonal_p,
+    lambda ans, a, offset, axis1, axis2: lambda g: diag_embed_p(g, np.shape(a), offset, axis1, axis2),
+)
+defjvp(diagonal_p, lambda t, ans, a, offset, axis1, axis2: diagonal_p(t, offset, axis1, axis2))
+defvjp(
+    diag_embed_p, lambda ans, v, shape, offset, axis1, axis2: lambda g: diagonal_p(g, offset, axis1, axis2)
+)
+defjvp(
+    diag_embed_p, lambda t, ans, v, shape, offset, axis1, axis2: diag_embed_p(t, shape, offset, axis1, axis2)
+)
+
+
+def _diag_axes(nd: int, axis1: int, axis2: int) -> tuple[int, int]:
+    a1, a2 = axis1 % nd, axis2 % nd
+    if a1 == a2:
+        raise ValueError("axis1 and axis2 cannot be the same")
+    return a1, a2
+
+
+def _diagonal(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
+    a1, a2 = _diag_axes(np.ndim(a), axis1, axis2)
+    return diagonal_p(a, int(offset), a1, a2)
+
+
+def _trace(
+    a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = None, out: Any = None
+) -> Any:
+    _refuse_out("numpy.trace", out)
+    return np.sum(_diagonal(a, offset, axis1, axis2), axis=-1, dtype=dtype)
+
+
+def _diag(v: Any, k: int = 0) -> Any:
+    nd = np.ndim(v)
+    k = int(k)
+    if nd == 1:
+        n = np.shape(v)[0] + abs(k)
+        return diag_embed_p(v, (n, n), k, 0, 1)
+    if nd == 2:
+        return diagonal_p(v, k, 0, 1)
+    raise ValueError("numpy.diag: input must be 1- or 2-d.")
+
+
+register_function(np.diagonal, _diagonal)
+register_function(np.trace, _trace)
+register_function(np.diag, _diag)
+register_function(np.linalg.diagonal, lambda x, /, *, offset=0: _diagonal(x, offset, -2, -1))
+register_function(
+    np.linalg.trace,
+    lambda x, /, *, offset=0, dtype=None: _trace(x, offset, -2, -1, dtype=dtype),
+)
+
+
+# -- inverse, solve, determinants, Cholesky ------------------------------------
+def _inv_impl(a: Any) -> Any:
+    return np.linalg.inv(a)
+
+
+inv_p = Primitive("numpy.linalg.inv", _inv_impl)
+
+
+def _inv_vjp(ans: Any, a: Any) -> Any:
+    inv_t = _mT(ans)
+    return lambda g: -(inv_t @ g @ inv_t)
+
+
+defvjp(inv_p, _inv_vjp)
+defjvp(inv_p, lambda t, ans, a: -(ans @ t @ ans))
+register_function(np.linalg.inv, lambda a: inv_p(a))
+
+
+def _solve_impl(a: Any, b: Any) -> Any:
+    return np.linalg.solve(a, b)
+
+
+solve_p = Primitive("numpy.linalg.solve", _solve_impl)  # b is a (stack of) matrices
+
+
+def _solve_vjp_a(ans: Any, a: Any, b: Any) -> Any:
+    a_shape = np.shape(a)
+    return lambda g: unbroadcast(-(solve_p(_mT(a), g) @ _mT(ans)), a_shape)
+
+
+def _solve_vjp_b(ans: Any, a: Any, b: Any) -> Any:
+    b_shape = np.shape(b)
+    return lambda g: unbroadcast(solve_p(_mT(a), g), b_shape)
+
+
+defvjp(solve_p, _solve_vjp_a, _solve_vjp_b)
+defjvp(
+    solve_p,
+    lambda t, ans, a, b: -solve_p(a, t @ ans),
+    lambda t, ans, a, b: solve_p(a, t),
+)
+
+
+def _solve(a: Any, b: Any) -> Any:
+    if np.ndim(b) == 1:
+        # NumPy 2: a 1-D b is one vector, solved against every matrix of a.
+        x = solve_p(a, np.reshape(b, (-1, 1)))
+        return np.reshape(x, np.shape(x)[:-1])
+    return solve_p(a, b)
+
+
+register_function(np.linalg.solve, _solve)
+
+
+def _det_impl(a: Any) -> Any:
+    return np.linalg.det(a)
+
+
+det_p = Primitive("numpy.linalg.det", _det_impl)
+defvjp(det_p, lambda ans, a: lambda g: _expand2(g * ans) * _mT(inv_p(a)))
+defjvp(det_p, lambda t, ans, a: ans * np.sum(_mT(inv_p(a)) * t, axis=(-2, -1)))
+register_function(np.linalg.det, lambda a: det_p(a))
+
+
+def _logabsdet_impl(a: Any) -> Any:
+    return np.linalg.slogdet(a)[1]
+
+
+logabsdet_p = Primitive("numpy.linalg.slogdet", _logabsdet_impl)
+defvjp(logabsdet_p, lambda ans, a: lambda g: _expand2(g) * _mT(inv_p(a)))
+defjvp(logabsdet_p, lambda t, ans, a: np.sum(_mT(inv_p(a)) * t, axis=(-2, -1)))
+
+
+def _slogdet(a: Any) -> Any:
+    # The sign is piecewise constant: a plain array. The result is NumPy's own
+    # SlogdetResult named tuple.
+    res = np.linalg.slogdet(primal(a))
+    return type(res)(res[0], logabsdet_p(a))
+
+
+register_function(np.linalg.slogdet, _slogdet)
+
+
+def _cholesky_impl(a: Any) -> Any:
+    return np.linalg.cholesky(a)
+
+
+cholesky_p = Primitive("numpy.linalg.cholesky", _cholesky_impl)
+
+
+def _phi_mask(n: int, dtype: Any) -> np.ndarray:
+    """The lower triangle with a halved diagonal, as a multiplicative mask."""
+    return np.tril(np.ones((n, n), dtype=dtype), -1) + 0.5 * np.eye(n, dtype=dtype)
+
+
+def _cholesky_vjp(ans: Any, a: Any) -> Any:
+    def vjp(g: Any) -> Any:
+        n = np.shape(ans)[-1]
+        linv = inv_p(ans)
+        p = (_mT(ans) @ g) * _phi_mask(n, primal(ans).dtype)
+        s = _mT(linv) @ p @ linv
+        return 0.5 * (s + _mT(s))
+
+    return vjp
+
+
+def _cholesky_jvp(t: Any, ans: Any, a: Any) -> Any:
+    n = np.shape(ans)[-1]
+    linv = inv_p(ans)
+    x = linv @ (0.5 * (t + _mT(t))) @ _mT(linv)
+    return ans @ (x * _phi_mask(n, primal(ans).dtype))
+
+
+defvjp(cholesky_p, _cholesky_vjp)
+defjvp(cholesky_p, _cholesky_jvp)
+
+
+def _cholesky(a: Any, /, *, upper: bool = False) -> Any:
+    lower = cholesky_p(a)
+    return _mT(lower) if upper else lower
+
+
+register_function(np.linalg.cholesky, _cholesky)
+
+
+# -- norms ---------------------------------------------------------------------
+def _nonzero(n: Any) -> Any:
+    """``n`` with its zeros replaced by 1 (their quotients are 0 anyway)."""
+    zero = primal(n) == 0
+    return np.where(zero, 1.0, n) if np.any(zero) else n
+
+
+def _keep_shape(shape: tuple[int, ...], axis: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(1 if i in axis else n for i, n in enumerate(shape))
+
+
+def _vnorm_deriv(x: Any, n: Any, ord: float, axis: tuple[int, ...]) -> Any:
+    """d||x||/dx for the vector norm ``ord`` over ``axis``; ``n`` has keepdims shape."""
+    if ord == 2.0:
+        return x / _nonzero(n)
+    px = primal(x)
+    if ord == 1.0:
+        return np.sign(px)
+    if math.isinf(ord):
+        tied = np.abs(px) == primal(n)
+        count = np.sum(tied, axis=axis, keepdims=True).astype(px.dtype)
+        return np.where(tied, np.sign(px) / np.maximum(count, 1.0), 0.0).astype(px.dtype)
+    absx = np.abs(x)
+    safe = np.where(px == 0, 1.0, absx) if np.any(px == 0) else absx
+    return np.sign(px) * (safe / _nonzero(n)) ** (ord - 1.0)
+
+
+def _vnorm_impl(x: Any, ord: float, axis: tuple[int, ...], keepdims: bool) -> Any:
+    return np.linalg.vector_norm(x, axis=axis, keepdims=keepdims, ord=ord)
+
+
+vector_norm_p = Primitive("numpy.linalg.norm", _vnorm_impl)
+
+
+def _vnorm_vjp(ans: Any, x: Any, ord: float, axis: tuple[int, ...], keepdims: bool) -> Any:
+    keep = _keep_shape(np.shape(x), axis)
+    d = _vnorm_deriv(x, np.reshape(ans, keep), ord, axis)
+    return lambda g: np.reshape(g, keep) * d
+
+
+def _vnorm_jvp(t: Any, ans: Any, x: Any, ord: float, axis: tuple[int, ...], keepdims: bool) -> Any:
+    d = _vnorm_deriv(x, np.reshape(ans, _keep_shape(np.shape(x), axis)), ord, axis)
+    return np.sum(t * d, axis=axis, keepdims=keepdims)
+
+
+defvjp(vector_norm_p, _vnorm_vjp)
+defjvp(vector_norm_p, _vnorm_jvp)
+
+
+def _svd_plain(x: Any, kind: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if type(x) is Tracer:
+        raise UnsupportedOperationError(
+            f"chainrule differentiates numpy.linalg.norm(ord={kind!r}) of a matrix up to "
+            "second order only; a third derivative was requested."
+        )
+    return np.linalg.svd(x, full_matrices=False)
+
+
+def _spectral_weights(s: np.ndarray, kind: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """The weights c with gradient ``U diag(c) V^T`` (see the module docstring)."""
+    smax = s[..., :1]
+    if kind == "nuc":
+        tol = smax * (max(shape[-2:]) * np.finfo(s.dtype).eps)
+        c = (s > tol).astype(s.dtype)
+    else:
+        target = smax if kind == 2 else s[..., -1:]
+        tied = (s == target) & (smax > 0)
+        c = tied / np.maximum(np.sum(tied, axis=-1, keepdims=True), 1)
+    return c.astype(s.dtype)
+
+
+def _safe_recip(d: np.ndarray) -> np.ndarray:
+    return np.where(d == 0, 0.0, 1.0 / np.where(d == 0, 1.0, d)).astype(d.dtype)
+
+
+def _spectral_linearization(x: np.ndarray, kind: Any) -> Any:
+    """The derivative of ``X -> U diag(c) V^T``: a self-adjoint linear map."""
+    transpose = x.shape[-2] < x.shape[-1]
+    if transpose:
+        x = x.swapaxes(-1, -2)
+    u, s, vh = _svd_plain(x, kind)
+    c = _spectral_weights(s, kind, x.shape)
+    si, sj = s[..., :, None], s[..., None, :]
+    ci, cj = c[..., :, None], c[..., None, :]
+    k1 = np.where(ci == cj, 0.0, (ci - cj) * _safe_recip(si - sj)).astype(s.dtype)
+    k2 = ((ci + cj) * _safe_recip(si + sj)).astype(s.dtype)
+    v = vh.swapaxes(-1, -2)
+    ut = u.swapaxes(-1, -2)
+    vdv = (v * (c * _safe_recip(s))[..., None, :]) @ vh
+    rectangular = x.shape[-2] > x.shape[-1]
+
+    def apply_(t: Any) -> Any:
+        if transpose:
+            t = _mT(t)
+        p = ut @ t @ v
+        pt = _mT(p)
+        m = k1 * (0.5 * (p + pt)) + k2 * (0.5 * (p - pt))
+        r = u @ m @ vh
+        if rectangular:
+            tv = t @ vdv
+            r = r + (tv - u @ (ut @ tv))
+        return _mT(r) if transpose else r
+
+    return apply_
+
+
+def _spectral_grad_impl(x: Any, kind: Any) -> Any:
+    transpose = np.shape(x)[-2] < np.shape(x)[-1]
+    if transpose:
+        x = _mT(x)
+    u, s, vh = _svd_plain(x, kind)
+    c = _spectral_weights(s, kind, np.shape(x))
+    r = (u * c[..., None, :]) @ vh
+    return _mT(r) if transpose else r
+
+
+spectral_grad_p = Primitive("gradient of numpy.linalg.norm", _spectral_grad_impl)
+defvjp(spectral_grad_p, lambda ans, x, kind: _spectral_linearization(x, kind))
+defjvp(spectral_grad_p, lambda t, ans, x, kind: _spectral_linearization(x, kind)(t))
+
+
+def _spectral_impl(x: Any, kind: Any) -> Any:
+    return np.linalg.norm(x, kind, (-2, -1))
+
+
+spectral_norm_p = Primitive("numpy.linalg.norm", _spectral_impl)  # over the last two axes
+defvjp(spectral_norm_p, lambda ans, x, kind: lambda g: _expand2(g) * spectral_grad_p(x, kind))
+defjvp(spectral_norm_p, lambda t, ans, x, kind: np.sum(t * spectral_grad_p(x, kind), axis=(-2, -1)))
+
+
+def _matrix_norm(x: Any, ord: Any, axis: tuple[int, int], keepdims: bool) -> Any:
+    nd = np.ndim(x)
+    shape = np.shape(x)
+    row, col = axis
+    keep = _keep_shape(shape, axis)
+    if ord is None or ord == "fro":
+        return vector_norm_p(x, 2.0, tuple(sorted(axis)), keepdims)
+    if ord in ("nuc", 2, -2):
+        perm = [i for i in range(nd) if i not in axis] + [row, col]
+        if perm != list(range(nd)):
+            x = np.transpose(x, perm)
+        r = spectral_norm_p(x, ord)
+    elif ord in (1, -1, math.inf, -math.inf):
+        # max (min) over one axis of the sums of |x| along the other.
+        summed, extreme = (row, col) if abs(ord) == 1 else (col, row)
+        sums = vector_norm_p(x, 1.0, (summed,), True)
+        r = vector_norm_p(sums, math.copysign(math.inf, ord), (extreme,), True)
+    else:
+        raise ValueError(f"numpy.linalg.norm: invalid norm order {ord!r} for matrices")
+    return np.reshape(r, keep if keepdims else tuple(n for i, n in enumerate(shape) if i not in axis))
+
+
+def _norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:
+    nd = np.ndim(x)
+    if axis is None:
+        if ord is None:
+            return vector_norm_p(x, 2.0, tuple(range(nd)), bool(keepdims))
+        if nd == 1:
+            axis = (0,)
+        elif nd == 2:
+            axis = (0, 1)
+        else:
+            raise ValueError("numpy.linalg.norm: improper number of dimensions to norm")
+    elif not isinstance(axis, tuple | list):
+        axis = (axis,)
+    axis = tuple(int(a) % max(nd, 1) for a in axis)
+    if len(axis) == 2:
+        if axis[0] == axis[1]:
+            raise ValueError("numpy.linalg.norm: duplicate axes given")
+        return _matrix_norm(x, ord, (axis[0], axis[1]), bool(keepdims))
+    if len(axis) != 1:
+        raise ValueError("numpy.linalg.norm: improper number of dimensions to norm")
+    if isinstance(ord, str):
+        raise ValueError(f"numpy.linalg.norm: invalid norm order {ord!r} for vectors")
+    if ord is not None and ord == 0:
+        # The count of nonzero elements: piecewise constant, a plain array.
+        return np.linalg.norm(primal(x), 0, axis, keepdims)
+    p = 2.0 if ord is None else float(ord)
+    return vector_norm_p(x, p, axis, bool(keepdims))
+
+
+register_function(np.linalg.norm, _norm)
+
+
+def _vector_norm(x: Any, /, *, axis: Any = None, keepdims: bool = False, ord: Any = 2) -> Any:
+    nd = np.ndim(x)
+    if axis is None:
+        axis = tuple(range(nd))
+    elif not isinstance(axis, tuple | list):
+        axis = (axis,)
+    axis = tuple(sorted({int(a) % max(nd, 1) for a in axis}))
+    if isinstance(ord, str):
+        raise ValueError(f"numpy.linalg.vector_norm: invalid norm order {ord!r} for vectors")
+    if ord == 0:
+        return np.linalg.vector_norm(primal(x), axis=axis, keepdims=keepdims, ord=0)
+    return vector_norm_p(x, float(ord), axis, bool(keepdims))
+
+
+def _matrix_norm_api(x: Any, /, *, keepdims: bool = False, ord: Any = "fro") -> Any:
+    nd = np.ndim(x)
+    return _matrix_norm(x, ord, (nd - 2, nd - 1), bool(keepdims))
+
+
+register_function(np.linalg.vector_norm, _vector_norm)
+register_function(np.linalg.matrix_norm, _matrix_norm_api)
+register_function(np.linalg.matmul, lambda x1, x2, /: np.matmul(x1, x2))
+register_function(np.linalg.outer, lambda x1, x2, /: _outer(x1, x2))
+register_function(np.linalg.tensordot, lambda x1, x2, /, *, axes=2: _tensordot(x1, x2, axes))
+register_function(np.linalg.vecdot, lambda x1, x2, /, *, axis=-1: np.sum(x1 * x2, axis=axis))
