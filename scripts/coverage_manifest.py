@@ -62,20 +62,27 @@ def _args_of(prim: Primitive, rules: dict[int, Any], any_rule: Any) -> str:
     return ", ".join(positions) if positions else "none"
 
 
-def _primitives_behind(handler: Any) -> list[Primitive]:
-    """The primitives a handler calls (read from its code's global names)."""
+def _primitives_behind(handler: Any, depth: int = 3) -> list[Primitive]:
+    """The primitives a handler calls: read from its code's global names and closure,
+    following the module's own helper functions a few calls deep."""
     owner = getattr(handler, "__self__", None)
     if isinstance(owner, Primitive):
         return [owner]
     code = getattr(handler, "__code__", None)
-    glb = getattr(handler, "__globals__", {})
-    if code is None:
+    if code is None or depth == 0:
         return []
-    found = []
-    for name in code.co_names:
-        value = glb.get(name)
-        if isinstance(value, Primitive) and value not in found:
-            found.append(value)
+    glb = getattr(handler, "__globals__", {})
+    values = [glb.get(name) for name in code.co_names]
+    values += [cell.cell_contents for cell in (getattr(handler, "__closure__", None) or ())]
+    found: list[Primitive] = []
+    for value in values:
+        if isinstance(value, Primitive):
+            candidates = [value]
+        elif callable(value) and getattr(value, "__module__", "").startswith("chainrule.rules"):
+            candidates = _primitives_behind(value, depth - 1)
+        else:
+            candidates = []
+        found.extend(p for p in candidates if p not in found)
     return found
 
 
@@ -91,7 +98,7 @@ def rows() -> list[tuple[str, str, str, str, str]]:
             continue
         prims = _primitives_behind(handler)
         if not prims:
-            out.append((name, "composite", "as the operations it is built from", "yes", KINKS.get(name, "")))
+            out.append((name, "composite", "all array arguments (built from other rules)", "yes", KINKS.get(name, "")))
             continue
         diff = "; ".join(f"{p.name}: {_args_of(p, p.vjp_makers, p.any_vjp)}" if len(prims) > 1
                          else _args_of(p, p.vjp_makers, p.any_vjp) for p in prims)  # fmt: skip
