@@ -6,6 +6,7 @@ derivative. It is not an optimizer; optimizers consume its gradients.
 """
 
 from . import rules as _rules  # registers every derivative rule
+from .at import at
 from .core import Primitive, Tracer, defjvp, defvjp, primal
 from .custom import checkpoint, custom_jvp, custom_vjp, stop_gradient
 from .errors import (
@@ -32,6 +33,7 @@ __all__ = [
     "TracerConversionError",
     "UnsupportedOperationError",
     "__version__",
+    "at",
     "checkpoint",
     "custom_jvp",
     "custom_vjp",

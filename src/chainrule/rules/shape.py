@@ -3,60 +3,700 @@
 All of these are linear, so each forward rule applies the same function to the
 tangent, and each reverse rule applies the inverse rearrangement (or its sum,
 for broadcasting) to the cotangent.
+
+A few primitives carry the rules: ``reshape``, ``transpose``, ``broadcast_to``,
+``concatenate``, ``stack``, ``flip``, ``roll``, ``pad`` (constant mode),
+``triu``/``tril``. Everything else is written with them or with indexing (whose
+reverse rule accumulates repeated indices): ``ravel``, ``squeeze``,
+``expand_dims``, ``moveaxis``, ``atleast_*d``, ``hstack``/``vstack``/...,
+``split`` (slices), ``tile`` and ``repeat`` (broadcast then reshape, or an
+index list), and ``pad`` in the ``edge``/``wrap``/``reflect``/``symmetric``
+modes (gathers along each axis). ``take``, ``take_along_axis`` and ``sort``
+are in :mod:`chainrule.rules.indexing`.
+
+Subgradients:
+
+* ``np.real``/``np.conjugate`` of a real array are the identity and
+  ``np.imag`` of it is a constant (plain) array of zeros; complex values are
+  refused.
+
+Forward rules of the functions that join several arrays (``concatenate``,
+``stack``) place each argument's tangent among zeros, one output-sized array
+per traced argument.
 """
 
 from __future__ import annotations
 
+import itertools
+import operator
 from typing import Any
 
 import numpy as np
 
-from ..core import Primitive, defjvp, defvjp
-from ..dispatch import register_function
+from ..core import Primitive, Tracer, defjvp, defvjp, primal
+from ..dispatch import register_function, unsupported
+from ..errors import InPlaceError, TracerConversionError, UnsupportedOperationError
 from .broadcasting import unbroadcast
+from .casting import astype
+
+__all__ = [
+    "broadcast_to_p",
+    "concatenate_p",
+    "flip_p",
+    "pad_p",
+    "reshape_p",
+    "roll_p",
+    "stack_p",
+    "transpose_p",
+    "tril_p",
+    "triu_p",
+]
 
 
+# -- small helpers ----------------------------------------------------------------
+def normalize_axis(axis: Any, ndim: int) -> int:
+    """``axis`` as a non-negative int, with NumPy's error when out of range."""
+    ax = operator.index(axis)
+    if not -ndim <= ax < ndim:
+        raise np.exceptions.AxisError(ax, ndim)
+    return ax % ndim if ndim else 0
+
+
+def normalize_axes(axis: Any, ndim: int) -> tuple[int, ...]:
+    """A tuple of distinct non-negative axes (``axis`` an int or a sequence)."""
+    axes = tuple(axis) if isinstance(axis, tuple | list) else (axis,)
+    out = tuple(normalize_axis(a, ndim) for a in axes)
+    if len(set(out)) != len(out):
+        raise ValueError(f"repeated axis in {axis!r}")
+    return out
+
+
+def raw_array(a: Any) -> np.ndarray:
+    """The plain value of ``a`` as an array: for shapes, strides and flags only."""
+    return np.asarray(primal(a))
+
+
+def refuse_out(name: str, out: Any) -> None:
+    if out is not None:
+        raise InPlaceError(f"{name}(..., out=...) writes in place; assign the result instead.")
+
+
+def _cast_like(g: Any, dtype: Any) -> Any:
+    """``g`` in the dtype of the argument it is the cotangent of (mixed-precision joins)."""
+    return g if np.dtype(g.dtype) == dtype else astype(g, dtype)
+
+
+def plain_ints(name: str, what: str, value: Any) -> Any:
+    if type(value) is Tracer:
+        raise TracerConversionError(
+            f"{name}: {what} was a traced value; it carries no derivative. Pass "
+            f"chainrule.primal({what}) (as integers) instead."
+        )
+    return value
+
+
+# -- reshape and friends ------------------------------------------------------------
 def _reshape_impl(a: Any, shape: Any, order: str = "C") -> Any:
     return np.reshape(a, shape, order=order)
 
 
 reshape_p = Primitive("numpy.reshape", _reshape_impl)
-defvjp(reshape_p, lambda ans, a, shape, order="C": lambda g: np.reshape(g, np.shape(a), order=order))
+
+
+def _reshape_vjp(ans: Any, a: Any, shape: Any, order: str = "C") -> Any:
+    in_shape = np.shape(a)
+    return lambda g: np.reshape(g, in_shape, order=order)
+
+
+defvjp(reshape_p, _reshape_vjp)
 defjvp(reshape_p, lambda t, ans, a, shape, order="C": np.reshape(t, shape, order=order))
 
 
-def _reshape(a: Any, shape: Any = None, order: str = "C", **kwargs: Any) -> Any:
+def _resolve_order(a: Any, order: str | None) -> str:
+    """``'A'`` reads like the memory layout of ``a``: fixed once, so the cotangent reads alike."""
+    if order is None:
+        return "C"
+    if order == "A":
+        flags = raw_array(a).flags
+        return "F" if flags.f_contiguous and not flags.c_contiguous else "C"
+    if order not in ("C", "F"):
+        raise ValueError(f"order must be one of 'C', 'F', 'A' (got {order!r})")
+    return order
+
+
+def _shape_arg(shape: Any) -> tuple[int, ...]:
+    return tuple(operator.index(s) for s in shape) if np.iterable(shape) else (operator.index(shape),)
+
+
+def _reshape(a: Any, shape: Any = None, order: str = "C", *, copy: Any = None, **kwargs: Any) -> Any:
+    # ``newshape`` was NumPy's name before 2.1 (removed in 2.4).
     shape = kwargs.pop("newshape", shape)
-    return reshape_p(a, shape, order)
+    if kwargs:
+        raise TypeError(f"reshape() got unexpected keyword arguments {sorted(kwargs)}")
+    if shape is None:
+        raise TypeError("reshape() missing the required argument 'shape'")
+    return reshape_p(a, _shape_arg(shape), _resolve_order(a, order))
 
 
 register_function(np.reshape, _reshape)
 
 
+def _memory_order(a: Any) -> Any:
+    """``a`` transposed so that its C order is NumPy's ``order='K'`` (memory order)."""
+    raw = raw_array(a)
+    if raw.flags.c_contiguous:
+        return a, "C"
+    if raw.flags.f_contiguous:
+        return a, "F"
+    # NumPy walks the axes by decreasing stride size, each in its own direction.
+    strides = raw.strides
+    perm = tuple(sorted(range(raw.ndim), key=lambda i: -abs(strides[i])))
+    if perm != tuple(range(raw.ndim)):
+        a = np.transpose(a, perm)
+    return a, "C"
+
+
+def _ravel(a: Any, order: str = "C") -> Any:
+    if order == "K":
+        a, order = _memory_order(a)
+    return reshape_p(a, (-1,), _resolve_order(a, order))
+
+
+register_function(np.ravel, _ravel)
+
+
+def _squeeze(a: Any, axis: Any = None) -> Any:
+    shape = np.squeeze(raw_array(a), axis).shape
+    return a if shape == np.shape(a) else reshape_p(a, shape)
+
+
+def _expand_dims(a: Any, axis: Any) -> Any:
+    return reshape_p(a, np.expand_dims(raw_array(a), axis).shape)
+
+
+register_function(np.squeeze, _squeeze)
+register_function(np.expand_dims, _expand_dims)
+
+
+def _atleast(fun: Any) -> Any:
+    def handler(*arys: Any) -> Any:
+        out = []
+        for a in arys:
+            if type(a) is not Tracer:
+                out.append(fun(a))
+                continue
+            shape = fun(raw_array(a)).shape
+            out.append(a if shape == np.shape(a) else reshape_p(a, shape))
+        return out[0] if len(out) == 1 else tuple(out)
+
+    handler.__name__ = fun.__name__
+    return handler
+
+
+for _fun in (np.atleast_1d, np.atleast_2d, np.atleast_3d):
+    register_function(_fun, _atleast(_fun))
+
+
+# -- transposes -----------------------------------------------------------------------
 def _transpose_impl(a: Any, axes: Any = None) -> Any:
     return np.transpose(a, axes)
 
 
-def _inverse_axes(axes: Any, ndim: int) -> Any:
+def _inverse_axes(axes: Any) -> Any:
     if axes is None:
         return None
-    return tuple(np.argsort([ax % ndim for ax in axes]))
+    inverse = [0] * len(axes)
+    for i, ax in enumerate(axes):
+        inverse[ax] = i
+    return tuple(inverse)
 
 
 transpose_p = Primitive("numpy.transpose", _transpose_impl)
-defvjp(transpose_p, lambda ans, a, axes=None: lambda g: np.transpose(g, _inverse_axes(axes, np.ndim(a))))
+
+
+def _transpose_vjp(ans: Any, a: Any, axes: Any = None) -> Any:
+    inverse = _inverse_axes(axes)
+    return lambda g: np.transpose(g, inverse)
+
+
+defvjp(transpose_p, _transpose_vjp)
 defjvp(transpose_p, lambda t, ans, a, axes=None: np.transpose(t, axes))
-register_function(np.transpose, lambda a, axes=None: transpose_p(a, axes))
 
 
+def _transpose(a: Any, axes: Any = None) -> Any:
+    ndim = np.ndim(a)
+    if axes is not None:
+        axes = normalize_axes(axes, ndim)
+        if len(axes) != ndim:
+            raise ValueError("axes don't match array")
+    return transpose_p(a, axes)
+
+
+register_function(np.transpose, _transpose)  # also np.permute_dims
+
+
+def _swapaxes(a: Any, axis1: int, axis2: int) -> Any:
+    ndim = np.ndim(a)
+    i, j = normalize_axis(axis1, ndim), normalize_axis(axis2, ndim)
+    perm = list(range(ndim))
+    perm[i], perm[j] = j, i
+    return transpose_p(a, tuple(perm))
+
+
+def _moveaxis(a: Any, source: Any, destination: Any) -> Any:
+    ndim = np.ndim(a)
+    src = normalize_axes(source, ndim)
+    dst = normalize_axes(destination, ndim)
+    if len(src) != len(dst):
+        raise ValueError("`source` and `destination` arguments must have the same number of elements")
+    perm = [i for i in range(ndim) if i not in src]
+    for d, s in sorted(zip(dst, src)):
+        perm.insert(d, s)
+    return transpose_p(a, tuple(perm))
+
+
+def _matrix_transpose(x: Any) -> Any:
+    if np.ndim(x) < 2:
+        raise ValueError(f"matrix_transpose needs at least 2 dimensions (got {np.ndim(x)})")
+    return _swapaxes(x, -1, -2)
+
+
+register_function(np.swapaxes, _swapaxes)
+register_function(np.moveaxis, _moveaxis)
+if hasattr(np, "matrix_transpose"):
+    register_function(np.matrix_transpose, _matrix_transpose)
+
+
+# -- broadcasting ----------------------------------------------------------------------
 def _broadcast_to_impl(a: Any, shape: Any) -> Any:
     return np.broadcast_to(a, shape)
 
 
 broadcast_to_p = Primitive("numpy.broadcast_to", _broadcast_to_impl)
-defvjp(broadcast_to_p, lambda ans, a, shape: lambda g: unbroadcast(g, np.shape(a)))
+
+
+def _broadcast_to_vjp(ans: Any, a: Any, shape: Any) -> Any:
+    in_shape = np.shape(a)
+    return lambda g: unbroadcast(g, in_shape)
+
+
+defvjp(broadcast_to_p, _broadcast_to_vjp)
 defjvp(broadcast_to_p, lambda t, ans, a, shape: np.broadcast_to(t, shape))
-register_function(
-    np.broadcast_to,
-    lambda array, shape, subok=False: broadcast_to_p(array, tuple(shape) if np.iterable(shape) else (shape,)),
-)
+register_function(np.broadcast_to, lambda array, shape, subok=False: broadcast_to_p(array, _shape_arg(shape)))
+
+
+def _broadcast_arrays(*args: Any, subok: bool = False) -> Any:
+    shape = np.broadcast_shapes(*(np.shape(a) for a in args))
+    return tuple(
+        a if np.shape(a) == shape else (broadcast_to_p if type(a) is Tracer else np.broadcast_to)(a, shape)
+        for a in args
+    )
+
+
+register_function(np.broadcast_arrays, _broadcast_arrays)
+
+
+# -- joining ---------------------------------------------------------------------------
+def _concatenate_impl(*arrays: Any, axis: int = 0) -> Any:
+    return np.concatenate(arrays, axis=axis)
+
+
+concatenate_p = Primitive("numpy.concatenate", _concatenate_impl)
+
+
+def _concatenate_vjp(argnum: int, ans: Any, *arrays: Any, axis: int = 0) -> Any:
+    start = sum(np.shape(a)[axis] for a in arrays[:argnum])
+    index = (slice(None),) * axis + (slice(start, start + np.shape(arrays[argnum])[axis]),)
+    dtype = arrays[argnum].dtype
+    return lambda g: _cast_like(g[index], dtype)
+
+
+def _concatenate_jvp(argnum: int, t: Any, ans: Any, *arrays: Any, axis: int = 0) -> Any:
+    parts = [t if i == argnum else np.zeros(np.shape(a), ans.dtype) for i, a in enumerate(arrays)]
+    return np.concatenate([_cast_like(p, ans.dtype) for p in parts], axis=axis)
+
+
+concatenate_p.any_vjp = _concatenate_vjp
+concatenate_p.any_jvp = _concatenate_jvp
+
+
+def _with_dtype(result: Any, dtype: Any) -> Any:
+    return result if dtype is None else astype(result, dtype)
+
+
+def _concatenate(
+    arrays: Any, axis: Any = 0, out: Any = None, *, dtype: Any = None, casting: str = "same_kind"
+) -> Any:
+    refuse_out("numpy.concatenate", out)
+    arrays = list(arrays)
+    if axis is None:
+        arrays = [np.ravel(a) for a in arrays]
+        axis = 0
+    elif arrays and np.ndim(arrays[0]) > 0:
+        axis = normalize_axis(axis, np.ndim(arrays[0]))
+    return _with_dtype(concatenate_p(*arrays, axis=axis), dtype)
+
+
+register_function(np.concatenate, _concatenate)  # also np.concat
+
+
+def _stack_impl(*arrays: Any, axis: int = 0) -> Any:
+    return np.stack(arrays, axis=axis)
+
+
+stack_p = Primitive("numpy.stack", _stack_impl)
+
+
+def _stack_vjp(argnum: int, ans: Any, *arrays: Any, axis: int = 0) -> Any:
+    index = (slice(None),) * axis + (argnum,)
+    dtype = arrays[argnum].dtype
+    return lambda g: _cast_like(g[index], dtype)
+
+
+def _stack_jvp(argnum: int, t: Any, ans: Any, *arrays: Any, axis: int = 0) -> Any:
+    parts = [t if i == argnum else np.zeros(np.shape(a), ans.dtype) for i, a in enumerate(arrays)]
+    return np.stack([_cast_like(p, ans.dtype) for p in parts], axis=axis)
+
+
+stack_p.any_vjp = _stack_vjp
+stack_p.any_jvp = _stack_jvp
+
+
+def _stack(
+    arrays: Any, axis: Any = 0, out: Any = None, *, dtype: Any = None, casting: str = "same_kind"
+) -> Any:
+    refuse_out("numpy.stack", out)
+    arrays = list(arrays)
+    if not arrays:
+        raise ValueError("need at least one array to stack")
+    axis = normalize_axis(axis, np.ndim(arrays[0]) + 1)
+    return _with_dtype(stack_p(*arrays, axis=axis), dtype)
+
+
+register_function(np.stack, _stack)
+
+
+def _hstack(tup: Any, *, dtype: Any = None, casting: str = "same_kind") -> Any:
+    arrs = [np.atleast_1d(a) for a in tup]
+    axis = 0 if arrs and np.ndim(arrs[0]) == 1 else 1
+    return _concatenate(arrs, axis, dtype=dtype)
+
+
+def _vstack(tup: Any, *, dtype: Any = None, casting: str = "same_kind") -> Any:
+    return _concatenate([np.atleast_2d(a) for a in tup], 0, dtype=dtype)
+
+
+def _dstack(tup: Any) -> Any:
+    return _concatenate([np.atleast_3d(a) for a in tup], 2)
+
+
+def _column_stack(tup: Any) -> Any:
+    cols = []
+    for a in tup:
+        nd = np.ndim(a)
+        if nd < 2:
+            a = np.reshape(a, (-1, 1)) if type(a) is Tracer else np.asarray(a).reshape(-1, 1)
+        cols.append(a)
+    return _concatenate(cols, 1)
+
+
+def _append(arr: Any, values: Any, axis: Any = None) -> Any:
+    if axis is None:
+        return _concatenate([np.ravel(arr), np.ravel(values)], 0)
+    return _concatenate([arr, values], axis)
+
+
+register_function(np.hstack, _hstack)
+register_function(np.vstack, _vstack)
+register_function(np.dstack, _dstack)
+register_function(np.column_stack, _column_stack)
+register_function(np.append, _append)
+
+
+# -- splitting -------------------------------------------------------------------------
+def _split_slices(n: int, indices_or_sections: Any, equal: bool) -> list[slice]:
+    if np.ndim(indices_or_sections) == 0:
+        sections = operator.index(indices_or_sections)
+        if sections <= 0:
+            raise ValueError("number sections must be larger than 0.")
+        if equal and n % sections:
+            raise ValueError("array split does not result in an equal division")
+        each, extra = divmod(n, sections)
+        sizes = [each + 1] * extra + [each] * (sections - extra)
+        bounds = [0, *np.cumsum(sizes).tolist()]
+    else:
+        bounds = [0, *(operator.index(i) for i in indices_or_sections), n]
+    return [slice(lo, hi) for lo, hi in itertools.pairwise(bounds)]
+
+
+def _splitter(equal: bool) -> Any:
+    def split(ary: Any, indices_or_sections: Any, axis: Any = 0) -> list[Any]:
+        indices_or_sections = plain_ints("numpy.split", "indices_or_sections", indices_or_sections)
+        axis = normalize_axis(axis, np.ndim(ary))
+        lead = (slice(None),) * axis
+        return [ary[(*lead, s)] for s in _split_slices(np.shape(ary)[axis], indices_or_sections, equal)]
+
+    return split
+
+
+_split = _splitter(equal=True)
+_array_split = _splitter(equal=False)
+
+
+def _hsplit(ary: Any, indices_or_sections: Any) -> list[Any]:
+    if np.ndim(ary) == 0:
+        raise ValueError("hsplit only works on arrays of 1 or more dimensions")
+    return _split(ary, indices_or_sections, 1 if np.ndim(ary) > 1 else 0)
+
+
+def _vsplit(ary: Any, indices_or_sections: Any) -> list[Any]:
+    if np.ndim(ary) < 2:
+        raise ValueError("vsplit only works on arrays of 2 or more dimensions")
+    return _split(ary, indices_or_sections, 0)
+
+
+def _dsplit(ary: Any, indices_or_sections: Any) -> list[Any]:
+    if np.ndim(ary) < 3:
+        raise ValueError("dsplit only works on arrays of 3 or more dimensions")
+    return _split(ary, indices_or_sections, 2)
+
+
+def _unstack(x: Any, /, *, axis: int = 0) -> tuple[Any, ...]:
+    axis = normalize_axis(axis, np.ndim(x))
+    lead = (slice(None),) * axis
+    return tuple(x[(*lead, i)] for i in range(np.shape(x)[axis]))
+
+
+register_function(np.split, _split)
+register_function(np.array_split, _array_split)
+register_function(np.hsplit, _hsplit)
+register_function(np.vsplit, _vsplit)
+register_function(np.dsplit, _dsplit)
+if hasattr(np, "unstack"):
+    register_function(np.unstack, _unstack)
+
+
+# -- repetition --------------------------------------------------------------------------
+def _tile(A: Any, reps: Any) -> Any:
+    reps = plain_ints("numpy.tile", "reps", reps)
+    reps = tuple(operator.index(r) for r in reps) if np.iterable(reps) else (operator.index(reps),)
+    if any(r < 0 for r in reps):
+        raise ValueError("negative dimensions are not allowed")
+    shape = np.shape(A)
+    d = max(len(reps), len(shape))
+    shape = (1,) * (d - len(shape)) + shape
+    reps = (1,) * (d - len(reps)) + reps
+    # out[q * n + j] = A[j] along each axis: broadcast over a new axis (q) before each, then merge.
+    A = reshape_p(A, tuple(x for n in shape for x in (1, n)))
+    A = broadcast_to_p(A, tuple(x for r, n in zip(reps, shape) for x in (r, n)))
+    return reshape_p(A, tuple(r * n for r, n in zip(reps, shape)))
+
+
+def _repeat(a: Any, repeats: Any, axis: Any = None) -> Any:
+    repeats = np.asarray(plain_ints("numpy.repeat", "repeats", repeats))
+    if axis is None:
+        a = np.ravel(a)
+        axis = 0
+    axis = normalize_axis(axis, np.ndim(a))
+    shape = np.shape(a)
+    if repeats.size == 1 and repeats.ndim <= 1:
+        r = operator.index(repeats.reshape(()).item())
+        if r < 0:
+            raise ValueError("repeats may not contain negative values.")
+        # out[j * r + q] = a[j]: broadcast over a new axis after ``axis``, then merge.
+        b = reshape_p(a, (*shape[: axis + 1], 1, *shape[axis + 1 :]))
+        b = broadcast_to_p(b, (*shape[: axis + 1], r, *shape[axis + 1 :]))
+        return reshape_p(b, (*shape[:axis], shape[axis] * r, *shape[axis + 1 :]))
+    index = np.repeat(np.arange(shape[axis]), repeats)
+    return a[(slice(None),) * axis + (index,)]
+
+
+register_function(np.tile, _tile)
+register_function(np.repeat, _repeat)
+
+
+# -- reversal and rotation -----------------------------------------------------------------
+def _flip_impl(m: Any, axis: Any = None) -> Any:
+    return np.flip(m, axis)
+
+
+flip_p = Primitive("numpy.flip", _flip_impl)
+defvjp(flip_p, lambda ans, m, axis=None: lambda g: np.flip(g, axis))
+defjvp(flip_p, lambda t, ans, m, axis=None: np.flip(t, axis))
+
+
+def _flip(m: Any, axis: Any = None) -> Any:
+    return flip_p(m, None if axis is None else normalize_axes(axis, np.ndim(m)))
+
+
+def _fliplr(m: Any) -> Any:
+    if np.ndim(m) < 2:
+        raise ValueError("Input must be >= 2-d.")
+    return flip_p(m, (1,))
+
+
+def _flipud(m: Any) -> Any:
+    if np.ndim(m) < 1:
+        raise ValueError("Input must be >= 1-d.")
+    return flip_p(m, (0,))
+
+
+def _rot90(m: Any, k: int = 1, axes: Any = (0, 1)) -> Any:
+    ndim = np.ndim(m)
+    if len(axes) != 2:
+        raise ValueError("len(axes) must be 2.")
+    a0, a1 = normalize_axes(axes, ndim)
+    k = operator.index(k) % 4
+    if k == 0:
+        return m
+    if k == 2:
+        return flip_p(m, (a0, a1))
+    perm = list(range(ndim))
+    perm[a0], perm[a1] = a1, a0
+    if k == 1:
+        return transpose_p(flip_p(m, (a1,)), tuple(perm))
+    return flip_p(transpose_p(m, tuple(perm)), (a1,))
+
+
+register_function(np.flip, _flip)
+register_function(np.fliplr, _fliplr)
+register_function(np.flipud, _flipud)
+register_function(np.rot90, _rot90)
+
+
+def _roll_impl(a: Any, shift: Any, axis: Any = None) -> Any:
+    return np.roll(a, shift, axis)
+
+
+def _negate(shift: Any) -> Any:
+    return tuple(-s for s in shift) if isinstance(shift, tuple) else -shift
+
+
+roll_p = Primitive("numpy.roll", _roll_impl)
+defvjp(roll_p, lambda ans, a, shift, axis=None: lambda g: np.roll(g, _negate(shift), axis))
+defjvp(roll_p, lambda t, ans, a, shift, axis=None: np.roll(t, shift, axis))
+
+
+def _roll(a: Any, shift: Any, axis: Any = None) -> Any:
+    shift = plain_ints("numpy.roll", "shift", shift)
+    shift = operator.index(shift) if np.ndim(shift) == 0 else tuple(operator.index(s) for s in shift)
+    if axis is not None:
+        axis = tuple(axis) if np.iterable(axis) else operator.index(axis)
+    return roll_p(a, shift, axis)
+
+
+register_function(np.roll, _roll)
+
+
+# -- padding --------------------------------------------------------------------------------
+def _pad_impl(array: Any, pad_width: Any, constant_values: Any = 0) -> Any:
+    return np.pad(array, pad_width, mode="constant", constant_values=constant_values)
+
+
+pad_p = Primitive("numpy.pad", _pad_impl)
+
+
+def _pad_vjp(ans: Any, array: Any, pad_width: Any, constant_values: Any = 0) -> Any:
+    index = tuple(slice(lo, lo + n) for (lo, _), n in zip(pad_width, np.shape(array)))
+    return lambda g: g[index]
+
+
+defvjp(pad_p, _pad_vjp)
+defjvp(pad_p, lambda t, ans, array, pad_width, constant_values=0: np.pad(t, pad_width))
+
+# Modes that only copy elements: along each axis, output i reads input index[i].
+_GATHER_MODES = ("edge", "wrap", "reflect", "symmetric")
+
+
+def _pad_pairs(pad_width: Any, ndim: int) -> tuple[tuple[int, int], ...]:
+    pw = np.asarray(plain_ints("numpy.pad", "pad_width", pad_width))
+    if pw.dtype.kind not in "iu":
+        raise TypeError("`pad_width` must be of integral type.")
+    pairs = np.broadcast_to(pw, (ndim, 2))
+    if (pairs < 0).any():
+        raise ValueError("index can't contain negative values")
+    return tuple((int(lo), int(hi)) for lo, hi in pairs.tolist())
+
+
+def _has_tracer(value: Any) -> bool:
+    if isinstance(value, list | tuple):
+        return any(_has_tracer(v) for v in value)
+    return type(value) is Tracer
+
+
+def _pad(array: Any, pad_width: Any, mode: Any = "constant", **kwargs: Any) -> Any:
+    ndim = np.ndim(array)
+    pairs = _pad_pairs(pad_width, ndim)
+    if mode == "constant":
+        value = kwargs.pop("constant_values", 0)
+        if kwargs:
+            raise ValueError(f"unsupported keyword arguments for mode 'constant': {set(kwargs)}")
+        if not _has_tracer(value):
+            return pad_p(array, pairs, value)
+        if type(value) is not Tracer or np.ndim(value) != 0:
+            raise UnsupportedOperationError(
+                "numpy.pad(mode='constant') supports a traced constant_values only as a scalar; "
+                "pad with 0 and add the padding values with np.where instead."
+            )
+        dtype = np.result_type(primal(array))
+        inside = np.pad(np.zeros(np.shape(array), dtype=dtype), pairs, constant_values=1.0)
+        return pad_p(array, pairs, 0) + astype(value, dtype) * inside
+    if isinstance(mode, str) and mode in _GATHER_MODES:
+        if mode in ("reflect", "symmetric") and kwargs.get("reflect_type", "even") != "even":
+            raise UnsupportedOperationError(
+                f"chainrule has no derivative rule for numpy.pad(mode={mode!r}, reflect_type='odd')."
+            )
+        out = array
+        for ax, pair in enumerate(pairs):
+            if pair != (0, 0):
+                index = np.pad(np.arange(np.shape(array)[ax]), pair, mode=mode, **kwargs)
+                out = out[(slice(None),) * ax + (index,)]
+        return out
+    raise UnsupportedOperationError(
+        f"chainrule has no derivative rule for numpy.pad with mode={mode!r}; supported modes are "
+        f"'constant', {', '.join(repr(m) for m in _GATHER_MODES)}."
+    )
+
+
+register_function(np.pad, _pad)
+
+
+# -- triangles ----------------------------------------------------------------------------------
+def _triangle(fun: Any) -> Primitive:
+    prim = Primitive(f"numpy.{fun.__name__}", lambda m, k=0: fun(m, k=k))
+
+    def vjp(ans: Any, m: Any, k: int = 0) -> Any:
+        shape = np.shape(m)
+        # A 1-d input is broadcast to a square first: sum that back.
+        return lambda g: unbroadcast(fun(g, k=k), shape)
+
+    defvjp(prim, vjp)
+    defjvp(prim, lambda t, ans, m, k=0: fun(t, k=k))
+    register_function(fun, lambda m, k=0: prim(m, operator.index(k)))
+    return prim
+
+
+triu_p = _triangle(np.triu)
+tril_p = _triangle(np.tril)
+
+
+# -- complex parts of real arrays ------------------------------------------------------------------
+def _refuse_complex(fun: Any, val: Any) -> None:
+    if np.iscomplexobj(raw_array(val)):
+        raise unsupported(fun, " of complex values (chainrule differentiates real arrays only)")
+
+
+def _real(val: Any) -> Any:
+    _refuse_complex(np.real, val)
+    return val
+
+
+def _imag(val: Any) -> Any:
+    _refuse_complex(np.imag, val)
+    return np.zeros(np.shape(val), dtype=raw_array(val).dtype)
+
+
+register_function(np.real, _real)
+register_function(np.imag, _imag)
+defvjp(np.conjugate, lambda ans, x: lambda g: np.conjugate(g))
+defjvp(np.conjugate, lambda t, ans, x: np.conjugate(t))
