@@ -296,3 +296,32 @@ def test_gradients_are_writeable_arrays_the_user_owns():
     g = cr.grad(np.sum)(np.ones(3))
     g *= 2.0
     np.testing.assert_array_equal(g, [2.0, 2.0, 2.0])
+
+
+def test_reverse_sweep_frees_saved_values_as_it_goes():
+    import weakref
+
+    saved = []
+    alive_when_first_op_is_reached = []
+
+    @cr.custom_vjp
+    def probe(x):
+        return x
+
+    def bwd(res, g):
+        alive_when_first_op_is_reached.append([r() is not None for r in saved])
+        return (g,)
+
+    probe.defvjp(lambda x: (x, None), bwd)
+
+    def f(x):
+        h = probe(x)
+        for _ in range(4):
+            h = np.tanh(h)
+            saved.append(weakref.ref(cr.primal(h)))  # the value tanh's rule keeps
+        return np.sum(h)
+
+    cr.grad(f)(np.ones(1000))
+    # By the time the sweep reaches the first operation, every later node has been
+    # processed and must have dropped the arrays its rule kept.
+    assert alive_when_first_op_is_reached == [[False, False, False, False]]
