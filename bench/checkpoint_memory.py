@@ -139,8 +139,9 @@ def main() -> None:
                 results.setdefault(case, [])
                 continue
             results.setdefault(case, []).append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    segment = round(math.sqrt(args.layers))
     print(f"gradient of {args.layers} layers tanh(x @ W), x (64, 256), w.r.t. x; "
-          f"segments of {round(math.sqrt(args.layers))} layers; medians of {args.repeat} fresh processes\n")  # fmt: skip
+          f"segments of {segment} layers; medians of {args.repeat} fresh processes\n")  # fmt: skip
     print("| case | peak memory increase (MiB) | time (s) | checksum |")
     print("| --- | --- | --- | --- |")
     med = {}

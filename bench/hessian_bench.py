@@ -96,13 +96,19 @@ def main() -> None:
     rows: list[tuple[str, str, float]] = []
 
     ref_h = cr.hessian(rosen(np))(x20)
-    rows.append(("hessian rosenbrock-20", "chainrule", median_time(lambda: cr.hessian(rosen(np))(x20), args.repeat)))
+    rows.append(
+        ("hessian rosenbrock-20", "chainrule", median_time(lambda: cr.hessian(rosen(np))(x20), args.repeat))
+    )
     loss_np, n = mlp_loss(np, data, labels)
     theta = rng.standard_normal(n) * 0.1
     v = rng.standard_normal(n)
     ref_hv = cr.hvp(loss_np, (theta,), (v,))
-    rows.append(("hvp mlp 64-128-10", "chainrule", median_time(lambda: cr.hvp(loss_np, (theta,), (v,)), args.repeat)))
-    rows.append(("grad mlp 64-128-10", "chainrule", median_time(lambda: cr.grad(loss_np)(theta), args.repeat)))
+    rows.append(
+        ("hvp mlp 64-128-10", "chainrule", median_time(lambda: cr.hvp(loss_np, (theta,), (v,)), args.repeat))
+    )
+    rows.append(
+        ("grad mlp 64-128-10", "chainrule", median_time(lambda: cr.grad(loss_np)(theta), args.repeat))
+    )
 
     try:
         import autograd
@@ -142,15 +148,39 @@ def main() -> None:
         jh = jax.hessian(rosen(jnp))
         jhj = jax.jit(jh)
         assert np.allclose(np.asarray(jh(jx)), ref_h)
-        rows.append(("hessian rosenbrock-20", "jax eager", median_time(lambda: jh(jx).block_until_ready(), args.repeat)))
-        rows.append(("hessian rosenbrock-20", "jax jit", median_time(lambda: jhj(jx).block_until_ready(), args.repeat)))
+        rows.append(
+            (
+                "hessian rosenbrock-20",
+                "jax eager",
+                median_time(lambda: jh(jx).block_until_ready(), args.repeat),
+            )
+        )
+        rows.append(
+            (
+                "hessian rosenbrock-20",
+                "jax jit",
+                median_time(lambda: jhj(jx).block_until_ready(), args.repeat),
+            )
+        )
         loss_j, _ = mlp_loss(jnp, jnp.asarray(data), jnp.asarray(labels))
         jt, jv = jnp.asarray(theta), jnp.asarray(v)
         jhvp = lambda t, u: jax.jvp(jax.grad(loss_j), (t,), (u,))[1]
         jhvpj = jax.jit(jhvp)
         assert np.allclose(np.asarray(jhvp(jt, jv)), ref_hv)
-        rows.append(("hvp mlp 64-128-10", "jax eager", median_time(lambda: jhvp(jt, jv).block_until_ready(), args.repeat)))
-        rows.append(("hvp mlp 64-128-10", "jax jit", median_time(lambda: jhvpj(jt, jv).block_until_ready(), args.repeat)))
+        rows.append(
+            (
+                "hvp mlp 64-128-10",
+                "jax eager",
+                median_time(lambda: jhvp(jt, jv).block_until_ready(), args.repeat),
+            )
+        )
+        rows.append(
+            (
+                "hvp mlp 64-128-10",
+                "jax jit",
+                median_time(lambda: jhvpj(jt, jv).block_until_ready(), args.repeat),
+            )
+        )
     except ImportError:
         pass
 
@@ -159,7 +189,8 @@ def main() -> None:
     print("| --- | --- | --- | --- |")
     for workload, engine, t in rows:
         print(f"| {workload} | {engine} | {t * 1e3:.3f} | {base[workload] / t:.2f} |")
-    print(f"\nhvp / grad cost on the MLP (chainrule): {base['hvp mlp 64-128-10'] / base['grad mlp 64-128-10']:.2f}")
+    ratio = base["hvp mlp 64-128-10"] / base["grad mlp 64-128-10"]
+    print(f"\nhvp / grad cost on the MLP (chainrule): {ratio:.2f}")
 
 
 if __name__ == "__main__":

@@ -16,15 +16,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 import chainrule  # noqa: F401 - registers the rules
-from chainrule.core import FUNCTION_HANDLERS, INTERNAL, NONDIFF_UFUNCS, UFUNC_PRIMITIVES, Primitive, qualified_name
-
-try:  # the SciPy rules are registered only where SciPy is installed
-    import scipy.special  # noqa: F401
-except ImportError:  # pragma: no cover
-    pass
+from chainrule.core import (
+    FUNCTION_HANDLERS,
+    INTERNAL,
+    NONDIFF_UFUNCS,
+    UFUNC_PRIMITIVES,
+    Primitive,
+    qualified_name,
+)
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "coverage.md"
 
@@ -98,7 +98,15 @@ def rows() -> list[tuple[str, str, str, str, str]]:
             continue
         prims = _primitives_behind(handler)
         if not prims:
-            out.append((name, "composite", "all array arguments (built from other rules)", "yes", KINKS.get(name, "")))
+            out.append(
+                (
+                    name,
+                    "composite",
+                    "all array arguments (built from other rules)",
+                    "yes",
+                    KINKS.get(name, ""),
+                )
+            )
             continue
         diff = "; ".join(f"{p.name}: {_args_of(p, p.vjp_makers, p.any_vjp)}" if len(prims) > 1
                          else _args_of(p, p.vjp_makers, p.any_vjp) for p in prims)  # fmt: skip
@@ -134,8 +142,7 @@ def render() -> str:
         lines.append(f"| `{name}` | {kind} | {args} | {fwd} | {kink} |")
     lines += [
         "",
-        "Internal primitives (not NumPy functions): "
-        + ", ".join(f"`{k}`" for k in sorted(INTERNAL)) + ".",
+        "Internal primitives (not NumPy functions): " + ", ".join(f"`{k}`" for k in sorted(INTERNAL)) + ".",
         "",
         "## Zero derivative: evaluated on plain values",
         "",
@@ -156,7 +163,9 @@ def main() -> int:
     if args.check:
         current = OUT.read_text() if OUT.exists() else ""
         if current != text:
-            diff = difflib.unified_diff(current.splitlines(), text.splitlines(), "docs/coverage.md", "registry", lineterm="")
+            diff = difflib.unified_diff(
+                current.splitlines(), text.splitlines(), "docs/coverage.md", "registry", lineterm=""
+            )
             print("\n".join(list(diff)[:60]))
             print("docs/coverage.md is stale: run python scripts/coverage_manifest.py", file=sys.stderr)
             return 1

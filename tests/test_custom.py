@@ -64,7 +64,9 @@ def test_custom_vjp_with_pytree_arguments_and_several_outputs():
     def bwd(res, g):
         p, scale = res
         ga, gb = g
-        return {"a": ga * scale, "b": np.full(p["b"].shape, gb * scale)}, np.sum(ga * p["a"]) + gb * np.sum(p["b"])
+        return {"a": ga * scale, "b": np.full(p["b"].shape, gb * scale)}, np.sum(ga * p["a"]) + gb * np.sum(
+            p["b"]
+        )
 
     f.defvjp(fwd, bwd)
     p = {"a": np.array([1.0, 2.0]), "b": np.array([3.0, 4.0, 5.0])}

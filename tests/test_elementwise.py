@@ -53,10 +53,10 @@ def test_binary_rule_broadcasting(fun, dx, dy, shapes):
 def test_operators_with_scalars_and_arrays_on_either_side(shapes):
     a = _draw(shapes[0], 0.5, 2)
     b = _draw(shapes[1], 0.5, 2)
-    check_grads(lambda x, y: x + 2.0 * y - x / y + 3.0 / x + y ** 1.5 + 2.0 ** x - (1.0 - x) * y, a, b)
-    check_grads(lambda x, y: x % 3.0 + (x ** y) + np.float64(2.0) * x, a, b)
+    check_grads(lambda x, y: x + 2.0 * y - x / y + 3.0 / x + y**1.5 + 2.0**x - (1.0 - x) * y, a, b)
+    check_grads(lambda x, y: x % 3.0 + (x**y) + np.float64(2.0) * x, a, b)
     c = np.full(shapes[1], 1.5)
-    check_grads(lambda x: c * x + c / x + x ** c + c ** x - c, a)
+    check_grads(lambda x: c * x + c / x + x**c + c**x - c, a)
 
 
 def test_where_and_clip():

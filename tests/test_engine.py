@@ -45,7 +45,7 @@ def test_has_aux_passes_aux_through_untraced():
     g, aux = cr.grad(f, has_aux=True)(np.ones(3))
     np.testing.assert_allclose(g, 2.0)
     assert type(aux["y"]) is np.ndarray
-    (value, aux2), g2 = cr.value_and_grad(f, has_aux=True)(np.ones(3))
+    (value, aux2), _ = cr.value_and_grad(f, has_aux=True)(np.ones(3))
     assert value == pytest.approx(6.0)
     np.testing.assert_allclose(aux2["y"], 2.0)
 

@@ -15,14 +15,14 @@ def _fd_jacobian(f, x, h=1e-6):
     for i in np.ndindex(x.shape):
         e = np.zeros_like(x)
         e[i] = h
-        jac[(...,) + i] = (np.asarray(f(x + e)) - np.asarray(f(x - e))) / (2 * h)
+        jac[(..., *i)] = (np.asarray(f(x + e)) - np.asarray(f(x - e))) / (2 * h)
     return jac
 
 
 FUNCTIONS = [
     lambda x: np.sin(x) * x[::-1],
     lambda x: np.exp(-x * x) + np.tanh(x)[0],
-    lambda x: np.outer(x, x).ravel()[:5] if False else x[:, None] * x[None, :],
+    lambda x: x[:, None] * x[None, :],
     lambda x: np.sum(x**3) * x,
 ]
 
@@ -47,14 +47,16 @@ def test_jacobian_over_pytrees_and_argnums():
     for jac in (cr.jacrev, cr.jacfwd):
         j = jac(f, argnums=(0, 1))(p, 2.0)
         assert j[0]["a"].shape == (6, 2) and j[0]["b"].shape == (6, 3) and j[1].shape == (6,)
-        np.testing.assert_allclose(j[0]["a"], _fd_jacobian(lambda a: f({"a": a, "b": p["b"]}, 2.0), p["a"]), rtol=1e-6)
+        np.testing.assert_allclose(
+            j[0]["a"], _fd_jacobian(lambda a: f({"a": a, "b": p["b"]}, 2.0), p["a"]), rtol=1e-6
+        )
 
 
 def test_jvp_and_vjp_are_transposes_on_random_compositions():
     for seed in range(5):
         rng = np.random.default_rng(seed)
         w = rng.standard_normal((4, 3))
-        f = lambda x: np.tanh(x @ w) * np.exp(-np.abs(x @ w)) + np.sum(x**2)
+        f = lambda x, w=w: np.tanh(x @ w) * np.exp(-np.abs(x @ w)) + np.sum(x**2)
         x, v = rng.standard_normal((2, 5, 4))
         u = rng.standard_normal((5, 3))
         _, t = cr.jvp(f, (x,), (v,))

@@ -5,8 +5,10 @@ one forward pass records it, one backward pass yields every partial
 derivative. It is not an optimizer; optimizers consume its gradients.
 """
 
+from . import numerical
 from . import rules as _rules  # registers every derivative rule
 from .at import at
+from .check import CheckReport, GradientCheckError, check_grad, taylor_test
 from .core import Primitive, Tracer, defjvp, defvjp, primal
 from .custom import checkpoint, custom_jvp, custom_vjp, stop_gradient
 from .errors import (
@@ -25,6 +27,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ChainruleError",
+    "CheckReport",
+    "GradientCheckError",
     "InPlaceError",
     "LeakedTracerError",
     "NonScalarOutputError",
@@ -33,6 +37,7 @@ __all__ = [
     "TracerConversionError",
     "UnsupportedOperationError",
     "__version__",
+    "check_grad",
     "at",
     "checkpoint",
     "custom_jvp",
@@ -46,8 +51,10 @@ __all__ = [
     "jacobian",
     "jacrev",
     "jvp",
+    "numerical",
     "primal",
     "stop_gradient",
+    "taylor_test",
     "tree_flatten",
     "tree_leaves",
     "tree_map",

@@ -26,11 +26,11 @@ class ArrayMethods:
     __slots__ = ()
 
     @property
-    def T(self) -> Any:  # noqa: N802 - NumPy's name
+    def T(self) -> Any:
         return np.transpose(self)
 
     @property
-    def mT(self) -> Any:  # noqa: N802 - NumPy's name
+    def mT(self) -> Any:
         return np.swapaxes(self, -1, -2)
 
     @property
@@ -74,10 +74,14 @@ class ArrayMethods:
     def min(self, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
         return np.min(self, axis=axis, out=out, keepdims=keepdims)
 
-    def var(self, axis: Any = None, dtype: Any = None, out: Any = None, ddof: float = 0, keepdims: bool = False) -> Any:
+    def var(
+        self, axis: Any = None, dtype: Any = None, out: Any = None, ddof: float = 0, keepdims: bool = False
+    ) -> Any:
         return np.var(self, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims)
 
-    def std(self, axis: Any = None, dtype: Any = None, out: Any = None, ddof: float = 0, keepdims: bool = False) -> Any:
+    def std(
+        self, axis: Any = None, dtype: Any = None, out: Any = None, ddof: float = 0, keepdims: bool = False
+    ) -> Any:
         return np.std(self, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims)
 
     def cumsum(self, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
@@ -89,7 +93,7 @@ class ArrayMethods:
     def dot(self, other: Any) -> Any:
         return np.dot(self, other)
 
-    def clip(self, min: Any = None, max: Any = None) -> Any:  # noqa: A002 - NumPy's names
+    def clip(self, min: Any = None, max: Any = None) -> Any:
         return np.clip(self, min, max)
 
     def astype(self, dtype: Any, copy: bool = True) -> Any:

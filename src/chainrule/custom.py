@@ -65,7 +65,9 @@ class _Packing:
         return tree_unflatten(self.treedef, leaves)
 
 
-def _joint(compute_all: Callable[[Any], list[Any]], argnum: int, cache: dict[str, Any]) -> Callable[[Any], Any]:
+def _joint(
+    compute_all: Callable[[Any], list[Any]], argnum: int, cache: dict[str, Any]
+) -> Callable[[Any], Any]:
     """One argument's share of a rule that computes every argument's cotangent at once."""
 
     def share(g: Any) -> Any:
@@ -89,7 +91,7 @@ def _zeros_like_leaf(x: Any) -> Any:
     return np.zeros(np.shape(x), dtype=np.result_type(primal(x)))
 
 
-class custom_vjp:  # noqa: N801 - decorator, named as JAX users know it
+class custom_vjp:
     """Give a function a reverse-mode rule of your own.
 
     ``f = custom_vjp(fn)`` then ``f.defvjp(fwd, bwd)`` where
@@ -127,7 +129,9 @@ class custom_vjp:  # noqa: N801 - decorator, named as JAX users know it
 
     def __call__(self, *args: Any) -> Any:
         if self.fwd is None or self.bwd is None:
-            raise TypeError(f"custom_vjp function {_fname(self.fun)} has no rule: call .defvjp(fwd, bwd) first")
+            raise TypeError(
+                f"custom_vjp function {_fname(self.fun)} has no rule: call .defvjp(fwd, bwd) first"
+            )
         leaves, in_def = _flatten_args(args)
         if not any(type(v) is Tracer for v in leaves):
             return self.fun(*args)
@@ -165,7 +169,9 @@ class custom_vjp:  # noqa: N801 - decorator, named as JAX users know it
         n_args = len(in_def.children)
         name = _fname(self.bwd)  # type: ignore[arg-type]
         if not isinstance(cts, tuple | list) or len(cts) != n_args:
-            got = f"a {type(cts).__name__}" + (f" of length {len(cts)}" if isinstance(cts, tuple | list) else "")
+            got = f"a {type(cts).__name__}" + (
+                f" of length {len(cts)}" if isinstance(cts, tuple | list) else ""
+            )
             raise TypeError(
                 f"custom_vjp rule {name} for {_fname(self.fun)} must return a tuple with one "
                 f"cotangent per positional argument ({n_args}), but returned {got}. "
@@ -198,7 +204,7 @@ class custom_vjp:  # noqa: N801 - decorator, named as JAX users know it
         return flat
 
 
-class custom_jvp:  # noqa: N801 - decorator, named as JAX users know it
+class custom_jvp:
     """Give a function a forward-mode rule of your own.
 
     ``f = custom_jvp(fn)`` then ``f.defjvp(rule)`` where

@@ -84,7 +84,9 @@ def jacrev(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[
             shape = np.shape(leaf)
             for j in range(int(np.prod(shape))):
                 cts = [
-                    _basis(np.shape(x), _result_dtype(x), j) if k == o else np.zeros(np.shape(x), _result_dtype(x))
+                    _basis(np.shape(x), _result_dtype(x), j)
+                    if k == o
+                    else np.zeros(np.shape(x), _result_dtype(x))
                     for k, x in enumerate(out_leaves)
                 ]
                 grads = pullback(tree_unflatten(out_def, cts))

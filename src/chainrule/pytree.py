@@ -197,9 +197,7 @@ def tree_map(f: Callable[..., Any], tree: Any, *rest: Any) -> Any:
     for other in rest:
         other_leaves, other_def = tree_flatten(other)
         if other_def != treedef:
-            raise ValueError(
-                "tree_map: trees differ in structure " + describe_difference(tree, other)
-            )
+            raise ValueError("tree_map: trees differ in structure " + describe_difference(tree, other))
         others.append(other_leaves)
     return tree_unflatten(treedef, [f(*xs) for xs in zip(leaves, *others)])
 

@@ -23,7 +23,9 @@ __all__ = ["check_grads"]
 def _vdot(a: Any, b: Any) -> float:
     la, _ = tree_flatten(a)
     lb, _ = tree_flatten(b)
-    return float(sum(np.sum(np.asarray(x, dtype=np.float64) * np.asarray(y, dtype=np.float64)) for x, y in zip(la, lb)))
+    return float(
+        sum(np.sum(np.asarray(x, dtype=np.float64) * np.asarray(y, dtype=np.float64)) for x, y in zip(la, lb))
+    )
 
 
 def _axpy(alpha: float, v: Sequence[Any], x: Sequence[Any]) -> list[Any]:

@@ -26,9 +26,7 @@ def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
     gshape = np.shape(g)
     if gshape == shape:
         return g
-    if len(gshape) < len(shape) or any(
-        s != 1 and s != gs for s, gs in zip(shape[::-1], gshape[::-1])
-    ):
+    if len(gshape) < len(shape) or any(s != 1 and s != gs for s, gs in zip(shape[::-1], gshape[::-1])):
         # g is smaller than the argument (a scalar cotangent, say): spread it.
         g = np.broadcast_to(g, np.broadcast_shapes(gshape, shape))
         gshape = np.shape(g)

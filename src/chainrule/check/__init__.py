@@ -1,0 +1,25 @@
+"""Gradient checking: backpropagation against finite differences, and the wrong rule named.
+
+:func:`check_grad` compares the derivatives chainrule computes with
+:mod:`chainrule.numerical`, element by element ("full") or along random
+directions ("fast"), and on failure raises :class:`GradientCheckError` with a
+table of the worst elements and the first primitive whose rule disagrees.
+:func:`taylor_test` gives a step-free verdict from the convergence rate of
+the Taylor remainder.
+"""
+
+from .errors import CheckCostError, GradientCheckError
+from .gradcheck import check_grad
+from .report import CheckReport, Culprit, Row
+from .taylor import TaylorReport, taylor_test
+
+__all__ = [
+    "CheckCostError",
+    "CheckReport",
+    "Culprit",
+    "GradientCheckError",
+    "Row",
+    "TaylorReport",
+    "check_grad",
+    "taylor_test",
+]

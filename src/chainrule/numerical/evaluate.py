@@ -1,0 +1,114 @@
+"""Calling the function at perturbed points: counting, checking and parallel mapping.
+
+Every call goes through :class:`Evaluator`, which counts it, flattens the
+output (any pytree of arrays) into one vector and refuses a NaN or infinity
+at a stencil point where the base value is finite, naming the input that was
+perturbed. ``workers=`` spreads the calls over a
+:class:`concurrent.futures.ThreadPoolExecutor` (useful when the function
+spends its time in NumPy code that releases the GIL), or any executor given.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from ..pytree import TreeDef, tree_flatten
+from .inputs import Inputs
+
+__all__ = ["Evaluator", "NonFiniteError", "executor_for"]
+
+
+class NonFiniteError(FloatingPointError):
+    """The function returned NaN or infinity at a point a finite difference needed."""
+
+
+class Evaluator:
+    """``f`` as a map from the flat input vector to the flat output vector."""
+
+    def __init__(self, f: Callable[..., Any], inputs: Inputs):
+        self.f = f
+        self.inputs = inputs
+        self.count = 0
+        self._lock = threading.Lock()
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            out = f(*inputs.build(inputs.x0))
+        self.count = 1
+        leaves, self.out_def = tree_flatten(out)
+        self.out_shapes = [np.shape(o) for o in leaves]
+        self.out_dtypes = [np.result_type(o) for o in leaves]
+        self.f0 = self._flat(leaves)
+        if not np.all(np.isfinite(self.f0)):
+            bad = int(np.flatnonzero(~np.isfinite(self.f0))[0])
+            raise NonFiniteError(
+                f"{_name(f)} returned {self.f0[bad]} (output element {bad}) at the given point "
+                "itself, before any perturbation; a derivative is not defined there."
+            )
+
+    def _flat(self, leaves: Sequence[Any]) -> np.ndarray:
+        if not leaves:
+            return np.zeros(0)
+        return np.concatenate([np.ravel(np.asarray(o)) for o in leaves])
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        out = self.f(*self.inputs.build(x, copy=False))
+        with self._lock:
+            self.count += 1
+        leaves, out_def = tree_flatten(out)
+        if out_def != self.out_def or [np.shape(o) for o in leaves] != self.out_shapes:
+            raise ValueError(
+                f"{_name(self.f)} returned a differently shaped output at a perturbed point "
+                f"({out_def!r}, shapes {[np.shape(o) for o in leaves]}) than at the base point "
+                f"({self.out_def!r}, shapes {self.out_shapes})"
+            )
+        return self._flat(leaves)
+
+    def checked(self, x: np.ndarray, where: str, shift: Any) -> np.ndarray:
+        """``self(x)``, refusing a non-finite value that the base point did not have.
+
+        NumPy's floating-point warnings are silenced during the call: a
+        non-finite result is reported by this error, which names the input.
+        """
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            y = self(x)
+        bad = ~np.isfinite(y)
+        if np.any(bad):
+            j = int(np.flatnonzero(bad)[0])
+            raise NonFiniteError(
+                f"{_name(self.f)} returned {y[j]} (output element {j}) when {where} was moved "
+                f"by {shift:.3g} for a finite difference, though it is finite at the given point. "
+                "The point is probably near the edge of the function's domain or a singularity: "
+                "use a smaller step (step=...), a one-sided method (method='forward' or "
+                "'backward'), or method='complex' if the function accepts complex input."
+            )
+        return y
+
+
+def _name(f: Callable[..., Any]) -> str:
+    return getattr(f, "__qualname__", None) or getattr(f, "__name__", None) or repr(f)
+
+
+def executor_for(workers: int | Executor | None) -> tuple[Executor | None, bool]:
+    """(executor, whether we own it) for ``workers=``."""
+    if workers is None or workers == 1:
+        return None, False
+    if isinstance(workers, Executor):
+        return workers, False
+    if not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers= must be a positive int or a concurrent.futures.Executor, not {workers!r}")
+    return ThreadPoolExecutor(max_workers=workers), True
+
+
+def map_ordered(executor: Executor | None, fn: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
+    """``[fn(i) for i in items]``, on ``executor`` if given."""
+    if executor is None:
+        return [fn(i) for i in items]
+    return list(executor.map(fn, items))
+
+
+def out_treedef(ev: Evaluator) -> TreeDef:
+    return ev.out_def

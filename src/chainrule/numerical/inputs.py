@@ -1,0 +1,186 @@
+"""The differentiated arguments as one flat vector, and back.
+
+Finite differences perturb one number at a time, so the leaves of the
+differentiated arguments (pytrees of float arrays) are laid end to end in one
+vector ``x0``; :meth:`Inputs.build` turns a perturbed copy back into the
+function's arguments and :meth:`Inputs.label` names element ``i`` the way a
+person reads it: ``argument 0 ('params')['w'][2, 1]``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..pytree import TreeDef, paths_of, tree_flatten, tree_unflatten
+
+__all__ = ["Inputs", "normalize_argnums"]
+
+
+def normalize_argnums(argnums: int | Sequence[int], nargs: int) -> tuple[int, ...]:
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    for n in nums:
+        if not isinstance(n, int) or not -nargs <= n < nargs:
+            raise ValueError(f"argnums={argnums!r} asks for argument {n}, but {nargs} were given")
+    return tuple(n % nargs for n in nums)
+
+
+def arg_name(f: Callable[..., Any], argnum: int) -> str:
+    try:
+        params = list(inspect.signature(f).parameters.values())
+    except (TypeError, ValueError):
+        params = []
+    if argnum < len(params) and params[argnum].kind in (
+        inspect.Parameter.POSITIONAL_ONLY,
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+    ):
+        return f"argument {argnum} ({params[argnum].name!r})"
+    return f"argument {argnum}"
+
+
+def _float_leaf(x: Any, where: str) -> np.ndarray:
+    if isinstance(x, bool | np.bool_ | int | np.integer):
+        raise TypeError(
+            f"{where} is an integer or boolean ({x!r}); finite differences need floating-point "
+            "inputs. Pass a float (2.0, or x.astype(float)), or leave it out of argnums."
+        )
+    arr = np.asarray(x)
+    if not np.issubdtype(arr.dtype, np.floating):
+        raise TypeError(
+            f"{where} has dtype {arr.dtype}; finite differences differentiate real "
+            "floating-point inputs only. Convert with x.astype(float), or leave it out of argnums."
+        )
+    return arr
+
+
+class Inputs:
+    """The leaves of ``args[argnums]`` as one flat vector in the working dtype.
+
+    With ``upcast`` (the default) every leaf is perturbed in float64 (or
+    wider), whatever its own dtype: the referee is then not noisier than the
+    float32 code it referees. Otherwise each leaf keeps its dtype.
+    """
+
+    def __init__(
+        self, f: Callable[..., Any], args: Sequence[Any], argnums: int | Sequence[int], upcast: bool
+    ):
+        self.args = list(args)
+        self.argnums = argnums
+        self.nums = normalize_argnums(argnums, len(args))
+        self.treedefs: list[TreeDef] = []
+        self.names: list[str] = []  # 'argument 0 ('x')['w']' per leaf
+        self.shapes: list[tuple[int, ...]] = []
+        self.dtypes: list[np.dtype] = []  # working dtype per leaf
+        self.scalar: list[bool] = []  # a Python float or NumPy scalar, rebuilt as such
+        pieces = []
+        for n in self.nums:
+            leaves, treedef = tree_flatten(args[n])
+            name = arg_name(f, n)
+            self.treedefs.append(treedef)
+            for leaf, path in zip(leaves, paths_of(treedef)):
+                arr = _float_leaf(leaf, f"{name}{path}")
+                dt = np.result_type(arr.dtype, np.float64) if upcast else arr.dtype
+                self.names.append(f"{name}{path}")
+                self.shapes.append(arr.shape)
+                self.dtypes.append(np.dtype(dt))
+                self.scalar.append(not isinstance(leaf, np.ndarray))
+                pieces.append(arr.astype(dt).ravel())
+        self.sizes = [int(np.prod(s, dtype=np.int64)) for s in self.shapes]
+        self.starts = np.concatenate([[0], np.cumsum(self.sizes)]).astype(int)
+        self.dtype = np.result_type(*self.dtypes) if self.dtypes else np.dtype(np.float64)
+        self.x0 = np.concatenate(pieces).astype(self.dtype) if pieces else np.zeros(0)
+        self.size = int(self.x0.size)
+        self.leaf_of = np.repeat(np.arange(len(self.sizes)), self.sizes)
+
+    def eps(self) -> np.ndarray:
+        """Machine epsilon of each element's working dtype."""
+        return np.array([np.finfo(d).eps for d in self.dtypes])[self.leaf_of] if self.size else np.zeros(0)
+
+    def build(self, x: np.ndarray, copy: bool = True) -> tuple[Any, ...]:
+        """The function's arguments with the differentiated leaves taken from ``x``.
+
+        ``copy=False`` hands the function views of ``x`` (for a fresh ``x``).
+        """
+        args = list(self.args)
+        leaves = []
+        for k in range(len(self.shapes)):
+            piece = x[self.starts[k] : self.starts[k + 1]]
+            dt = self.dtypes[k] if not np.iscomplexobj(x) else np.result_type(self.dtypes[k], np.complex64)
+            arr = np.array(piece, dtype=dt, copy=copy or None).reshape(self.shapes[k])
+            leaves.append(arr[()] if self.scalar[k] and arr.ndim == 0 else arr)
+        pos = 0
+        for n, treedef in zip(self.nums, self.treedefs):
+            count = treedef.num_leaves
+            args[n] = tree_unflatten(treedef, leaves[pos : pos + count])
+            pos += count
+        return tuple(args)
+
+    def label(self, i: int) -> str:
+        """``argument 0 ('x')['w'][2, 1]``: where flat element ``i`` lives."""
+        k = int(self.leaf_of[i])
+        shape = self.shapes[k]
+        if not shape:
+            return self.names[k]
+        index = np.unravel_index(i - int(self.starts[k]), shape)
+        return f"{self.names[k]}[{', '.join(str(int(j)) for j in index)}]"
+
+    def location(self, i: int) -> tuple[str, tuple[int, ...]]:
+        """(leaf path, index within the leaf) of flat element ``i``."""
+        k = int(self.leaf_of[i])
+        index = np.unravel_index(i - int(self.starts[k]), self.shapes[k]) if self.shapes[k] else ()
+        return self.names[k], tuple(int(j) for j in index)
+
+    def unflatten(self, vec: np.ndarray, lead: tuple[int, ...] = (), dtype: Any = None) -> Any:
+        """Split ``vec`` (``lead + (size,)``) into trees shaped like the arguments.
+
+        Each leaf gets shape ``lead + leaf.shape``; a tuple of trees comes back
+        when ``argnums`` was a tuple.
+        """
+        vec = np.asarray(vec)
+        trees = []
+        pos = 0
+        for treedef in self.treedefs:
+            leaves = []
+            for k in range(pos, pos + treedef.num_leaves):
+                block = vec[..., self.starts[k] : self.starts[k + 1]]
+                dt = dtype or self.dtypes[k]
+                leaf = np.asarray(block, dtype=dt).reshape(lead + self.shapes[k])
+                leaves.append(leaf[()] if leaf.ndim == 0 else leaf)
+            pos += treedef.num_leaves
+            trees.append(tree_unflatten(treedef, leaves))
+        return trees[0] if isinstance(self.argnums, int) else tuple(trees)
+
+    def tree_of(self, objs: list[Any]) -> Any:
+        """Place one object per leaf into trees shaped like the arguments."""
+        trees, pos = [], 0
+        for treedef in self.treedefs:
+            trees.append(tree_unflatten(treedef, objs[pos : pos + treedef.num_leaves]))
+            pos += treedef.num_leaves
+        return trees[0] if isinstance(self.argnums, int) else tuple(trees)
+
+    def broadcast_step(self, step: Any) -> np.ndarray:
+        """A user's ``step=``: a number, or trees shaped like the arguments."""
+        if np.ndim(step) == 0 and not isinstance(step, list | tuple | dict):
+            return np.full(self.size, float(step))
+        trees = [step] if isinstance(self.argnums, int) else list(step)
+        pieces = []
+        for tree, treedef, start in zip(trees, self.treedefs, self._first_leaf()):
+            leaves, sdef = tree_flatten(tree)
+            if sdef.num_leaves != treedef.num_leaves:
+                raise ValueError(
+                    f"step= must be a number or have the structure of the differentiated "
+                    f"arguments ({treedef!r}); got {sdef!r}"
+                )
+            for j, leaf in enumerate(leaves):
+                pieces.append(np.broadcast_to(np.asarray(leaf, np.float64), self.shapes[start + j]).ravel())
+        return np.concatenate(pieces)
+
+    def _first_leaf(self) -> list[int]:
+        out, pos = [], 0
+        for treedef in self.treedefs:
+            out.append(pos)
+            pos += treedef.num_leaves
+        return out
