@@ -316,11 +316,17 @@ def checkpoint(fun: Callable[..., Any]) -> Callable[..., Any]:
         def packed(*raw: Any) -> Any:
             return state["packing"].pack(call(*raw))
 
+        requested: list[int] = []  # the traced arguments, in the order the engine asks
+
         def make_vjp(i: int, ans: Any, *raw: Any) -> Callable[[Any], Any]:
             from .transforms import vjp
 
+            requested.append(i)
+
             def all_cotangents(g: Any) -> list[Any]:
-                floats = [k for k, r in enumerate(raw) if _is_float(r)]
+                # Only the arguments being differentiated: the others (weights held
+                # constant, say) would cost a product each for nothing.
+                floats = sorted(requested)
 
                 def on_floats(*xs: Any) -> Any:
                     full = list(raw)
