@@ -261,7 +261,7 @@ class ReverseTrace:
             if prim.broadcasts:
                 shape = raw[i].shape
                 if shape != ans.shape:
-                    fn = _unbroadcasting(fn, shape)
+                    fn = _unbroadcaster(fn, shape, ans.shape)
             parents.append((args[i]._node, fn))
         node = Node(parents)
         self.tape.append(node)
@@ -272,6 +272,12 @@ def _unbroadcasting(fn: Callable[[Any], Any], shape: tuple[int, ...]) -> Callabl
     from .rules.broadcasting import unbroadcast
 
     return lambda g: unbroadcast(fn(g), shape)
+
+
+def _unbroadcaster(fn: Callable[[Any], Any], shape: tuple[int, ...], out_shape: tuple[int, ...]) -> Any:
+    from .rules.broadcasting import unbroadcaster
+
+    return unbroadcaster(fn, shape, out_shape)
 
 
 class ForwardTrace:
@@ -364,30 +370,37 @@ def reverse_sweep(
     # rules (see rules.broadcasting.masked_product); the warning would only
     # repeat what the result shows.
     with np.errstate(divide="ignore", invalid="ignore"):
-        if retain:
-            nodes: Iterable[Node] = reversed(tape)
-        else:
-            nodes = _drain(tape)
+        nodes = reversed(tape)
         pop = adjoint.pop
         get = adjoint.get
+        # Sums this sweep allocated itself: nothing else refers to them, so further
+        # contributions can be added in place (one allocation per fan-out, not one
+        # per extra consumer). Kept by id with the array, so an id is never reused.
+        owned: dict[int, Any] = {}
         for node in nodes:
             g = pop(node, None)
             if g is None:
                 continue
+            owned.pop(id(g), None)  # handed to the rules now, which may pass it on
             for parent, fn in node.parents:
                 c = fn(g)
                 if c is None:
                     continue
                 prev = get(parent)
-                adjoint[parent] = c if prev is None else prev + c
+                if prev is None:
+                    adjoint[parent] = c
+                elif id(prev) in owned and type(c) is np.ndarray and c.shape == prev.shape and c.dtype == prev.dtype:
+                    prev += c
+                else:
+                    total = prev + c
+                    adjoint[parent] = total
+                    if type(total) is np.ndarray:
+                        owned[id(total)] = total
             if not retain:
-                node.parents = ()
+                node.parents = ()  # frees the closures, and the values they keep
+    if not retain:
+        tape.clear()
     return adjoint
-
-
-def _drain(tape: list[Node]) -> Iterable[Node]:
-    while tape:
-        yield tape.pop()
 
 
 def _conversion_error(what: str) -> TracerConversionError:
@@ -456,9 +469,7 @@ class Tracer(ArrayMethods):
             prim = UFUNC_PRIMITIVES.get(ufunc)
             if prim is not None:
                 return apply(prim, inputs, _NO_KWARGS)
-        from .dispatch import dispatch_ufunc
-
-        return dispatch_ufunc(ufunc, method, inputs, kwargs)
+        return _dispatch_ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
         handler = FUNCTION_HANDLERS.get(func)
@@ -585,13 +596,16 @@ class Tracer(ArrayMethods):
 # Bound once the rules are registered (see chainrule.rules.__init__).
 _ADD = _SUB = _MUL = _DIV = _POW = _SQUARE = _MATMUL = _NEG = Primitive("unbound", None)  # type: ignore[arg-type]
 _GETITEM: Callable[[Any, Any], Any] = None  # type: ignore[assignment]
+_dispatch_ufunc: Callable[..., Any] = None  # type: ignore[assignment]
 
 
 def bind_operators() -> None:
     """Point the operator fast paths at the registered primitives."""
-    global _ADD, _SUB, _MUL, _DIV, _POW, _SQUARE, _MATMUL, _NEG, _GETITEM
+    global _ADD, _SUB, _MUL, _DIV, _POW, _SQUARE, _MATMUL, _NEG, _GETITEM, _dispatch_ufunc
+    from .dispatch import dispatch_ufunc
     from .rules.indexing import getitem
 
+    _dispatch_ufunc = dispatch_ufunc
     _GETITEM = getitem
     _ADD = UFUNC_PRIMITIVES[np.add]
     _SUB = UFUNC_PRIMITIVES[np.subtract]

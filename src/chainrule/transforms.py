@@ -118,6 +118,8 @@ def _box(
 
 def _leaf_gradient(value: Any, g: Any) -> Any:
     """The gradient of one leaf with the leaf's exact shape and dtype (zeros if none)."""
+    if type(g) is np.ndarray and g.dtype == value.dtype and g.shape == value.shape and g.flags.writeable:
+        return g
     if g is None:
         return np.zeros(np.shape(value), dtype=value.dtype)
     if np.shape(g) != np.shape(value):

@@ -24,6 +24,7 @@ import numpy as np
 from ..core import NONDIFF_UFUNCS, Primitive, defjvp, defvjp
 from ..dispatch import register_function
 from .broadcasting import masked_product as mp
+from .broadcasting import masked_quotient as mq
 
 LN2 = math.log(2.0)
 LN10 = math.log(10.0)
@@ -43,7 +44,7 @@ defvjp(np.multiply, lambda ans, x, y: lambda g: g * y, lambda ans, x, y: lambda 
 defjvp(np.multiply, lambda t, ans, x, y: t * y, lambda t, ans, x, y: x * t)
 defvjp(
     np.true_divide,
-    lambda ans, x, y: lambda g: mp(g, 1.0 / y),
+    lambda ans, x, y: lambda g: mq(g, y),
     lambda ans, x, y: lambda g: mp(-g, x / (y * y)),
 )
 defjvp(np.true_divide, lambda t, ans, x, y: t / y, lambda t, ans, x, y: -t * x / (y * y))
@@ -51,7 +52,7 @@ defvjp(np.reciprocal, lambda ans, x: lambda g: mp(-g, ans * ans))
 defjvp(np.reciprocal, lambda t, ans, x: -t * ans * ans)
 defvjp(np.square, lambda ans, x: lambda g: g * (2.0 * x))
 defjvp(np.square, lambda t, ans, x: t * (2.0 * x))
-defvjp(np.sqrt, lambda ans, x: lambda g: mp(g, 0.5 / ans))
+defvjp(np.sqrt, lambda ans, x: lambda g: mq(0.5 * g, ans))
 defjvp(np.sqrt, lambda t, ans, x: t * (0.5 / ans))
 defvjp(np.cbrt, lambda ans, x: lambda g: mp(g, 1.0 / (3.0 * ans * ans)))
 defjvp(np.cbrt, lambda t, ans, x: t / (3.0 * ans * ans))
@@ -104,13 +105,13 @@ defvjp(np.exp2, lambda ans, x: lambda g: g * (ans * LN2))
 defjvp(np.exp2, lambda t, ans, x: t * (ans * LN2))
 defvjp(np.expm1, lambda ans, x: lambda g: g * (ans + 1.0))
 defjvp(np.expm1, lambda t, ans, x: t * (ans + 1.0))
-defvjp(np.log, lambda ans, x: lambda g: mp(g, 1.0 / x))
+defvjp(np.log, lambda ans, x: lambda g: mq(g, x))
 defjvp(np.log, lambda t, ans, x: t / x)
-defvjp(np.log2, lambda ans, x: lambda g: mp(g, 1.0 / (x * LN2)))
+defvjp(np.log2, lambda ans, x: lambda g: mq(g, x * LN2))
 defjvp(np.log2, lambda t, ans, x: t / (x * LN2))
-defvjp(np.log10, lambda ans, x: lambda g: mp(g, 1.0 / (x * LN10)))
+defvjp(np.log10, lambda ans, x: lambda g: mq(g, x * LN10))
 defjvp(np.log10, lambda t, ans, x: t / (x * LN10))
-defvjp(np.log1p, lambda ans, x: lambda g: mp(g, 1.0 / (x + 1.0)))
+defvjp(np.log1p, lambda ans, x: lambda g: mq(g, x + 1.0))
 defjvp(np.log1p, lambda t, ans, x: t / (x + 1.0))
 defvjp(
     np.logaddexp,
@@ -150,7 +151,23 @@ defvjp(np.sinh, lambda ans, x: lambda g: g * np.cosh(x))
 defjvp(np.sinh, lambda t, ans, x: t * np.cosh(x))
 defvjp(np.cosh, lambda ans, x: lambda g: g * np.sinh(x))
 defjvp(np.cosh, lambda t, ans, x: t * np.sinh(x))
-defvjp(np.tanh, lambda ans, x: lambda g: g * (1.0 - ans * ans))
+def _tanh_cotangent(g: Any, ans: Any) -> Any:
+    """``g * (1 - ans**2)``; on large plain arrays in one buffer (one allocation, not three)."""
+    if (
+        type(g) is np.ndarray
+        and type(ans) is np.ndarray
+        and ans.size >= 65536
+        and g.shape == ans.shape
+        and g.dtype == ans.dtype
+    ):
+        t = np.multiply(ans, ans)
+        np.subtract(1.0, t, out=t)
+        np.multiply(t, g, out=t)
+        return t
+    return g * (1.0 - ans * ans)
+
+
+defvjp(np.tanh, lambda ans, x: lambda g: _tanh_cotangent(g, ans))
 defjvp(np.tanh, lambda t, ans, x: t * (1.0 - ans * ans))
 defvjp(np.arcsinh, lambda ans, x: lambda g: g / np.sqrt(x * x + 1.0))
 defjvp(np.arcsinh, lambda t, ans, x: t / np.sqrt(x * x + 1.0))

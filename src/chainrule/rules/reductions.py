@@ -388,6 +388,8 @@ def _extreme_weights(ans: Any, x: Any, axis: Any, keepdims: bool) -> Any:
     best = _keep(primal(ans), np.shape(px), axis, keepdims)
     hit = (px == best) | (np.isnan(px) & np.isnan(best))
     count = np.sum(hit, axis=normalize_axis(axis, np.ndim(px)), keepdims=True)
+    if count.size == 0 or count.max() <= 1:  # no ties: the mask is the weight
+        return hit.astype(px.dtype)
     return (hit / np.maximum(count, 1)).astype(px.dtype)
 
 
@@ -396,7 +398,8 @@ def _extreme(name: str, impl: Any) -> Primitive:
     defvjp(
         prim,
         lambda ans, a, axis=None, keepdims=False, initial=None: (
-            lambda w: lambda g: expand_to(g, np.shape(a), axis, keepdims) * w
+            # w has the input's shape, so the product broadcasts g back without broadcast_to
+            lambda w: lambda g: (g if keepdims else np.reshape(g, keepdims_shape(np.shape(a), axis))) * w
         )(_extreme_weights(ans, a, axis, keepdims)),
     )
     defjvp(
