@@ -389,7 +389,12 @@ def reverse_sweep(
                 prev = get(parent)
                 if prev is None:
                     adjoint[parent] = c
-                elif id(prev) in owned and type(c) is np.ndarray and c.shape == prev.shape and c.dtype == prev.dtype:
+                elif (
+                    id(prev) in owned
+                    and type(c) is np.ndarray
+                    and c.shape == prev.shape
+                    and c.dtype == prev.dtype
+                ):
                     prev += c
                 else:
                     total = prev + c

@@ -87,7 +87,9 @@ def unbroadcaster(fn: Any, shape: tuple[int, ...], out_shape: tuple[int, ...]) -
     lead = len(out_shape) - len(shape)
     if lead < 0 or any(s != 1 and s != o for s, o in zip(shape, out_shape[lead:])):
         return lambda g: unbroadcast(fn(g), shape)
-    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and out_shape[lead + i] != 1)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and out_shape[lead + i] != 1
+    )
 
     def summed(g: Any) -> Any:
         c = fn(g)
