@@ -275,9 +275,7 @@ def _unbroadcasting(fn: Callable[[Any], Any], shape: tuple[int, ...]) -> Callabl
 
 
 def _unbroadcaster(fn: Callable[[Any], Any], shape: tuple[int, ...], out_shape: tuple[int, ...]) -> Any:
-    from .rules.broadcasting import unbroadcaster
-
-    return unbroadcaster(fn, shape, out_shape)
+    return _UNBROADCASTER(fn, shape, out_shape)
 
 
 class ForwardTrace:
@@ -602,14 +600,17 @@ class Tracer(ArrayMethods):
 _ADD = _SUB = _MUL = _DIV = _POW = _SQUARE = _MATMUL = _NEG = Primitive("unbound", None)  # type: ignore[arg-type]
 _GETITEM: Callable[[Any, Any], Any] = None  # type: ignore[assignment]
 _dispatch_ufunc: Callable[..., Any] = None  # type: ignore[assignment]
+_UNBROADCASTER: Callable[..., Any] = None  # type: ignore[assignment]
 
 
 def bind_operators() -> None:
     """Point the operator fast paths at the registered primitives."""
-    global _ADD, _SUB, _MUL, _DIV, _POW, _SQUARE, _MATMUL, _NEG, _GETITEM, _dispatch_ufunc
+    global _ADD, _SUB, _MUL, _DIV, _POW, _SQUARE, _MATMUL, _NEG, _GETITEM, _dispatch_ufunc, _UNBROADCASTER
     from .dispatch import dispatch_ufunc
+    from .rules.broadcasting import unbroadcaster
     from .rules.indexing import getitem
 
+    _UNBROADCASTER = unbroadcaster
     _dispatch_ufunc = dispatch_ufunc
     _GETITEM = getitem
     _ADD = UFUNC_PRIMITIVES[np.add]

@@ -85,8 +85,11 @@ def unbroadcaster(fn: Any, shape: tuple[int, ...], out_shape: tuple[int, ...]) -
     ``reshape``.
     """
     lead = len(out_shape) - len(shape)
-    if lead < 0 or any(s != 1 and s != o for s, o in zip(shape, out_shape[lead:])):
+    if lead < 0:
         return lambda g: unbroadcast(fn(g), shape)
+    for s, o in zip(shape, out_shape[lead:]):
+        if s != 1 and s != o:
+            return lambda g: unbroadcast(fn(g), shape)
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and out_shape[lead + i] != 1
     )

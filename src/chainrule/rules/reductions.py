@@ -386,8 +386,10 @@ def _extreme_weights(ans: Any, x: Any, axis: Any, keepdims: bool) -> Any:
     """1/k on each of the k elements equal to the result of their slice, 0 elsewhere."""
     px = primal(x)
     best = _keep(primal(ans), np.shape(px), axis, keepdims)
-    hit = (px == best) | (np.isnan(px) & np.isnan(best))
-    count = np.sum(hit, axis=normalize_axis(axis, np.ndim(px)), keepdims=True)
+    hit = px == best
+    if np.isnan(best).any():  # a NaN in a slice is its max; the gradient goes there
+        hit |= np.isnan(px) & np.isnan(best)
+    count = hit.sum(axis=normalize_axis(axis, np.ndim(px)), keepdims=True)
     if count.size == 0 or count.max() <= 1:  # no ties: the mask is the weight
         return hit.astype(px.dtype)
     return (hit / np.maximum(count, 1)).astype(px.dtype)
