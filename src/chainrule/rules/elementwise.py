@@ -151,6 +151,8 @@ defvjp(np.sinh, lambda ans, x: lambda g: g * np.cosh(x))
 defjvp(np.sinh, lambda t, ans, x: t * np.cosh(x))
 defvjp(np.cosh, lambda ans, x: lambda g: g * np.sinh(x))
 defjvp(np.cosh, lambda t, ans, x: t * np.sinh(x))
+
+
 def _tanh_cotangent(g: Any, ans: Any) -> Any:
     """``g * (1 - ans**2)``; on large plain arrays in one buffer (one allocation, not three)."""
     if (
