@@ -1,7 +1,7 @@
 """The derivative rules, one module per family. Importing this package registers them all."""
 
 from ..core import bind_operators
-from . import casting, elementwise, indexing, linalg, nondiff, products, reductions, shape
+from . import casting, elementwise, indexing, joining, linalg, nondiff, products, reductions, shape
 
 try:  # SciPy is optional: its ufuncs get rules only where it is installed
     import scipy.special  # noqa: F401
@@ -12,4 +12,14 @@ else:
 
 bind_operators()
 
-__all__ = ["casting", "elementwise", "indexing", "linalg", "nondiff", "products", "reductions", "shape"]
+__all__ = [
+    "casting",
+    "elementwise",
+    "indexing",
+    "joining",
+    "linalg",
+    "nondiff",
+    "products",
+    "reductions",
+    "shape",
+]

@@ -1,4 +1,6 @@
-"""Derivative rules of shape functions: reshape, transpose, broadcasting, joining, splitting.
+"""Derivative rules of shape functions: reshape, transpose, broadcasting, flips, padding, triangles.
+
+Joining, splitting and repeating are in :mod:`chainrule.rules.joining`.
 
 All of these are linear, so each forward rule applies the same function to the
 tangent, and each reverse rule applies the inverse rearrangement (or its sum,
@@ -27,7 +29,6 @@ per traced argument.
 
 from __future__ import annotations
 
-import itertools
 import operator
 from typing import Any
 
@@ -41,12 +42,10 @@ from .casting import astype
 
 __all__ = [
     "broadcast_to_p",
-    "concatenate_p",
     "flip_p",
     "pad_p",
     "reshape_p",
     "roll_p",
-    "stack_p",
     "transpose_p",
     "tril_p",
     "triu_p",
@@ -294,225 +293,6 @@ def _broadcast_arrays(*args: Any, subok: bool = False) -> Any:
 
 
 register_function(np.broadcast_arrays, _broadcast_arrays)
-
-
-# -- joining ---------------------------------------------------------------------------
-def _concatenate_impl(*arrays: Any, axis: int = 0) -> Any:
-    return np.concatenate(arrays, axis=axis)
-
-
-concatenate_p = Primitive("numpy.concatenate", _concatenate_impl)
-
-
-def _concatenate_vjp(argnum: int, ans: Any, *arrays: Any, axis: int = 0) -> Any:
-    start = sum(np.shape(a)[axis] for a in arrays[:argnum])
-    index = (slice(None),) * axis + (slice(start, start + np.shape(arrays[argnum])[axis]),)
-    dtype = arrays[argnum].dtype
-    return lambda g: _cast_like(g[index], dtype)
-
-
-def _concatenate_jvp(argnum: int, t: Any, ans: Any, *arrays: Any, axis: int = 0) -> Any:
-    parts = [t if i == argnum else np.zeros(np.shape(a), ans.dtype) for i, a in enumerate(arrays)]
-    return np.concatenate([_cast_like(p, ans.dtype) for p in parts], axis=axis)
-
-
-concatenate_p.any_vjp = _concatenate_vjp
-concatenate_p.any_jvp = _concatenate_jvp
-
-
-def _with_dtype(result: Any, dtype: Any) -> Any:
-    return result if dtype is None else astype(result, dtype)
-
-
-def _concatenate(
-    arrays: Any, axis: Any = 0, out: Any = None, *, dtype: Any = None, casting: str = "same_kind"
-) -> Any:
-    refuse_out("numpy.concatenate", out)
-    arrays = list(arrays)
-    if axis is None:
-        arrays = [np.ravel(a) for a in arrays]
-        axis = 0
-    elif arrays and np.ndim(arrays[0]) > 0:
-        axis = normalize_axis(axis, np.ndim(arrays[0]))
-    return _with_dtype(concatenate_p(*arrays, axis=axis), dtype)
-
-
-register_function(np.concatenate, _concatenate)  # also np.concat
-
-
-def _stack_impl(*arrays: Any, axis: int = 0) -> Any:
-    return np.stack(arrays, axis=axis)
-
-
-stack_p = Primitive("numpy.stack", _stack_impl)
-
-
-def _stack_vjp(argnum: int, ans: Any, *arrays: Any, axis: int = 0) -> Any:
-    index = (slice(None),) * axis + (argnum,)
-    dtype = arrays[argnum].dtype
-    return lambda g: _cast_like(g[index], dtype)
-
-
-def _stack_jvp(argnum: int, t: Any, ans: Any, *arrays: Any, axis: int = 0) -> Any:
-    parts = [t if i == argnum else np.zeros(np.shape(a), ans.dtype) for i, a in enumerate(arrays)]
-    return np.stack([_cast_like(p, ans.dtype) for p in parts], axis=axis)
-
-
-stack_p.any_vjp = _stack_vjp
-stack_p.any_jvp = _stack_jvp
-
-
-def _stack(
-    arrays: Any, axis: Any = 0, out: Any = None, *, dtype: Any = None, casting: str = "same_kind"
-) -> Any:
-    refuse_out("numpy.stack", out)
-    arrays = list(arrays)
-    if not arrays:
-        raise ValueError("need at least one array to stack")
-    axis = normalize_axis(axis, np.ndim(arrays[0]) + 1)
-    return _with_dtype(stack_p(*arrays, axis=axis), dtype)
-
-
-register_function(np.stack, _stack)
-
-
-def _hstack(tup: Any, *, dtype: Any = None, casting: str = "same_kind") -> Any:
-    arrs = [np.atleast_1d(a) for a in tup]
-    axis = 0 if arrs and np.ndim(arrs[0]) == 1 else 1
-    return _concatenate(arrs, axis, dtype=dtype)
-
-
-def _vstack(tup: Any, *, dtype: Any = None, casting: str = "same_kind") -> Any:
-    return _concatenate([np.atleast_2d(a) for a in tup], 0, dtype=dtype)
-
-
-def _dstack(tup: Any) -> Any:
-    return _concatenate([np.atleast_3d(a) for a in tup], 2)
-
-
-def _column_stack(tup: Any) -> Any:
-    cols = []
-    for a in tup:
-        nd = np.ndim(a)
-        if nd < 2:
-            a = np.reshape(a, (-1, 1)) if type(a) is Tracer else np.asarray(a).reshape(-1, 1)
-        cols.append(a)
-    return _concatenate(cols, 1)
-
-
-def _append(arr: Any, values: Any, axis: Any = None) -> Any:
-    if axis is None:
-        return _concatenate([np.ravel(arr), np.ravel(values)], 0)
-    return _concatenate([arr, values], axis)
-
-
-register_function(np.hstack, _hstack)
-register_function(np.vstack, _vstack)
-register_function(np.dstack, _dstack)
-register_function(np.column_stack, _column_stack)
-register_function(np.append, _append)
-
-
-# -- splitting -------------------------------------------------------------------------
-def _split_slices(n: int, indices_or_sections: Any, equal: bool) -> list[slice]:
-    if np.ndim(indices_or_sections) == 0:
-        sections = operator.index(indices_or_sections)
-        if sections <= 0:
-            raise ValueError("number sections must be larger than 0.")
-        if equal and n % sections:
-            raise ValueError("array split does not result in an equal division")
-        each, extra = divmod(n, sections)
-        sizes = [each + 1] * extra + [each] * (sections - extra)
-        bounds = [0, *np.cumsum(sizes).tolist()]
-    else:
-        bounds = [0, *(operator.index(i) for i in indices_or_sections), n]
-    return [slice(lo, hi) for lo, hi in itertools.pairwise(bounds)]
-
-
-def _splitter(equal: bool) -> Any:
-    def split(ary: Any, indices_or_sections: Any, axis: Any = 0) -> list[Any]:
-        indices_or_sections = plain_ints("numpy.split", "indices_or_sections", indices_or_sections)
-        axis = normalize_axis(axis, np.ndim(ary))
-        lead = (slice(None),) * axis
-        return [ary[(*lead, s)] for s in _split_slices(np.shape(ary)[axis], indices_or_sections, equal)]
-
-    return split
-
-
-_split = _splitter(equal=True)
-_array_split = _splitter(equal=False)
-
-
-def _hsplit(ary: Any, indices_or_sections: Any) -> list[Any]:
-    if np.ndim(ary) == 0:
-        raise ValueError("hsplit only works on arrays of 1 or more dimensions")
-    return _split(ary, indices_or_sections, 1 if np.ndim(ary) > 1 else 0)
-
-
-def _vsplit(ary: Any, indices_or_sections: Any) -> list[Any]:
-    if np.ndim(ary) < 2:
-        raise ValueError("vsplit only works on arrays of 2 or more dimensions")
-    return _split(ary, indices_or_sections, 0)
-
-
-def _dsplit(ary: Any, indices_or_sections: Any) -> list[Any]:
-    if np.ndim(ary) < 3:
-        raise ValueError("dsplit only works on arrays of 3 or more dimensions")
-    return _split(ary, indices_or_sections, 2)
-
-
-def _unstack(x: Any, /, *, axis: int = 0) -> tuple[Any, ...]:
-    axis = normalize_axis(axis, np.ndim(x))
-    lead = (slice(None),) * axis
-    return tuple(x[(*lead, i)] for i in range(np.shape(x)[axis]))
-
-
-register_function(np.split, _split)
-register_function(np.array_split, _array_split)
-register_function(np.hsplit, _hsplit)
-register_function(np.vsplit, _vsplit)
-register_function(np.dsplit, _dsplit)
-if hasattr(np, "unstack"):
-    register_function(np.unstack, _unstack)
-
-
-# -- repetition --------------------------------------------------------------------------
-def _tile(A: Any, reps: Any) -> Any:
-    reps = plain_ints("numpy.tile", "reps", reps)
-    reps = tuple(operator.index(r) for r in reps) if np.iterable(reps) else (operator.index(reps),)
-    if any(r < 0 for r in reps):
-        raise ValueError("negative dimensions are not allowed")
-    shape = np.shape(A)
-    d = max(len(reps), len(shape))
-    shape = (1,) * (d - len(shape)) + shape
-    reps = (1,) * (d - len(reps)) + reps
-    # out[q * n + j] = A[j] along each axis: broadcast over a new axis (q) before each, then merge.
-    A = reshape_p(A, tuple(x for n in shape for x in (1, n)))
-    A = broadcast_to_p(A, tuple(x for r, n in zip(reps, shape) for x in (r, n)))
-    return reshape_p(A, tuple(r * n for r, n in zip(reps, shape)))
-
-
-def _repeat(a: Any, repeats: Any, axis: Any = None) -> Any:
-    repeats = np.asarray(plain_ints("numpy.repeat", "repeats", repeats))
-    if axis is None:
-        a = np.ravel(a)
-        axis = 0
-    axis = normalize_axis(axis, np.ndim(a))
-    shape = np.shape(a)
-    if repeats.size == 1 and repeats.ndim <= 1:
-        r = operator.index(repeats.reshape(()).item())
-        if r < 0:
-            raise ValueError("repeats may not contain negative values.")
-        # out[j * r + q] = a[j]: broadcast over a new axis after ``axis``, then merge.
-        b = reshape_p(a, (*shape[: axis + 1], 1, *shape[axis + 1 :]))
-        b = broadcast_to_p(b, (*shape[: axis + 1], r, *shape[axis + 1 :]))
-        return reshape_p(b, (*shape[:axis], shape[axis] * r, *shape[axis + 1 :]))
-    index = np.repeat(np.arange(shape[axis]), repeats)
-    return a[(slice(None),) * axis + (index,)]
-
-
-register_function(np.tile, _tile)
-register_function(np.repeat, _repeat)
 
 
 # -- reversal and rotation -----------------------------------------------------------------
