@@ -63,7 +63,7 @@ def check_grads(
     *args: Any,
     order: int = 2,
     modes: Sequence[str] = ("rev", "fwd"),
-    h: float = 2.5e-4,
+    h: float = 5e-4,
     rtol: float = 1e-6,
     atol: float = 1e-7,
     seed: int = 0,
@@ -273,7 +273,7 @@ def check_rule(
     modes: Sequence[str] = ("rev", "fwd"),
     seed: int = 0,
     args_factory: Callable[[np.random.Generator, tuple[Shape, ...]], Sequence[Any]] | None = None,
-    h: float = 2.5e-4,
+    h: float = 5e-4,
     rtol: float = 1e-6,
     atol: float = 1e-7,
 ) -> None:
