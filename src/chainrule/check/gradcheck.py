@@ -170,7 +170,7 @@ class _Checker:
         return est
 
     def is_kink(self, v: np.ndarray, got: float, tol: float) -> bool:
-        """One-sided differences disagree, and backprop lies between them (a subgradient).
+        """The point is a kink along ``v``: one-sided differences disagree, not by curvature.
 
         The one-sided differences take the step of the comparison that failed: a
         kink within that step is what spoils the central difference, and a
@@ -179,8 +179,17 @@ class _Checker:
         step = float(np.max(self.directional(v).step))
         fwd = float(self.directional(v, "forward", step=step).value)
         bwd = float(self.directional(v, "backward", step=step).value)
-        lo, hi = min(fwd, bwd), max(fwd, bwd)
-        return hi - lo > 2.0 * tol and lo - tol <= got <= hi + tol
+        gap = abs(fwd - bwd)
+        if gap <= 2.0 * tol:
+            return False
+        if min(fwd, bwd) - tol <= got <= max(fwd, bwd) + tol:
+            return True  # one kink: backprop's subgradient lies between the two sides
+        # Several kinks at once (ReLU units at 0 with weights of both signs) need not put
+        # the subgradient between the sides. Tell them from a smooth point by the gap:
+        # there it is h * f'' and halves with the step; at a kink it stays.
+        fwd2 = float(self.directional(v, "forward", step=step / 2).value)
+        bwd2 = float(self.directional(v, "backward", step=step / 2).value)
+        return abs(fwd2 - bwd2) > 0.75 * gap
 
     def judge(self, row: Row, v: np.ndarray | None, error: float) -> None:
         if row.abs_error <= row.tolerance:
