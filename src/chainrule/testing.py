@@ -63,7 +63,7 @@ def check_grads(
     *args: Any,
     order: int = 2,
     modes: Sequence[str] = ("rev", "fwd"),
-    h: float = 5e-4,
+    h: float = 1e-3,
     rtol: float = 1e-6,
     atol: float = 1e-7,
     seed: int = 0,
