@@ -19,6 +19,7 @@ from .errors import (
     TracerConversionError,
     UnsupportedOperationError,
 )
+from .explain import Explanation, explain
 from .jacobians import hessian, hvp, jacfwd, jacobian, jacrev
 from .pytree import tree_flatten, tree_leaves, tree_map, tree_unflatten
 from .transforms import grad, jvp, value_and_grad, vjp
@@ -27,6 +28,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ChainruleError",
+    "Explanation",
     "CheckReport",
     "GradientCheckError",
     "InPlaceError",
@@ -44,6 +46,7 @@ __all__ = [
     "custom_vjp",
     "defjvp",
     "defvjp",
+    "explain",
     "grad",
     "hessian",
     "hvp",
