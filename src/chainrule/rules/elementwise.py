@@ -25,6 +25,7 @@ from ..core import NONDIFF_UFUNCS, Primitive, defjvp, defvjp
 from ..dispatch import register_function
 from .broadcasting import masked_product as mp
 from .broadcasting import masked_quotient as mq
+from .broadcasting import times_fresh
 
 LN2 = math.log(2.0)
 LN10 = math.log(10.0)
@@ -50,7 +51,7 @@ defvjp(
 defjvp(np.true_divide, lambda t, ans, x, y: t / y, lambda t, ans, x, y: -t * x / (y * y))
 defvjp(np.reciprocal, lambda ans, x: lambda g: mp(-g, ans * ans))
 defjvp(np.reciprocal, lambda t, ans, x: -t * ans * ans)
-defvjp(np.square, lambda ans, x: lambda g: g * (2.0 * x))
+defvjp(np.square, lambda ans, x: lambda g: times_fresh(g, 2.0 * x))
 defjvp(np.square, lambda t, ans, x: t * (2.0 * x))
 defvjp(np.sqrt, lambda ans, x: lambda g: mq(0.5 * g, ans))
 defjvp(np.sqrt, lambda t, ans, x: t * (0.5 / ans))
@@ -107,11 +108,11 @@ defvjp(np.expm1, lambda ans, x: lambda g: g * (ans + 1.0))
 defjvp(np.expm1, lambda t, ans, x: t * (ans + 1.0))
 defvjp(np.log, lambda ans, x: lambda g: mq(g, x))
 defjvp(np.log, lambda t, ans, x: t / x)
-defvjp(np.log2, lambda ans, x: lambda g: mq(g, x * LN2))
+defvjp(np.log2, lambda ans, x: lambda g: mq(g, x * LN2, fresh=True))
 defjvp(np.log2, lambda t, ans, x: t / (x * LN2))
-defvjp(np.log10, lambda ans, x: lambda g: mq(g, x * LN10))
+defvjp(np.log10, lambda ans, x: lambda g: mq(g, x * LN10, fresh=True))
 defjvp(np.log10, lambda t, ans, x: t / (x * LN10))
-defvjp(np.log1p, lambda ans, x: lambda g: mq(g, x + 1.0))
+defvjp(np.log1p, lambda ans, x: lambda g: mq(g, x + 1.0, fresh=True))
 defjvp(np.log1p, lambda t, ans, x: t / (x + 1.0))
 defvjp(
     np.logaddexp,
@@ -135,9 +136,9 @@ defjvp(
 )
 
 # -- trigonometric and hyperbolic ------------------------------------------------
-defvjp(np.sin, lambda ans, x: lambda g: g * np.cos(x))
+defvjp(np.sin, lambda ans, x: lambda g: times_fresh(g, np.cos(x)))
 defjvp(np.sin, lambda t, ans, x: t * np.cos(x))
-defvjp(np.cos, lambda ans, x: lambda g: -g * np.sin(x))
+defvjp(np.cos, lambda ans, x: lambda g: times_fresh(g, -np.sin(x)))
 defjvp(np.cos, lambda t, ans, x: -t * np.sin(x))
 defvjp(np.tan, lambda ans, x: lambda g: g * (1.0 + ans * ans))
 defjvp(np.tan, lambda t, ans, x: t * (1.0 + ans * ans))
