@@ -9,7 +9,6 @@ carried forward (``jvp``).
 from __future__ import annotations
 
 import functools
-import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -17,22 +16,14 @@ import numpy as np
 
 from .core import ForwardTrace, ReverseTrace, Tracer, reverse_sweep
 from .errors import NonScalarOutputError
+from .naming import argument_label
 from .pytree import TreeDef, describe_difference, paths_of, tree_flatten, tree_unflatten
 
 __all__ = ["grad", "jvp", "value_and_grad", "vjp"]
 
 
 def _arg_name(f: Callable[..., Any], argnum: int) -> str:
-    try:
-        params = list(inspect.signature(f).parameters.values())
-    except (TypeError, ValueError):
-        params = []
-    if argnum < len(params) and params[argnum].kind in (
-        inspect.Parameter.POSITIONAL_ONLY,
-        inspect.Parameter.POSITIONAL_OR_KEYWORD,
-    ):
-        return f"argument {argnum} ({params[argnum].name!r})"
-    return f"argument {argnum}"
+    return argument_label(f, argnum)
 
 
 def _fname(f: Callable[..., Any]) -> str:

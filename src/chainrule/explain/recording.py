@@ -10,7 +10,6 @@ replay the backward sweep step by step without touching the engine's own
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..core import Node, Primitive, ReverseTrace, Tracer, _leaked, _unbroadcasting
+from ..naming import parameter_name
 from ..pytree import paths_of, tree_flatten, tree_unflatten
 from ..transforms import _as_float_leaf, _normalize_argnums, _scalar_output
 
@@ -199,16 +199,7 @@ class Graph:
 
 
 def _arg_label(f: Callable[..., Any], argnum: int) -> str:
-    try:
-        params = list(inspect.signature(f).parameters.values())
-    except (TypeError, ValueError):
-        params = []
-    if argnum < len(params) and params[argnum].kind in (
-        inspect.Parameter.POSITIONAL_ONLY,
-        inspect.Parameter.POSITIONAL_OR_KEYWORD,
-    ):
-        return params[argnum].name
-    return f"arg{argnum}"
+    return parameter_name(f, argnum) or f"arg{argnum}"
 
 
 def record(f: Callable[..., Any], args: Sequence[Any], argnums: int | Sequence[int] = 0) -> Graph:

@@ -9,12 +9,12 @@ person reads it: ``argument 0 ('params')['w'][2, 1]``.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
+from ..naming import argument_label
 from ..pytree import TreeDef, paths_of, tree_flatten, tree_unflatten
 
 __all__ = ["Inputs", "normalize_argnums"]
@@ -29,16 +29,7 @@ def normalize_argnums(argnums: int | Sequence[int], nargs: int) -> tuple[int, ..
 
 
 def arg_name(f: Callable[..., Any], argnum: int) -> str:
-    try:
-        params = list(inspect.signature(f).parameters.values())
-    except (TypeError, ValueError):
-        params = []
-    if argnum < len(params) and params[argnum].kind in (
-        inspect.Parameter.POSITIONAL_ONLY,
-        inspect.Parameter.POSITIONAL_OR_KEYWORD,
-    ):
-        return f"argument {argnum} ({params[argnum].name!r})"
-    return f"argument {argnum}"
+    return argument_label(f, argnum)
 
 
 def _float_leaf(x: Any, where: str) -> np.ndarray:

@@ -4,21 +4,9 @@ Products, ``einsum`` and diagonals are in :mod:`chainrule.rules.products`.
 
 Primitives and their rules
 --------------------------
-* ``matmul`` (the ufunc, also behind ``@``): ``dA = G B^T``, ``dB = A^T G``,
-  with 1-D operands promoted and broadcast batch dimensions summed back.
-* ``einsum``: the cotangent of operand ``k`` is itself an einsum of the
-  cotangent with the other operands. Labels that only operand ``k`` carries
-  (summed inside it) are restored by broadcasting; repeated labels
-  (``'ii->i'``) put the cotangent back on the diagonal.
-* ``diagonal`` and its adjoint ``diag_embed`` (the diagonal written into
-  zeros): the pair behind ``np.diagonal``, ``np.diag`` and ``np.trace``.
 * ``inv``, ``solve``, ``det``, ``slogdet`` (its ``logabsdet``), ``cholesky``:
   the classical matrix-calculus formulas, batched over leading dimensions.
 * vector norms of any order, and the spectral matrix norms (``'nuc'``, 2, -2).
-
-``dot``, ``inner``, ``outer``, ``vdot``, ``tensordot``, ``kron`` and ``trace``
-are exact compositions of these with ``reshape``/``transpose``/``multiply``, so
-a 2-D ``dot`` costs the same as ``@``.
 
 Subgradients at kinks
 ---------------------
