@@ -242,20 +242,23 @@ class ReverseTrace:
     def process(self, prim: Primitive, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if not self.active:
             raise _leaked(prim)
-        raw = list(args)
-        traced = []
-        for i, a in enumerate(args):
-            if type(a) is Tracer and a._trace is self:
-                raw[i] = a._value
-                traced.append(i)
-        ans = prim.impl(*raw, **kwargs)
+        # The per-operation hot path: plain loops, no keyword unpacking when there is none.
+        raw = []
         parents = []
+        traced = []
+        for a in args:
+            if type(a) is Tracer and a._trace is self:
+                traced.append(len(raw))
+                raw.append(a._value)
+            else:
+                raw.append(a)
+        ans = prim.impl(*raw, **kwargs) if kwargs else prim.impl(*raw)
         makers = prim.vjp_makers
         for i in traced:
             maker = makers[i] if i in makers else prim.vjp_maker(i)
             if maker is None:
                 continue
-            fn = maker(ans, *raw, **kwargs)
+            fn = maker(ans, *raw, **kwargs) if kwargs else maker(ans, *raw)
             if fn is None:
                 continue
             if prim.broadcasts:
@@ -323,6 +326,13 @@ def _leaked(prim: Primitive) -> LeakedTracerError:
         "the call). Pass it in as an argument instead, or take its value with "
         "chainrule.primal(x) if no derivative should flow through it."
     )
+
+
+def _newest(a: Tracer, b: Any) -> ReverseTrace | ForwardTrace:
+    """The trace that records ``a op b``: the newer of the two operands' traces."""
+    if type(b) is Tracer and b._trace.level > a._trace.level:
+        return b._trace
+    return a._trace
 
 
 def apply(prim: Primitive, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -511,47 +521,47 @@ class Tracer(ArrayMethods):
             "np.where / np.concatenate."
         )
 
-    # -- operators: straight to the primitive, skipping NumPy's dispatch ------
+    # -- operators: straight to the trace, skipping NumPy's dispatch and `apply` --
     def __add__(self, other: Any) -> Any:
-        return apply(_ADD, (self, other), {})
+        return _newest(self, other).process(_ADD, (self, other), _NO_KWARGS)
 
     def __radd__(self, other: Any) -> Any:
-        return apply(_ADD, (other, self), {})
+        return _newest(self, other).process(_ADD, (other, self), _NO_KWARGS)
 
     def __sub__(self, other: Any) -> Any:
-        return apply(_SUB, (self, other), {})
+        return _newest(self, other).process(_SUB, (self, other), _NO_KWARGS)
 
     def __rsub__(self, other: Any) -> Any:
-        return apply(_SUB, (other, self), {})
+        return _newest(self, other).process(_SUB, (other, self), _NO_KWARGS)
 
     def __mul__(self, other: Any) -> Any:
-        return apply(_MUL, (self, other), {})
+        return _newest(self, other).process(_MUL, (self, other), _NO_KWARGS)
 
     def __rmul__(self, other: Any) -> Any:
-        return apply(_MUL, (other, self), {})
+        return _newest(self, other).process(_MUL, (other, self), _NO_KWARGS)
 
     def __truediv__(self, other: Any) -> Any:
-        return apply(_DIV, (self, other), {})
+        return _newest(self, other).process(_DIV, (self, other), _NO_KWARGS)
 
     def __rtruediv__(self, other: Any) -> Any:
-        return apply(_DIV, (other, self), {})
+        return _newest(self, other).process(_DIV, (other, self), _NO_KWARGS)
 
     def __pow__(self, other: Any) -> Any:
         if type(other) in (int, float) and other == 2:
-            return apply(_SQUARE, (self,), {})
-        return apply(_POW, (self, other), {})
+            return self._trace.process(_SQUARE, (self,), _NO_KWARGS)
+        return _newest(self, other).process(_POW, (self, other), _NO_KWARGS)
 
     def __rpow__(self, other: Any) -> Any:
-        return apply(_POW, (other, self), {})
+        return _newest(self, other).process(_POW, (other, self), _NO_KWARGS)
 
     def __matmul__(self, other: Any) -> Any:
-        return apply(_MATMUL, (self, other), {})
+        return _newest(self, other).process(_MATMUL, (self, other), _NO_KWARGS)
 
     def __rmatmul__(self, other: Any) -> Any:
-        return apply(_MATMUL, (other, self), {})
+        return _newest(self, other).process(_MATMUL, (other, self), _NO_KWARGS)
 
     def __neg__(self) -> Any:
-        return apply(_NEG, (self,), {})
+        return self._trace.process(_NEG, (self,), _NO_KWARGS)
 
     def __pos__(self) -> Any:
         return self
