@@ -55,6 +55,14 @@ KINKS = {
 }
 
 
+# Second order works wherever first order does (rules are differentiable), except here.
+SECOND_ORDER = {
+    "numpy.sinc": "yes, except exactly at x = 0",
+    "numpy.linalg.norm": "yes; 'nuc', 2, -2: not beyond second order",
+    "numpy.linalg.matrix_norm": "yes; 'nuc', 2, -2: not beyond second order",
+}
+
+
 def _args_of(prim: Primitive, rules: dict[int, Any], any_rule: Any) -> str:
     positions = [str(i) for i, r in sorted(rules.items()) if r is not None]
     if any_rule is not None:
@@ -86,12 +94,13 @@ def _primitives_behind(handler: Any, depth: int = 3) -> list[Primitive]:
     return found
 
 
-def rows() -> list[tuple[str, str, str, str, str]]:
+def rows() -> list[tuple[str, str, str, str, str, str]]:
     out = []
     for ufunc, prim in UFUNC_PRIMITIVES.items():
         name = qualified_name(ufunc)
         out.append((name, "ufunc", _args_of(prim, prim.vjp_makers, prim.any_vjp),
-                    "yes" if (prim.jvp_rules or prim.any_jvp) else "no", KINKS.get(name, "")))  # fmt: skip
+                    "yes" if (prim.jvp_rules or prim.any_jvp) else "no", SECOND_ORDER.get(name, "yes"),
+                    KINKS.get(name, "")))  # fmt: skip
     for func, handler in FUNCTION_HANDLERS.items():
         name = qualified_name(func)
         if getattr(handler, "nondiff", False):
@@ -104,6 +113,7 @@ def rows() -> list[tuple[str, str, str, str, str]]:
                     "composite",
                     "all array arguments (built from other rules)",
                     "yes",
+                    SECOND_ORDER.get(name, "yes"),
                     KINKS.get(name, ""),
                 )
             )
@@ -111,7 +121,7 @@ def rows() -> list[tuple[str, str, str, str, str]]:
         diff = "; ".join(f"{p.name}: {_args_of(p, p.vjp_makers, p.any_vjp)}" if len(prims) > 1
                          else _args_of(p, p.vjp_makers, p.any_vjp) for p in prims)  # fmt: skip
         fwd = "yes" if all(p.jvp_rules or p.any_jvp for p in prims) else "no"
-        out.append((name, "function", diff, fwd, KINKS.get(name, "")))
+        out.append((name, "function", diff, fwd, SECOND_ORDER.get(name, "yes"), KINKS.get(name, "")))
     return sorted(set(out))
 
 
@@ -135,11 +145,12 @@ def render() -> str:
         "",
         "Differentiable arguments are positions in the call (0 = first).",
         "",
-        "| function | kind | differentiable arguments | forward mode | at non-differentiable points |",
-        "| --- | --- | --- | --- | --- |",
+        "| function | kind | differentiable arguments | forward mode | second order "
+        "| at non-differentiable points |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
-    for name, kind, args, fwd, kink in rows():
-        lines.append(f"| `{name}` | {kind} | {args} | {fwd} | {kink} |")
+    for name, kind, args, fwd, second, kink in rows():
+        lines.append(f"| `{name}` | {kind} | {args} | {fwd} | {second} | {kink} |")
     lines += [
         "",
         "Internal primitives (not NumPy functions): " + ", ".join(f"`{k}`" for k in sorted(INTERNAL)) + ".",
