@@ -118,8 +118,9 @@ def rows() -> list[tuple[str, str, str, str, str, str]]:
                 )
             )
             continue
-        diff = "; ".join(f"{p.name}: {_args_of(p, p.vjp_makers, p.any_vjp)}" if len(prims) > 1
-                         else _args_of(p, p.vjp_makers, p.any_vjp) for p in prims)  # fmt: skip
+        parts = dict.fromkeys(f"{p.name}: {_args_of(p, p.vjp_makers, p.any_vjp)}" for p in prims)
+        first = prims[0]
+        diff = "; ".join(parts) if len(parts) > 1 else _args_of(first, first.vjp_makers, first.any_vjp)
         fwd = "yes" if all(p.jvp_rules or p.any_jvp for p in prims) else "no"
         out.append((name, "function", diff, fwd, SECOND_ORDER.get(name, "yes"), KINKS.get(name, "")))
     return sorted(set(out))
