@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .core import ForwardTrace, ReverseTrace, Tracer, reverse_sweep
+from .core import ForwardTrace, ReverseTrace, Tracer, primal, reverse_sweep
 from .errors import NonScalarOutputError
 from .naming import argument_label
 from .pytree import TreeDef, describe_difference, paths_of, tree_flatten, tree_unflatten
@@ -98,7 +98,9 @@ def _box(
     for n in nums:
         values, treedef = tree_flatten(args[n])
         describe = lambda k, n=n, treedef=treedef: f"{_arg_name(f, n)}{paths_of(treedef)[k]}"
-        values = [_as_float_leaf(v, functools.partial(describe, k)) for k, v in enumerate(values)]
+        for k, v in enumerate(values):
+            if not (type(v) is np.ndarray and v.dtype.kind == "f"):  # the usual leaf needs no check
+                values[k] = _as_float_leaf(v, functools.partial(describe, k))
         tracers = [trace.leaf(v) for v in values]
         leaves.treedefs.append(treedef)
         leaves.values.append(values)
@@ -137,6 +139,10 @@ def _untrace_tree(tree: Any, trace: Any) -> Any:
 
 
 def _scalar_output(out: Any, f: Callable[..., Any]) -> None:
+    if type(out) is Tracer:  # the usual case, checked without NumPy's dispatch
+        value = primal(out)
+        if value.shape == () and value.dtype.kind == "f":
+            return
     shape = np.shape(out) if isinstance(out, Tracer | np.ndarray | np.generic | float | int) else None
     if shape is None:
         raise NonScalarOutputError(
