@@ -113,3 +113,12 @@ def test_stop_gradient_blocks_every_level():
     f = lambda x: x**2 * cr.stop_gradient(x**2)
     assert float(cr.grad(f)(3.0)) == pytest.approx(2 * 3.0 * 9.0)
     assert float(cr.grad(cr.grad(f))(3.0)) == pytest.approx(2 * 9.0)
+
+
+def test_hessian_modes_agree_and_bad_mode_is_named():
+    x = RNG.standard_normal(5)
+    np.testing.assert_allclose(
+        cr.hessian(rosenbrock, mode="rev-rev")(x), cr.hessian(rosenbrock)(x), rtol=1e-12, atol=1e-12
+    )
+    with pytest.raises(ValueError, match="rev-rev"):
+        cr.hessian(rosenbrock, mode="fwd")
