@@ -99,6 +99,9 @@ def main() -> None:
     rows.append(
         ("hessian rosenbrock-20", "chainrule", median_time(lambda: cr.hessian(rosen(np))(x20), args.repeat))
     )
+    h_rr = cr.hessian(rosen(np), mode="rev-rev")
+    assert np.allclose(h_rr(x20), ref_h)
+    rows.append(("hessian rosenbrock-20", "chainrule rev-rev", median_time(lambda: h_rr(x20), args.repeat)))
     loss_np, n = mlp_loss(np, data, labels)
     theta = rng.standard_normal(n) * 0.1
     v = rng.standard_normal(n)
