@@ -254,3 +254,19 @@ def test_relu_network_sitting_on_many_kinks_is_not_a_false_failure():
 
     report = check_grad(loss, params, mode="fast", seed=1)
     assert report.verdict in ("pass", "pass (with kinks)")
+
+
+def test_second_order_failure_is_localized_to_the_rule_that_is_not_differentiable():
+    # Right at first order, but the rule reads x through primal(): its own derivative is 0.
+    cube = cr.Primitive("cube_with_frozen_rule", lambda x: x**3)
+    cr.defvjp(cube, lambda ans, x: lambda g: g * 3.0 * cr.primal(x) ** 2)
+    cr.defjvp(cube, lambda t, ans, x: t * 3.0 * cr.primal(x) ** 2)
+    f = lambda x: np.sum(np.sin(cube(x)))
+    x = np.array([0.3, 0.7, 1.1])
+    assert check_grad(f, x, order=1).passed
+    with pytest.raises(GradientCheckError) as info:
+        check_grad(f, x, order=2, seed=0)
+    culprit = info.value.report.culprit
+    assert culprit is not None
+    assert culprit.primitive == "cube_with_frozen_rule"
+    assert culprit.kind == "rule's derivative"

@@ -406,7 +406,7 @@ def check_grad(
     report = _report(p, c, mode, order, modes, probes if mode == "fast" else 0, failed, start)
     if failed and localize:
         try:
-            culprit, sentence = first_wrong_rule(record(p.fs, p.args, p.nums), modes, seed or 0)
+            culprit, sentence = first_wrong_rule(record(p.fs, p.args, p.nums), modes, seed or 0, order)
         except Exception as exc:
             culprit, sentence = (
                 None,

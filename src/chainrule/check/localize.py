@@ -99,10 +99,46 @@ def _check_node(rec: Record, modes: tuple[str, ...], rng: np.random.Generator) -
     return None
 
 
+def _check_node_second_order(rec: Record, modes: tuple[str, ...], seed: int) -> Culprit | None:
+    """The rules' own derivatives at the recorded values: ``check_grads`` at order 2.
+
+    A rule can be right at first order and still not be differentiable (it reads a
+    value through ``primal``, or calls something without a rule): then every
+    first-order check passes and only its derivative is wrong.
+    """
+    from ..testing import check_grads
+
+    prim = rec.prim
+    raw = [_upcast(a) for a in rec.raw]
+    floats = [i for i in rec.traced if _is_array(raw[i])]
+    if not floats or not _is_array(rec.ans):
+        return None
+
+    def node(*xs: Any) -> Any:
+        args = list(raw)
+        for i, x in zip(floats, xs):
+            args[i] = x
+        return prim(*args, **rec.kwargs)
+
+    node.__name__ = prim.name
+    try:
+        check_grads(node, *[raw[i] for i in floats], order=2, modes=modes, rtol=1e-5, atol=1e-7, seed=seed)
+    except AssertionError as exc:
+        return Culprit(prim.name, floats[0], "rule's derivative", rec.call_site, float("nan"), float("nan"),
+                       str(exc).splitlines()[0])  # fmt: skip
+    except (FloatingPointError, ValueError, TypeError):
+        return None
+    return None
+
+
 def first_wrong_rule(
-    records: list[Record], modes: tuple[str, ...] = ("rev",), seed: int = 0
+    records: list[Record], modes: tuple[str, ...] = ("rev",), seed: int = 0, order: int = 1
 ) -> tuple[Culprit | None, str]:
-    """The first recorded primitive whose rule disagrees, and a sentence on what was checked."""
+    """The first recorded primitive whose rule disagrees, and a sentence on what was checked.
+
+    With ``order=2``, when every rule is right at first order, the rules' own
+    derivatives are checked too (second-order failures come from there).
+    """
     rng = np.random.default_rng(seed)
     checked = 0
     for rec in records:
@@ -114,12 +150,50 @@ def first_wrong_rule(
         checked += 1
         if culprit is not None:
             return culprit, ""
+    if order >= 2:
+        for rec in records:
+            if _check_node(rec, modes, rng) is None and _at_kink(rec, rng):
+                continue
+            try:
+                culprit = _check_node_second_order(rec, modes, seed)
+            except Exception as exc:  # the rule's derivative crashed
+                return Culprit(rec.prim.name, -1, "rule's derivative", rec.call_site, float("nan"),
+                               float("nan"), f"it raised {type(exc).__name__}: {exc}"), ""  # fmt: skip
+            if culprit is not None:
+                return culprit, ""
     return None, (
         f"every one of the {checked} recorded primitive rules agrees with finite differences at "
         "the values it saw; the mismatch comes from outside the recorded rules (a function that "
         "is not a composition of traced operations, e.g. one that reads a value through "
         "chainrule.primal or a global, or a kink)."
     )
+
+
+def _at_kink(rec: Record, rng: np.random.Generator) -> bool:
+    """Whether one-sided differences of the node disagree (no second derivative to check)."""
+    raw = [_upcast(a) for a in rec.raw]
+    for i in rec.traced:
+        if not _is_array(raw[i]):
+            continue
+        v = rng.standard_normal(np.shape(raw[i]))
+
+        def at(a: Any, i: int = i) -> Any:
+            args = list(raw)
+            args[i] = a
+            return rec.prim.impl(*args, **rec.kwargs)
+
+        try:
+            fwd = numerical.directional(at, (raw[i],), (v,), method="forward")
+            bwd = numerical.directional(at, (raw[i],), (v,), method="backward")
+        except (FloatingPointError, ValueError, TypeError):
+            return True
+        scale = float(np.sqrt(np.sum(np.asarray(fwd, np.float64) ** 2))) + 1e-12
+        if (
+            float(np.sqrt(np.sum((np.asarray(fwd, np.float64) - np.asarray(bwd, np.float64)) ** 2)))
+            > 1e-3 * scale
+        ):
+            return True
+    return False
 
 
 Rule = Callable[..., Any]
