@@ -271,12 +271,6 @@ class ReverseTrace:
         return Tracer(ans, self, node)
 
 
-def _unbroadcasting(fn: Callable[[Any], Any], shape: tuple[int, ...]) -> Callable[[Any], Any]:
-    from .rules.broadcasting import unbroadcast
-
-    return lambda g: unbroadcast(fn(g), shape)
-
-
 def _unbroadcaster(fn: Callable[[Any], Any], shape: tuple[int, ...], out_shape: tuple[int, ...]) -> Any:
     return _UNBROADCASTER(fn, shape, out_shape)
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core import Node, Primitive, ReverseTrace, Tracer, _leaked, _unbroadcasting
+from ..core import Node, Primitive, ReverseTrace, Tracer
 from ..naming import parameter_name
 from ..pytree import paths_of, tree_flatten, tree_unflatten
 from ..transforms import _as_float_leaf, _normalize_argnums, _scalar_output
@@ -116,38 +116,28 @@ class RecordingTrace(ReverseTrace):
         return self.named_leaf(value, f"input{len(self.nodes)}")
 
     def process(self, prim: Primitive, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if not self.active:
-            raise _leaked(prim)
-        raw = list(args)
-        traced = []
-        for i, a in enumerate(args):
-            if type(a) is Tracer and a._trace is self:
-                raw[i] = a._value
-                traced.append(i)
-        ans = prim.impl(*raw, **kwargs)
-        parents = []
+        # The engine records the node; this keeps it, with what an explanation shows,
+        # by putting a RecNode (a Node with labels) in its place.
+        out = super().process(prim, args, kwargs)
+        plain = self.tape.pop()
+        traced = [i for i, a in enumerate(args) if type(a) is Tracer and a._trace is self]
+        ans = out._value if type(out) is Tracer and out._trace is self else out
+        node = RecNode(plain.parents, len(self.nodes), short_name(prim.name), ans)
+        unclaimed = list(traced)
         inputs = []
-        for i in traced:
-            maker = prim.vjp_maker(i)
-            if maker is None:
-                continue
-            fn = maker(ans, *raw, **kwargs)
-            if fn is None:
-                continue
-            if prim.broadcasts:
-                shape = np.shape(raw[i])
-                if shape != np.shape(ans):
-                    fn = _unbroadcasting(fn, shape)
-            parents.append((args[i]._node, fn))
-            inputs.append((i, args[i]._node))
-        node = RecNode(parents, len(self.nodes), short_name(prim.name), ans)
+        for parent, _ in plain.parents:  # which argument each recorded parent came from
+            i = next(k for k in unclaimed if args[k]._node is parent)
+            unclaimed.remove(i)
+            inputs.append((i, parent))
         node.inputs = inputs
         node.constants = [(i, _constant_summary(a)) for i, a in enumerate(args) if i not in traced] + [
             (-1, f"{k}={v!r}") for k, v in kwargs.items()
         ]
         self.nodes.append(node)
         self.tape.append(node)
-        return Tracer(ans, self, node)
+        if type(out) is Tracer and out._trace is self:
+            out._node = node
+        return out
 
 
 def _constant_summary(a: Any) -> str:
