@@ -325,3 +325,22 @@ def test_reverse_sweep_frees_saved_values_as_it_goes():
     # By the time the sweep reaches the first operation, every later node has been
     # processed and must have dropped the arrays its rule kept.
     assert alive_when_first_op_is_reached == [[False, False, False, False]]
+
+
+@pytest.mark.parametrize(
+    ("method", "alternative"),
+    [
+        (lambda x: x.sort(), "np.sort"),
+        (lambda x: x.fill(1.0), "full_like"),
+        (lambda x: x.put([0], [1.0]), "chainrule.at"),
+        (lambda x: x.partition(1), "np.partition"),
+        (lambda x: x.resize(2), "np.resize"),
+    ],
+)
+def test_in_place_methods_are_refused_with_the_functional_form(method, alternative):
+    def f(x):
+        method(x)
+        return np.sum(x)
+
+    with pytest.raises(cr.InPlaceError, match=alternative):
+        cr.grad(f)(np.array([3.0, 1.0, 2.0]))

@@ -139,3 +139,25 @@ class ArrayMethods:
 
     def nonzero(self) -> Any:
         return np.nonzero(self)
+
+    # -- in-place methods: refused, with the functional form --------------------
+    def sort(self, axis: int = -1, kind: Any = None, order: Any = None) -> None:
+        _refuse_in_place("x.sort()", "x = np.sort(x)")
+
+    def partition(self, kth: Any, axis: int = -1, kind: str = "introselect", order: Any = None) -> None:
+        _refuse_in_place("x.partition(k)", "x = np.partition(x, k)")
+
+    def fill(self, value: Any) -> None:
+        _refuse_in_place("x.fill(v)", "x = np.full_like(x, v) (or x * 0 + v)")
+
+    def put(self, indices: Any, values: Any, mode: str = "raise") -> None:
+        _refuse_in_place("x.put(i, v)", "x = chainrule.at(x)[i].set(v)")
+
+    def resize(self, *new_shape: Any, refcheck: bool = True) -> None:
+        _refuse_in_place("x.resize(shape)", "x = np.resize(x, shape) or np.reshape")
+
+
+def _refuse_in_place(what: str, instead: str) -> None:
+    from .errors import InPlaceError
+
+    raise InPlaceError(f"{what} changes a traced array in place, which cannot be recorded; write {instead}.")
