@@ -344,3 +344,19 @@ def test_in_place_methods_are_refused_with_the_functional_form(method, alternati
 
     with pytest.raises(cr.InPlaceError, match=alternative):
         cr.grad(f)(np.array([3.0, 1.0, 2.0]))
+
+
+def test_in_place_accumulation_never_writes_into_an_array_a_rule_keeps():
+    kept = np.array([1.0, 2.0])
+    leaky = cr.Primitive("returns_a_kept_array", lambda x: x * kept)
+    cr.defvjp(leaky, lambda ans, x: lambda g: kept)  # hands out the array it holds
+    for f in (
+        lambda x: np.sum(leaky(x)) + np.sum(x * 3.0) + np.sum(x * 5.0),
+        lambda x: np.sum(x * 3.0) + np.sum(x * 5.0) + np.sum(leaky(x)),
+    ):
+        _, vjp_fn = cr.vjp(f, np.ones(2))
+        for _ in range(2):  # the kept array must survive repeated sweeps unchanged
+            np.testing.assert_array_equal(vjp_fn(1.0)[0], [9.0, 10.0])
+        np.testing.assert_array_equal(kept, [1.0, 2.0])
+        np.testing.assert_array_equal(cr.grad(f)(np.ones(2)), [9.0, 10.0])
+        np.testing.assert_array_equal(kept, [1.0, 2.0])

@@ -26,6 +26,7 @@ more.
 from __future__ import annotations
 
 import itertools
+import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -391,6 +392,10 @@ def reverse_sweep(
                 prev = get(parent)
                 if prev is None:
                     adjoint[parent] = c
+                    # A fresh array no one else refers to (the rule's own temporary: not
+                    # a view, and only this frame holds it) may take later sums in place.
+                    if type(c) is np.ndarray and c.base is None and _refcount(c) <= _TEMPORARY_REFS:
+                        owned[id(c)] = c
                 elif (
                     id(prev) in owned
                     and type(c) is np.ndarray
@@ -408,6 +413,12 @@ def reverse_sweep(
     if not retain:
         tape.clear()
     return adjoint
+
+
+_refcount = sys.getrefcount
+# References to a rule's fresh result at the check above: the local name `c`, the
+# adjoint dict's entry, and getrefcount's own argument.
+_TEMPORARY_REFS = 3
 
 
 def _conversion_error(what: str) -> TracerConversionError:
