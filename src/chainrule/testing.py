@@ -107,17 +107,7 @@ def check_grads(
             )
     if order > 1:
         for mode in modes:
-            if mode == "rev":
-
-                def first(*xs: Any) -> Any:
-                    return vjp(f, *xs)[1](u)
-
-            else:
-
-                def first(*xs: Any) -> Any:
-                    return jvp(f, tuple(xs), tuple(v))[1]
-
-            first.__name__ = f"{mode} derivative of {getattr(f, '__name__', 'f')}"
+            first = _derivative_of(f, mode, u, v)
             check_grads(first, *args, order=order - 1, modes=modes, h=h, rtol=rtol, atol=atol, seed=seed + 1)
 
 
