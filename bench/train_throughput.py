@@ -97,8 +97,8 @@ def epoch_orders(n: int, count: int, seed: int = 1) -> list[list[np.ndarray]]:
 # -- engines: each returns (train(orders) -> None, reset() -> None, accuracy() -> float) --
 def make_chainrule(kind: str, data: Any, params0: list[dict[str, np.ndarray]], model: Any) -> tuple:
     from chainrule import nn
+    from chainrule.derivatives import value_and_grad
     from chainrule.optim import adam, apply_updates
-    from chainrule.transforms import value_and_grad
 
     def loss(params: Any, x: np.ndarray, y: np.ndarray) -> Any:
         return nn.softmax_cross_entropy(model.apply(params, x), y)
@@ -461,8 +461,8 @@ def _median_ms(fn: Callable[[], Any], n: int) -> float:
 def profile_cnn_step(steps: int = 20, top: int = 15) -> str:
     """Markdown: unprofiled step times (chainrule, its parts, the NumPy floor) and a cProfile summary."""
     from chainrule import nn
+    from chainrule.derivatives import value_and_grad
     from chainrule.optim import adam, apply_updates
-    from chainrule.transforms import value_and_grad
 
     data, params, model = setup("cnn", "float64")
     step = value_and_grad(lambda p, x, y: nn.softmax_cross_entropy(model.apply(p, x), y))

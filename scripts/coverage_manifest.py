@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import chainrule  # noqa: F401 - registers the rules
-from chainrule.core import (
+from chainrule.engine import (
     FUNCTION_HANDLERS,
-    INTERNAL,
+    RULED_PRIMITIVES,
     NONDIFF_UFUNCS,
     UFUNC_PRIMITIVES,
     Primitive,
@@ -154,7 +154,9 @@ def render() -> str:
         lines.append(f"| `{name}` | {kind} | {args} | {fwd} | {second} | {kink} |")
     lines += [
         "",
-        "Internal primitives (not NumPy functions): " + ", ".join(f"`{k}`" for k in sorted(INTERNAL)) + ".",
+        "Internal primitives (not NumPy functions): "
+        + ", ".join(f"`{p.name}`" for p in RULED_PRIMITIVES if not p.name.startswith(("numpy.", "scipy.")))
+        + ".",
         "",
         "## Zero derivative: evaluated on plain values",
         "",

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.testing import check_rule
+from chainrule.check import check_rule
 
 
 def _mul_primitive(name, *, broadcasts=True, vjp_x=None, jvp_y=None):

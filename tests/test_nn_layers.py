@@ -9,7 +9,7 @@ import pytest
 
 import chainrule as cr
 from chainrule import nn
-from chainrule.testing import check_grads
+from chainrule.check import check_derivatives
 
 
 def rand(*shape, seed=0):
@@ -92,12 +92,14 @@ def test_conv2d_matches_naive_values_and_gradients(xs, ws, s, p, d):
 
 @pytest.mark.parametrize(("xs", "ws", "s", "p", "d"), CONV_CASES[:4])
 def test_conv2d_check_grads_second_order(xs, ws, s, p, d):
-    check_grads(lambda x, w: nn.conv2d_raw(x, w, s, p, d), rand(*xs, seed=3), rand(*ws, seed=4), order=2)
+    check_derivatives(
+        lambda x, w: nn.conv2d_raw(x, w, s, p, d), rand(*xs, seed=3), rand(*ws, seed=4), order=2
+    )
 
 
 def test_conv2d_third_order_through_its_own_rules():
     # Third derivatives stay inside conv2d / its two adjoints (no fallback to loops).
-    check_grads(
+    check_derivatives(
         lambda x, w: np.sum(nn.conv2d_raw(x, w, 2, 1) ** 2), rand(1, 2, 5, 5), rand(2, 2, 3, 3), order=3
     )
 
@@ -106,7 +108,7 @@ def test_conv_layer_with_bias():
     params = nn.init_conv2d(np.random.default_rng(0), 2, 3, 3)
     params["b"] = rand(3)
     x = rand(2, 2, 6, 6)
-    check_grads(
+    check_derivatives(
         lambda w, b, x: nn.conv2d({"w": w, "b": b}, x, padding=1), params["w"], params["b"], x, order=2
     )
 
@@ -137,8 +139,8 @@ def test_pooling_matches_naive(k, s, kind):
 @pytest.mark.parametrize(("k", "s"), POOL_CASES)
 def test_pooling_check_grads(k, s):
     x = rand(2, 2, 7, 6, seed=6)  # random normal: no ties, away from max pooling's kinks
-    check_grads(lambda x: nn.avg_pool2d(x, k, s), x, order=2)
-    check_grads(lambda x: nn.max_pool2d(x, k, s), x, order=1)
+    check_derivatives(lambda x: nn.avg_pool2d(x, k, s), x, order=2)
+    check_derivatives(lambda x: nn.max_pool2d(x, k, s), x, order=1)
 
 
 def test_max_pool_ties_go_to_first():
@@ -159,7 +161,7 @@ def test_max_pool_overlapping_windows_accumulate():
 
 def test_dense_and_flatten():
     p = nn.init_dense(np.random.default_rng(0), 12, 5)
-    check_grads(
+    check_derivatives(
         lambda w, b, x: nn.dense({"w": w, "b": b}, nn.flatten(x)), p["w"], rand(5), rand(3, 2, 2, 3), order=2
     )
 
@@ -169,7 +171,7 @@ def test_layer_norm():
     out = nn.layer_norm(nn.init_layer_norm(6), x)
     np.testing.assert_allclose(out.mean(axis=-1), 0.0, atol=1e-12)
     np.testing.assert_allclose(out.var(axis=-1), 1.0, rtol=1e-4)  # eps=1e-5 shrinks it slightly
-    check_grads(
+    check_derivatives(
         lambda x, s, o: nn.layer_norm({"scale": s, "offset": o}, x),
         x,
         rand(6, seed=1),
@@ -187,7 +189,7 @@ def test_embedding_duplicate_ids_accumulate():
     expected[0] = c[0, 0] + c[1, 0] + c[1, 1]
     expected[2] = c[0, 1]
     np.testing.assert_allclose(g, expected, rtol=1e-14)
-    check_grads(lambda t: nn.embedding({"table": t}, ids), table, order=2)
+    check_derivatives(lambda t: nn.embedding({"table": t}, ids), table, order=2)
     with pytest.raises(TypeError, match="integers"):
         nn.embedding({"table": table}, np.array([0.0]))
 
@@ -219,7 +221,7 @@ ACTIVATIONS = [
 def test_activation_gradients(fn, order):
     x = rand(3, 4, seed=11)
     x = np.where(np.abs(x) < 0.05, 0.5, x)  # keep away from kinks at 0
-    check_grads(fn, x, order=order)
+    check_derivatives(fn, x, order=order)
 
 
 def test_activation_values_and_kinks():
@@ -288,7 +290,7 @@ def test_sequential_gradient_matches_finite_differences():
     params = net.init(np.random.default_rng(0), (1, 9, 9))
     leaves, treedef = cr.tree_flatten(params)
     x = rand(2, 1, 9, 9)
-    check_grads(lambda *ls: net.apply(cr.tree_unflatten(treedef, list(ls)), x), *leaves, order=2)
+    check_derivatives(lambda *ls: net.apply(cr.tree_unflatten(treedef, list(ls)), x), *leaves, order=2)
 
 
 def test_mlp_on_digits_reaches_90_percent_quickly():

@@ -7,7 +7,7 @@ import pytest
 
 import chainrule as cr
 from chainrule import nn
-from chainrule.testing import check_grads
+from chainrule.check import check_derivatives
 
 STABLE = {"over": "raise", "divide": "raise", "invalid": "raise"}
 
@@ -43,7 +43,7 @@ def test_softmax_cross_entropy_value_and_exact_gradient():
 )
 def test_loss_gradients_second_order(loss):
     z = rand(3, 3, seed=3) * 2.0
-    check_grads(loss, z, order=2)
+    check_derivatives(loss, z, order=2)
 
 
 def test_softmax_cross_entropy_huge_logits():

@@ -5,12 +5,25 @@ one forward pass records it, one backward pass yields every partial
 derivative. It is not an optimizer; optimizers consume its gradients.
 """
 
-from . import numerical
+from . import extend, numerical
 from . import rules as _rules  # registers every derivative rule
-from .at import at
 from .check import CheckReport, GradientCheckError, check_grad, taylor_test
-from .core import Primitive, Tracer, defjvp, defvjp, primal
-from .custom import checkpoint, custom_jvp, custom_vjp, stop_gradient
+from .derivatives import (
+    checkpoint,
+    custom_jvp,
+    custom_vjp,
+    grad,
+    hessian,
+    hvp,
+    jacfwd,
+    jacobian,
+    jacrev,
+    jvp,
+    stop_gradient,
+    value_and_grad,
+    vjp,
+)
+from .engine import Primitive, Tracer, defjvp, defvjp, primal
 from .errors import (
     ChainruleError,
     InPlaceError,
@@ -20,9 +33,8 @@ from .errors import (
     UnsupportedOperationError,
 )
 from .explain import Explanation, explain
-from .jacobians import hessian, hvp, jacfwd, jacobian, jacrev
 from .pytree import tree_flatten, tree_leaves, tree_map, tree_unflatten
-from .transforms import grad, jvp, value_and_grad, vjp
+from .rules.updates import at
 
 __version__ = "0.1.0"
 
@@ -47,6 +59,7 @@ __all__ = [
     "defjvp",
     "defvjp",
     "explain",
+    "extend",
     "grad",
     "hessian",
     "hvp",

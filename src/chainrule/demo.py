@@ -21,9 +21,9 @@ import numpy as np
 
 from . import nn
 from .check import check_grad
+from .derivatives import value_and_grad
 from .numerical import grad as numerical_grad
 from .optim import adam, apply_updates
-from .transforms import value_and_grad
 
 __all__ = ["DemoResult", "build_model", "run_demo"]
 

@@ -5,21 +5,26 @@
 directions ("fast"), and on failure raises :class:`GradientCheckError` with a
 table of the worst elements and the first primitive whose rule disagrees.
 :func:`taylor_test` gives a step-free verdict from the convergence rate of
-the Taylor remainder.
+the Taylor remainder. :func:`check_rule` and :func:`check_derivatives` check
+a derivative rule itself, for rule authors and chainrule's own tests.
 """
 
 from .errors import CheckCostError, GradientCheckError
 from .gradcheck import check_grad
 from .report import CheckReport, Culprit, Row
+from .rules import BROADCAST_PAIRS, check_derivatives, check_rule
 from .taylor import TaylorReport, taylor_test
 
 __all__ = [
+    "BROADCAST_PAIRS",
     "CheckCostError",
     "CheckReport",
     "Culprit",
     "GradientCheckError",
     "Row",
     "TaylorReport",
+    "check_derivatives",
     "check_grad",
+    "check_rule",
     "taylor_test",
 ]

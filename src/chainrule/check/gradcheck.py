@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 
 from .. import numerical
+from ..derivatives import grad, jvp, value_and_grad
 from ..numerical.inputs import Inputs, normalize_argnums
 from ..pytree import tree_flatten, tree_unflatten
-from ..transforms import grad, jvp, value_and_grad
 from .errors import CheckCostError, GradientCheckError
 from .localize import first_wrong_rule
 from .recording import record

@@ -19,9 +19,10 @@ from typing import Any
 import numpy as np
 
 from .. import numerical
-from ..rules.broadcasting import unbroadcast
+from ..engine import cotangent_functions, output_tangent
 from .recording import Record
 from .report import Culprit
+from .rules import check_derivatives
 
 __all__ = ["first_wrong_rule"]
 
@@ -74,11 +75,9 @@ def _check_node(rec: Record, modes: tuple[str, ...], rng: np.random.Generator) -
         if one_sided > 1e-3 * (scale + 1e-12):
             continue  # at a kink: the one-sided derivatives differ, no rule is "the" derivative
         if "rev" in modes:
-            maker = prim.vjp_maker(i)
-            fn = None if maker is None else maker(ans, *raw, **kwargs)
-            ct = np.zeros(shape) if fn is None else fn(g)
-            if prim.broadcasts and np.shape(ct) != shape:
-                ct = unbroadcast(ct, shape)
+            # The same function the reverse trace uses (broadcasting undone there).
+            functions = cotangent_functions(prim, ans, raw, kwargs, [i])
+            ct = functions[0][1](g) if functions else np.zeros(shape)
             if np.shape(ct) != shape:
                 return Culprit(prim.name, i, "reverse rule", rec.call_site, float("nan"), expected,
                                f"it returned a cotangent of shape {np.shape(ct)} for an argument of "
@@ -88,8 +87,7 @@ def _check_node(rec: Record, modes: tuple[str, ...], rng: np.random.Generator) -
                 return Culprit(prim.name, i, "reverse rule", rec.call_site, got, expected,
                                f"<g, J v> with random g, v; tolerance {tol:.3g}")  # fmt: skip
         if "fwd" in modes:
-            rule = prim.jvp_rule(i)
-            t = np.zeros(np.shape(ans)) if rule is None else rule(v, ans, *raw, **kwargs)
+            t = output_tangent(prim, ans, raw, kwargs, [i], [v])
             if t is None:
                 t = np.zeros(np.shape(ans))
             got = _vdot(g, np.broadcast_to(t, np.shape(ans)))
@@ -100,14 +98,12 @@ def _check_node(rec: Record, modes: tuple[str, ...], rng: np.random.Generator) -
 
 
 def _check_node_second_order(rec: Record, modes: tuple[str, ...], seed: int) -> Culprit | None:
-    """The rules' own derivatives at the recorded values: ``check_grads`` at order 2.
+    """The rules' own derivatives at the recorded values: ``check_derivatives`` at order 2.
 
     A rule can be right at first order and still not be differentiable (it reads a
     value through ``primal``, or calls something without a rule): then every
     first-order check passes and only its derivative is wrong.
     """
-    from ..testing import check_grads
-
     prim = rec.prim
     raw = [_upcast(a) for a in rec.raw]
     floats = [i for i in rec.traced if _is_array(raw[i])]
@@ -122,7 +118,9 @@ def _check_node_second_order(rec: Record, modes: tuple[str, ...], seed: int) -> 
 
     node.__name__ = prim.name
     try:
-        check_grads(node, *[raw[i] for i in floats], order=2, modes=modes, rtol=1e-5, atol=1e-7, seed=seed)
+        check_derivatives(
+            node, *[raw[i] for i in floats], order=2, modes=modes, rtol=1e-5, atol=1e-7, seed=seed
+        )
     except AssertionError as exc:
         return Culprit(prim.name, floats[0], "rule's derivative", rec.call_site, float("nan"), float("nan"),
                        str(exc).splitlines()[0])  # fmt: skip

@@ -1,10 +1,11 @@
-"""A reverse trace that also remembers what each primitive saw, and where it was called.
+"""Remembering what each primitive saw, and where it was called.
 
-Used only to localize a failed gradient check: :class:`RecordingTrace` runs
-like the ordinary :class:`~chainrule.core.ReverseTrace` and, for every node,
-keeps the primitive, the raw argument values, keyword arguments, the result,
-and the user's call site (the first stack frame outside chainrule and NumPy).
-Walking the stack costs time, which is why ordinary traces never do it.
+Used only to localize a failed gradient check: :func:`record` runs the
+function on an ordinary :class:`~chainrule.engine.ReverseTrace` with a
+recorder that keeps, for every node, the primitive, the raw argument values,
+keyword arguments, the result, and the user's call site (the first stack
+frame outside chainrule and NumPy). Walking the stack costs time, which is
+why ordinary traces never do it.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from ..core import Primitive, ReverseTrace, Tracer
+from ..engine import Node, Primitive, ReverseTrace, trace_scope
 from ..pytree import tree_flatten, tree_unflatten
 
-__all__ = ["Record", "RecordingTrace", "record"]
+__all__ = ["Record", "record"]
 
 _SKIP = (
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep,
@@ -51,36 +52,29 @@ def call_site() -> str:
     return "(unknown)"
 
 
-class RecordingTrace(ReverseTrace):
-    """A :class:`ReverseTrace` that records every node for rule-by-rule checking."""
+class _Records(list[Record]):
+    """The recorder: appends one :class:`Record` per recorded node."""
 
-    __slots__ = ("records",)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.records: list[Record] = []
-
-    def process(self, prim: Primitive, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        out = super().process(prim, args, kwargs)
-        raw, traced = list(args), []
-        for i, a in enumerate(args):
-            if type(a) is Tracer and a._trace is self:
-                raw[i] = a._value
-                traced.append(i)
-        ans = out._value if type(out) is Tracer and out._trace is self else out
-        self.records.append(Record(prim, raw, traced, dict(kwargs), ans, call_site()))
-        return out
+    def __call__(
+        self,
+        node: Node,
+        prim: Primitive,
+        args: tuple[Any, ...],
+        raw: list[Any],
+        traced: list[int],
+        kwargs: dict[str, Any],
+        ans: Any,
+    ) -> None:
+        self.append(Record(prim, list(raw), list(traced), dict(kwargs), ans, call_site()))
 
 
 def record(f: Callable[..., Any], args: Sequence[Any], nums: Sequence[int]) -> list[Record]:
     """Run ``f(*args)`` with ``args[nums]`` traced and return the recorded primitive calls."""
-    trace = RecordingTrace()
-    boxed = list(args)
-    for n in nums:
-        leaves, treedef = tree_flatten(args[n])
-        boxed[n] = tree_unflatten(treedef, [trace.leaf(np.asarray(v)) for v in leaves])
-    try:
+    records = _Records()
+    with trace_scope(ReverseTrace(recorder=records)) as trace:
+        boxed = list(args)
+        for n in nums:
+            leaves, treedef = tree_flatten(args[n])
+            boxed[n] = tree_unflatten(treedef, [trace.leaf(np.asarray(v)) for v in leaves])
         f(*boxed)
-    finally:
-        trace.active = False
-    return trace.records
+    return list(records)

@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from ..derivatives import value_and_grad
 from ..numerical.inputs import Inputs
-from ..transforms import value_and_grad
+from ..pytree import tree_leaves
 
 __all__ = ["TaylorReport", "taylor_test"]
 
@@ -104,6 +105,4 @@ def taylor_test(
 
 
 def _leaves(tree: Any) -> list[Any]:
-    from ..pytree import tree_leaves
-
     return tree_leaves(tree)

@@ -7,11 +7,11 @@ from typing import Any
 
 import numpy as np
 
+from ..derivatives.arguments import leaf_gradient
 from ..pytree import tree_unflatten
-from ..transforms import _leaf_gradient
 from .layout import DEFAULT_CAP, Display, display_graph
 from .paths import PathSum, path_sum
-from .recording import BackwardStep, Edge, Graph, record, summarize_value
+from .recording import Edge, Graph, backward_steps, record, summarize_value
 from .render_dot import to_dot
 from .render_svg import to_svg
 from .render_text import Table, render_tables
@@ -40,11 +40,11 @@ class Explanation:
     def __init__(self, graph: Graph, argnums: int | Sequence[int], cap: int = DEFAULT_CAP) -> None:
         self.graph = graph
         self.cap = cap
-        self.steps, self.adjoints = backward_steps_of(graph)
+        self.steps, self.adjoints = backward_steps(graph)
         self.value = graph.output_value
         grads = []
         for treedef, leaves in graph.arg_trees:
-            g = [_leaf_gradient(np.asarray(n.value), self.adjoints.get(n.id)) for n in leaves]
+            g = [leaf_gradient(np.asarray(n.value), self.adjoints.get(n.id)) for n in leaves]
             # A Python-float leaf was traced as a float64 scalar: give back a NumPy scalar.
             g = [x[()] if isinstance(x, np.ndarray) and x.ndim == 0 else x for x in g]
             grads.append(tree_unflatten(treedef, g))
@@ -64,7 +64,7 @@ class Explanation:
         """The adjoint (gradient entry) of the leaf named ``label``."""
         for n in self.graph.leaves:
             if n.label == label:
-                return _leaf_gradient(np.asarray(n.value), self.adjoints.get(n.id))
+                return leaf_gradient(np.asarray(n.value), self.adjoints.get(n.id))
         raise KeyError(f"no input named {label!r}; inputs are {[n.label for n in self.graph.leaves]}")
 
     def path_sums(self, max_paths: int = 64) -> list[PathSum]:
@@ -134,7 +134,7 @@ class Explanation:
         fwd = _cap_rows(self.forward_rows(), cap)
         bwd = _cap_rows(self.backward_rows(), cap)
         grad_rows = [
-            [n.label, summarize_value(_leaf_gradient(np.asarray(n.value), self.adjoints.get(n.id)))]
+            [n.label, summarize_value(leaf_gradient(np.asarray(n.value), self.adjoints.get(n.id)))]
             for n in self.graph.leaves
         ]
         return [
@@ -207,12 +207,6 @@ def _cap_rows(rows: list[list[str]], cap: int) -> list[list[str]]:
     head, tail = rows[: cap // 2], rows[-(cap // 2) :]
     gap = ["..."] + [f"{len(rows) - len(head) - len(tail)} rows omitted"] + [""] * (len(rows[0]) - 2)
     return [*head, gap, *tail]
-
-
-def backward_steps_of(graph: Graph) -> tuple[list[BackwardStep], dict[int, Any]]:
-    from .recording import backward_steps
-
-    return backward_steps(graph)
 
 
 def explain(

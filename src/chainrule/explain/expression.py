@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core import primal
+from ..engine import primal
 
 __all__ = ["FUNCTIONS", "Expression", "ExpressionError", "compile_expression", "evaluate"]
 

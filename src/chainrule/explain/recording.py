@@ -1,11 +1,11 @@
-"""Recording one call: a reverse trace that keeps what an explanation shows.
+"""Recording one call and watching its backward sweep: what an explanation shows.
 
-:class:`RecordingTrace` is a :class:`chainrule.core.ReverseTrace` whose
-``process`` also keeps, for every primitive call, its name, the recorded
-nodes it read, the constants it was given and a summary of its output. The
-per-argument cotangent closures are kept too, so :func:`backward_steps` can
-replay the backward sweep step by step without touching the engine's own
-:func:`chainrule.core.reverse_sweep`.
+:func:`record` runs the function on an ordinary
+:class:`~chainrule.engine.ReverseTrace` with a recorder that keeps, for every
+primitive call, its name, the recorded nodes it read, the constants it was
+given and its output. :func:`backward_steps` runs the engine's one reverse
+sweep (:func:`~chainrule.engine.reverse_sweep`) over that tape with an
+observer that logs each step; there is no second sweep.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from ..core import Node, Primitive, ReverseTrace, Tracer
+from ..derivatives.arguments import as_float_leaf, check_scalar_output, normalize_argnums
+from ..engine import Node, Primitive, ReverseTrace, Tracer, reverse_sweep, trace_scope
 from ..naming import parameter_name
 from ..pytree import paths_of, tree_flatten, tree_unflatten
-from ..transforms import _as_float_leaf, _normalize_argnums, _scalar_output
 
-__all__ = ["BackwardStep", "Edge", "Graph", "RecNode", "RecordingTrace", "backward_steps", "record"]
+__all__ = ["BackwardStep", "Edge", "Graph", "RecNode", "backward_steps", "record"]
 
 
 def short_name(name: str) -> str:
@@ -45,8 +45,8 @@ def summarize_value(value: Any, limit: int = 4) -> str:
     return f"[{head}{more}] shape {arr.shape}"
 
 
-class RecNode(Node):
-    """A recorded node: the engine's :class:`Node` plus what an explanation shows.
+class RecNode:
+    """A recorded node as an explanation shows it (beside the engine's own :class:`Node`).
 
     Attributes
     ----------
@@ -66,8 +66,7 @@ class RecNode(Node):
 
     __slots__ = ("constants", "id", "inputs", "label", "op", "value")
 
-    def __init__(self, parents: Any, id: int, op: str, value: Any, label: str = "") -> None:
-        super().__init__(parents)
+    def __init__(self, id: int, op: str, value: Any, label: str = "") -> None:
         self.id = id
         self.op = op
         self.value = value
@@ -98,46 +97,48 @@ class RecNode(Node):
         return f"<node {self.id} {self.title()} = {self.summary()}>"
 
 
-class RecordingTrace(ReverseTrace):
-    """A reverse trace that records every node for an explanation."""
-
-    __slots__ = ("nodes",)
+class _Recorder:
+    """Keeps a :class:`RecNode` for every node the trace records (the engine's recorder hook)."""
 
     def __init__(self) -> None:
-        super().__init__()
         self.nodes: list[RecNode] = []
+        self.by_node: dict[Node, RecNode] = {}
 
-    def named_leaf(self, value: Any, label: str) -> Tracer:
-        node = RecNode((), len(self.nodes), "input", value, label)
-        self.nodes.append(node)
-        return Tracer(value, self, node)
+    def leaf(self, trace: ReverseTrace, value: Any, label: str) -> Tracer:
+        tracer = trace.leaf(value)
+        rec = RecNode(len(self.nodes), "input", value, label)
+        self.nodes.append(rec)
+        self.by_node[tracer._node] = rec
+        return tracer
 
-    def leaf(self, value: Any) -> Tracer:
-        return self.named_leaf(value, f"input{len(self.nodes)}")
-
-    def process(self, prim: Primitive, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        # The engine records the node; this keeps it, with what an explanation shows,
-        # by putting a RecNode (a Node with labels) in its place.
-        out = super().process(prim, args, kwargs)
-        plain = self.tape.pop()
-        traced = [i for i, a in enumerate(args) if type(a) is Tracer and a._trace is self]
-        ans = out._value if type(out) is Tracer and out._trace is self else out
-        node = RecNode(plain.parents, len(self.nodes), short_name(prim.name), ans)
+    def __call__(
+        self,
+        node: Node,
+        prim: Primitive,
+        args: tuple[Any, ...],
+        raw: list[Any],
+        traced: list[int],
+        kwargs: dict[str, Any],
+        ans: Any,
+    ) -> None:
+        rec = RecNode(len(self.nodes), short_name(prim.name), primal_of(ans))
         unclaimed = list(traced)
-        inputs = []
-        for parent, _ in plain.parents:  # which argument each recorded parent came from
+        for parent, _, _ in node.parents:  # which argument each recorded parent came from
             i = next(k for k in unclaimed if args[k]._node is parent)
             unclaimed.remove(i)
-            inputs.append((i, parent))
-        node.inputs = inputs
-        node.constants = [(i, _constant_summary(a)) for i, a in enumerate(args) if i not in traced] + [
+            rec.inputs.append((i, self.by_node[parent]))
+        rec.constants = [(i, _constant_summary(a)) for i, a in enumerate(args) if i not in traced] + [
             (-1, f"{k}={v!r}") for k, v in kwargs.items()
         ]
-        self.nodes.append(node)
-        self.tape.append(node)
-        if type(out) is Tracer and out._trace is self:
-            out._node = node
-        return out
+        self.nodes.append(rec)
+        self.by_node[node] = rec
+
+
+def primal_of(ans: Any) -> Any:
+    """The recorded output without outer traces' wrappers (an explanation shows numbers)."""
+    while type(ans) is Tracer:
+        ans = ans._value
+    return ans
 
 
 def _constant_summary(a: Any) -> str:
@@ -181,6 +182,8 @@ class Graph:
 
     nodes: list[RecNode]
     output: RecNode | None
+    trace: ReverseTrace
+    by_node: dict[Node, RecNode]
     leaves: list[RecNode]
     output_value: Any
     argnums: tuple[int, ...]
@@ -193,33 +196,31 @@ def _arg_label(f: Callable[..., Any], argnum: int) -> str:
 
 
 def record(f: Callable[..., Any], args: Sequence[Any], argnums: int | Sequence[int] = 0) -> Graph:
-    """Run ``f(*args)`` once on a :class:`RecordingTrace`; leaves are named by argument path."""
-    nums = _normalize_argnums(argnums, len(args), f)
-    trace = RecordingTrace()
-    boxed = list(args)
-    arg_trees = []
-    for n in nums:
-        values, treedef = tree_flatten(args[n])
-        name = _arg_label(f, n)
-        tracers = []
-        for v, p in zip(values, paths_of(treedef)):
-            v = _as_float_leaf(v, lambda n=n, where=f"{name}{p}": f"argument {n} ({where})")
-            tracers.append(trace.named_leaf(v, f"{name}{p}"))
-        boxed[n] = tree_unflatten(treedef, tracers)
-        arg_trees.append((treedef, [t._node for t in tracers]))
-    try:
+    """Run ``f(*args)`` once on a recording trace; leaves are named by argument path."""
+    nums = normalize_argnums(argnums, len(args), f)
+    recorder = _Recorder()
+    with trace_scope(ReverseTrace(recorder=recorder)) as trace:
+        boxed = list(args)
+        arg_trees = []
+        for n in nums:
+            values, treedef = tree_flatten(args[n])
+            name = _arg_label(f, n)
+            tracers = []
+            for v, p in zip(values, paths_of(treedef)):
+                v = as_float_leaf(v, lambda n=n, where=f"{name}{p}": f"argument {n} ({where})")
+                tracers.append(recorder.leaf(trace, v, f"{name}{p}"))
+            boxed[n] = tree_unflatten(treedef, tracers)
+            arg_trees.append((treedef, [recorder.by_node[t._node] for t in tracers]))
         out = f(*boxed)
-        _scalar_output(out, f)
-    finally:
-        trace.active = False
+        check_scalar_output(out, f)
     leaves = [node for _, nodes in arg_trees for node in nodes]
     if type(out) is Tracer and out._trace is trace:
-        output: RecNode | None = out._node
+        output: RecNode | None = recorder.by_node[out._node]
         value = out._value
     else:
         output, value = None, out
     fname = getattr(f, "__qualname__", None) or getattr(f, "__name__", None) or repr(f)
-    return Graph(trace.nodes, output, leaves, value, nums, arg_trees, fname)
+    return Graph(recorder.nodes, output, trace, recorder.by_node, leaves, value, nums, arg_trees, fname)
 
 
 def _local_partial(fn: Callable[[Any], Any], consumer: RecNode, input: RecNode) -> Any:
@@ -231,33 +232,46 @@ def _local_partial(fn: Callable[[Any], Any], consumer: RecNode, input: RecNode) 
     return None if c is None else np.asarray(c).reshape(())[()]
 
 
+class _StepLog:
+    """The sweep observer: one :class:`BackwardStep` per visited node, one :class:`Edge` per contribution."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self.steps: list[BackwardStep] = []
+        self.received: dict[int, list[Edge]] = {}
+        self.adjoint: dict[int, Any] = {}
+
+    def visit(self, node: Node, adjoint: Any) -> None:
+        rec = self.graph.by_node[node]
+        self.adjoint[rec.id] = adjoint
+        self.steps.append(BackwardStep(len(self.steps), rec.id, adjoint, self.received.get(rec.id, [])))
+
+    def contribution(self, node: Node, position: int, parent: Node, value: Any) -> None:
+        rec = self.graph.by_node[node]
+        into = self.graph.by_node[parent]
+        fn = node.parents[position][1]
+        edge = Edge(rec.id, into.id, rec.inputs[position][0], value, _local_partial(fn, rec, into))
+        self.steps[-1].sent.append(edge)
+        self.received.setdefault(into.id, []).append(edge)
+
+
 def backward_steps(graph: Graph) -> tuple[list[BackwardStep], dict[int, Any]]:
-    """Replay the backward sweep over ``graph``, logging every step.
+    """The backward sweep over ``graph``, every step logged.
 
     Returns the steps (output first, then in reverse recording order, one per
     node that receives a cotangent) and the adjoint of every node by id.
     """
-    adjoint: dict[int, Any] = {}
-    received: dict[int, list[Edge]] = {}
-    steps: list[BackwardStep] = []
+    log = _StepLog(graph)
     if graph.output is None:
-        return steps, adjoint
+        return log.steps, log.adjoint
     out = graph.output
-    adjoint[out.id] = np.ones(np.shape(out.value), dtype=np.result_type(out.value))[()]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        for node in reversed(graph.nodes):
-            g = adjoint.get(node.id)
-            if g is None:
-                continue
-            step = BackwardStep(len(steps), node.id, g, received.get(node.id, []))
-            for (parent, fn), (argnum, _) in zip(node.parents, node.inputs):
-                c = fn(g)
-                if c is None:
-                    continue
-                edge = Edge(node.id, parent.id, argnum, c, _local_partial(fn, node, parent))
-                step.sent.append(edge)
-                received.setdefault(parent.id, []).append(edge)
-                prev = adjoint.get(parent.id)
-                adjoint[parent.id] = c if prev is None else prev + c
-            steps.append(step)
-    return steps, adjoint
+    seed = np.ones(np.shape(out.value), dtype=np.result_type(out.value))[()]
+    out_node = next(node for node, rec in graph.by_node.items() if rec is out)
+    leaves = reverse_sweep(graph.trace, [(out_node, seed)], retain=True, observer=log)
+    # The inputs are not on the tape (no rules to run); their steps close the sweep,
+    # in reverse recording order like the others.
+    for rec in sorted((graph.by_node[node] for node in leaves), key=lambda r: -r.id):
+        g = leaves[next(node for node in leaves if graph.by_node[node] is rec)]
+        log.adjoint[rec.id] = g
+        log.steps.append(BackwardStep(len(log.steps), rec.id, g, log.received.get(rec.id, [])))
+    return log.steps, log.adjoint

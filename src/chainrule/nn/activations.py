@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core import primal
+from ..engine import primal
 
 __all__ = [
     "elu",

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..core import Primitive, Tracer, defjvp, defvjp
+from ..extend import Primitive, defjvp, defvjp
 
 __all__ = ["conv2d", "conv2d_input_grad", "conv2d_kernel_grad", "conv_output_size"]
 
@@ -71,15 +71,8 @@ def _windows(x: np.ndarray, kh: int, kw: int, s: Pair, p: Pair, d: Pair, oh: int
     return v.transpose(0, 1, 4, 5, 2, 3)
 
 
-def _traced(*args: Any) -> bool:
-    # An outer trace's tracers reach an impl when this primitive runs inside a
-    # rule being differentiated; the call then goes back through the engine.
-    return any(type(a) is Tracer for a in args)
-
 
 def _conv_impl(x: np.ndarray, w: np.ndarray, s: Pair, p: Pair, d: Pair) -> np.ndarray:
-    if _traced(x, w):
-        return conv2d_p(x, w, s, p, d)
     n, c, h, wd = x.shape
     o, _, kh, kw = w.shape
     oh = conv_output_size(h, kh, s[0], p[0], d[0])
@@ -89,8 +82,6 @@ def _conv_impl(x: np.ndarray, w: np.ndarray, s: Pair, p: Pair, d: Pair) -> np.nd
 
 
 def _kernel_grad_impl(x: np.ndarray, g: np.ndarray, ksize: Pair, s: Pair, p: Pair, d: Pair) -> np.ndarray:
-    if _traced(x, g):
-        return kernel_grad_p(x, g, ksize, s, p, d)
     n, o, oh, ow = g.shape
     c = x.shape[1]
     kh, kw = ksize
@@ -101,8 +92,6 @@ def _kernel_grad_impl(x: np.ndarray, g: np.ndarray, ksize: Pair, s: Pair, p: Pai
 
 
 def _input_grad_impl(g: np.ndarray, w: np.ndarray, xsize: Pair, s: Pair, p: Pair, d: Pair) -> np.ndarray:
-    if _traced(g, w):
-        return input_grad_p(g, w, xsize, s, p, d)
     n, o, oh, ow = g.shape
     _, c, kh, kw = w.shape
     cols = np.matmul(w.reshape(o, c * kh * kw).T, g.reshape(n, o, oh * ow))

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core import primal
+from ..engine import primal
 from .conv import conv2d as _conv2d
 from .init import glorot_uniform, he_normal, normal, zeros
 

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..core import Primitive, Tracer, defjvp, defvjp, primal
+from ..extend import Primitive, defjvp, defvjp, primal
 
 __all__ = ["avg_pool2d", "max_pool2d"]
 
@@ -50,9 +50,6 @@ def _windows(x: np.ndarray, k: Pair, s: Pair) -> np.ndarray:
     return v[:, :, : s[0] * (oh - 1) + 1 : s[0], : s[1] * (ow - 1) + 1 : s[1]]
 
 
-def _traced(*args: Any) -> bool:
-    return any(type(a) is Tracer for a in args)
-
 
 def _tap_slices(i: int, j: int, s: Pair, oh: int, ow: int) -> tuple[slice, slice, slice, slice]:
     """Where kernel tap ``(i, j)`` reads the input, for every output position."""
@@ -66,14 +63,10 @@ def _tap_slices(i: int, j: int, s: Pair, oh: int, ow: int) -> tuple[slice, slice
 
 # -- window sum and its transpose ------------------------------------------------
 def _window_sum_impl(x: Any, k: Pair, s: Pair) -> Any:
-    if _traced(x):
-        return window_sum_p(x, k, s)
     return _windows(x, k, s).sum(axis=(4, 5))
 
 
 def _spread_impl(g: Any, k: Pair, s: Pair, hw: Pair) -> Any:
-    if _traced(g):
-        return spread_p(g, k, s, hw)
     n, c, oh, ow = g.shape
     out = np.zeros((n, c, hw[0], hw[1]), dtype=g.dtype)
     for i in range(k[0]):
@@ -92,8 +85,6 @@ defjvp(spread_p, lambda t, ans, g, k, s, hw: spread_p(t, k, s, hw))
 
 # -- gather at the argmax and its transpose --------------------------------------
 def _gather_impl(x: Any, idx: np.ndarray, k: Pair, s: Pair) -> Any:
-    if _traced(x):
-        return gather_p(x, idx, k, s)
     w = _windows(x, k, s)
     n, c, oh, ow = idx.shape
     flat = w.reshape(n, c, oh, ow, k[0] * k[1])
@@ -101,8 +92,6 @@ def _gather_impl(x: Any, idx: np.ndarray, k: Pair, s: Pair) -> Any:
 
 
 def _scatter_impl(g: Any, idx: np.ndarray, k: Pair, s: Pair, hw: Pair) -> Any:
-    if _traced(g):
-        return scatter_p(g, idx, k, s, hw)
     n, c, oh, ow = g.shape
     out = np.zeros((n, c, hw[0], hw[1]), dtype=g.dtype)
     zero = np.zeros((), dtype=g.dtype)

@@ -78,7 +78,7 @@ class Evaluator:
         self.note: str | None = None  # why the last numerical gradient is NaN, if it is
         self._last: tuple[Any, list[Any], float, Any] | None = None
         if self.source == "backprop":
-            from ..transforms import value_and_grad
+            from ..derivatives import value_and_grad
 
             self._vg = value_and_grad(self.counted)
 

@@ -32,8 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from ..derivatives import grad, jvp
 from ..pytree import tree_flatten, tree_unflatten
-from ..transforms import grad, jvp
 from .evaluation import Evaluator, first_nonfinite
 from .result import History, OptimizeResult
 

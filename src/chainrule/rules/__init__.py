@@ -1,6 +1,8 @@
-"""The derivative rules, one module per family. Importing this package registers them all."""
+"""The derivative rules, one module per family. Importing this package registers them all.
 
-from ..core import bind_operators
+Each module imports :mod:`chainrule.extend` only (and sibling rule modules).
+"""
+
 from . import (
     casting,
     cumulative,
@@ -12,6 +14,7 @@ from . import (
     products,
     reductions,
     shape,
+    updates,
 )
 
 try:  # SciPy is optional: its ufuncs get rules only where it is installed
@@ -20,8 +23,6 @@ except ImportError:  # pragma: no cover
     pass
 else:
     from . import special  # noqa: F401
-
-bind_operators()
 
 __all__ = [
     "casting",
@@ -34,4 +35,5 @@ __all__ = [
     "products",
     "reductions",
     "shape",
+    "updates",
 ]

@@ -15,18 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from ..core import Primitive, Tracer, defjvp, defvjp, primal
-from ..dispatch import register_function
-from .reductions import (
-    _axis_tuple,
-    _cast,
-    _count,
-    _keep,
-    _refuse_options,
-    expand_to,
-    normalize_axis,
-    refuse_out,
-)
+from ..extend import Primitive, defjvp, deflinear, defvjp, primal, reduced_axes, refuse_out, register_function
+from .reductions import _axis_tuple, _cast, _count, _keep, _refuse_options, expand_to
+from .shape import flip_p
 
 
 # -- moving along one axis: reverse, shift, linear scan ----------------------------
@@ -37,8 +28,6 @@ def _along(ndim: int, axis: int, s: slice) -> tuple[slice, ...]:
 
 
 def _moved(x: Any, d: int, axis: int, fill: float) -> Any:
-    if type(x) is Tracer:  # a value of an outer trace: record it there
-        return shift_p(x, d, axis, fill)
     n, ndim = np.shape(x)[axis], np.ndim(x)
     out = np.full(np.shape(x), fill, dtype=x.dtype)
     if d >= 0:
@@ -48,17 +37,10 @@ def _moved(x: Any, d: int, axis: int, fill: float) -> Any:
     return out
 
 
-def _flipped(x: Any, axis: int) -> Any:
-    return flip_p(x, axis) if type(x) is Tracer else np.flip(x, axis)
-
-
 # Linear, and each the other's transpose: shift by d, shift back by -d.
 shift_p = Primitive("shift", _moved)
 defvjp(shift_p, lambda ans, x, d, axis, fill: lambda g: shift_p(g, -d, axis, 0.0))
 defjvp(shift_p, lambda t, ans, x, d, axis, fill: shift_p(t, d, axis, 0.0))
-flip_p = Primitive("numpy.flip", _flipped)
-defvjp(flip_p, lambda ans, x, axis: lambda g: flip_p(g, axis))
-defjvp(flip_p, lambda t, ans, x, axis: flip_p(t, axis))
 
 
 def _reverse(x: Any, axis: int) -> Any:
@@ -102,8 +84,7 @@ def _cumsum_impl(a: Any, axis: int) -> Any:
 
 
 cumsum_p = Primitive("numpy.cumsum", _cumsum_impl)
-defvjp(cumsum_p, lambda ans, a, axis: lambda g: _reverse(cumsum_p(_reverse(g, axis), axis), axis))
-defjvp(cumsum_p, lambda t, ans, a, axis: cumsum_p(t, axis))
+deflinear(cumsum_p, lambda ans, a, axis: lambda g: _reverse(cumsum_p(_reverse(g, axis), axis), axis))
 
 
 def _cumprod_impl(a: Any, axis: int) -> Any:
@@ -145,8 +126,6 @@ register_function(np.cumprod, _cumulative(cumprod_p, "numpy.cumprod"))
 
 
 def _grow_impl(y: Any, axis: int, identity: float) -> Any:
-    if type(y) is Tracer:
-        return grow_p(y, axis, identity)
     shape = tuple(n + 1 if i == axis else n for i, n in enumerate(np.shape(y)))
     out = np.full(shape, identity, dtype=y.dtype)
     out[_along(len(shape), axis, slice(1, None))] = y
@@ -197,7 +176,7 @@ def _others(ans: Any, x: Any, axis: Any, keepdims: bool) -> Any:
     shape = np.shape(x)
     if _nonzero_finite(ans):
         return _keep(ans, shape, axis, keepdims) / x
-    axes = normalize_axis(axis, len(shape))
+    axes = reduced_axes(axis, len(shape))
     if len(axes) == 1:
         return _exclusive_products(x, axes[0])
     if not axes:

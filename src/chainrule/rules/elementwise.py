@@ -1,9 +1,13 @@
 """Derivative rules of NumPy's elementwise functions (ufuncs, ``where``, ``clip``).
 
-Each rule is one line in two stages: ``lambda ans, x: lambda g: ...`` (what
-the forward pass gives, then what to do with the cotangent ``g``), and a
-forward rule ``lambda t, ans, x: ...``. Constants are Python floats so that
-float32 stays float32 (NumPy scalars would promote under NEP 50).
+Most rules are one line: the local partial derivative of the output with
+respect to each input, given to :func:`~chainrule.extend.defelementwise`,
+which makes both the reverse rule ``g * d`` and the forward rule ``t * d``.
+A derivative whose first parameter is ``ans`` receives the output. The few
+written in two stages by hand (``lambda ans, x: lambda g: ...``) save a pass
+over large arrays (a quotient instead of a reciprocal and a product).
+Constants are Python floats so that float32 stays float32 (NumPy scalars
+would promote under NEP 50).
 
 Subgradients at kinks, chosen once and used everywhere:
 
@@ -21,46 +25,50 @@ from typing import Any
 
 import numpy as np
 
-from ..core import NONDIFF_UFUNCS, Primitive, defjvp, defvjp
-from ..dispatch import register_function
-from .broadcasting import masked_product as mp
-from .broadcasting import masked_quotient as mq
-from .broadcasting import times_fresh
+from ..extend import (
+    InPlaceError,
+    Primitive,
+    defelementwise,
+    defjvp,
+    deflinear,
+    defnondiff,
+    defvjp,
+    masked_product,
+    masked_quotient,
+    primal,
+    register_function,
+)
 
 LN2 = math.log(2.0)
 LN10 = math.log(10.0)
 DEG = math.pi / 180.0
 
 # -- linear and arithmetic ----------------------------------------------------
-defvjp(np.negative, lambda ans, x: lambda g: -g)
-defjvp(np.negative, lambda t, ans, x: -t)
-defvjp(np.positive, lambda ans, x: lambda g: g)
-defjvp(np.positive, lambda t, ans, x: t)
-
+deflinear(np.negative, lambda ans, x: lambda g: -g)
+deflinear(np.positive, lambda ans, x: lambda g: g)
+deflinear(np.deg2rad, lambda ans, x: lambda g: g * DEG)
+deflinear(np.radians, lambda ans, x: lambda g: g * DEG)
+deflinear(np.rad2deg, lambda ans, x: lambda g: g / DEG)
+deflinear(np.degrees, lambda ans, x: lambda g: g / DEG)
+# Affine in each argument (not linear), so both directions are written out.
 defvjp(np.add, lambda ans, x, y: lambda g: g, lambda ans, x, y: lambda g: g)
 defjvp(np.add, lambda t, ans, x, y: t, lambda t, ans, x, y: t)
 defvjp(np.subtract, lambda ans, x, y: lambda g: g, lambda ans, x, y: lambda g: -g)
 defjvp(np.subtract, lambda t, ans, x, y: t, lambda t, ans, x, y: -t)
-defvjp(np.multiply, lambda ans, x, y: lambda g: g * y, lambda ans, x, y: lambda g: g * x)
-defjvp(np.multiply, lambda t, ans, x, y: t * y, lambda t, ans, x, y: x * t)
+defelementwise(np.multiply, lambda x, y: y, lambda x, y: x)
 defvjp(
     np.true_divide,
-    lambda ans, x, y: lambda g: mq(g, y),
-    lambda ans, x, y: lambda g: mp(-g, x / (y * y)),
+    lambda ans, x, y: lambda g: masked_quotient(g, y),
+    lambda ans, x, y: lambda g: masked_product(-g, x / (y * y)),
 )
 defjvp(np.true_divide, lambda t, ans, x, y: t / y, lambda t, ans, x, y: -t * x / (y * y))
-defvjp(np.reciprocal, lambda ans, x: lambda g: mp(-g, ans * ans))
-defjvp(np.reciprocal, lambda t, ans, x: -t * ans * ans)
-defvjp(np.square, lambda ans, x: lambda g: times_fresh(g, 2.0 * x))
-defjvp(np.square, lambda t, ans, x: t * (2.0 * x))
-defvjp(np.sqrt, lambda ans, x: lambda g: mq(0.5 * g, ans))
+defelementwise(np.reciprocal, lambda ans: -ans * ans, masked=True)
+defelementwise(np.square, lambda x: 2.0 * x, fresh=True)
+defvjp(np.sqrt, lambda ans, x: lambda g: masked_quotient(0.5 * g, ans))
 defjvp(np.sqrt, lambda t, ans, x: t * (0.5 / ans))
-defvjp(np.cbrt, lambda ans, x: lambda g: mp(g, 1.0 / (3.0 * ans * ans)))
-defjvp(np.cbrt, lambda t, ans, x: t / (3.0 * ans * ans))
-defvjp(np.absolute, lambda ans, x: lambda g: g * np.sign(x))
-defjvp(np.absolute, lambda t, ans, x: t * np.sign(x))
-defvjp(np.fabs, lambda ans, x: lambda g: g * np.sign(x))
-defjvp(np.fabs, lambda t, ans, x: t * np.sign(x))
+defelementwise(np.cbrt, lambda ans: 1.0 / (3.0 * ans * ans), masked=True)
+defelementwise(np.absolute, lambda x: np.sign(x))
+defelementwise(np.fabs, lambda x: np.sign(x))
 
 
 def _power_dx(x: Any, y: Any) -> Any:
@@ -76,18 +84,8 @@ def _power_dy(ans: Any, x: Any) -> Any:
         return ans * np.log(safe_x)
 
 
-defvjp(
-    np.power,
-    lambda ans, x, y: lambda g: mp(g, _power_dx(x, y)),
-    lambda ans, x, y: lambda g: mp(g, _power_dy(ans, x)),
-)
-defjvp(np.power, lambda t, ans, x, y: t * _power_dx(x, y), lambda t, ans, x, y: t * _power_dy(ans, x))
-defvjp(
-    np.float_power,
-    lambda ans, x, y: lambda g: mp(g, _power_dx(x, y)),
-    lambda ans, x, y: lambda g: mp(g, _power_dy(ans, x)),
-)
-defjvp(np.float_power, lambda t, ans, x, y: t * _power_dx(x, y), lambda t, ans, x, y: t * _power_dy(ans, x))
+for _power in (np.power, np.float_power):
+    defelementwise(_power, lambda x, y: _power_dx(x, y), lambda ans, x, y: _power_dy(ans, x), masked=True)
 
 # x mod y = x - floor(x / y) * y (the sign follows y); fmod truncates instead.
 defvjp(
@@ -100,58 +98,29 @@ defvjp(np.fmod, lambda ans, x, y: lambda g: g, lambda ans, x, y: lambda g: -g * 
 defjvp(np.fmod, lambda t, ans, x, y: t, lambda t, ans, x, y: -t * np.trunc(x / y))
 
 # -- exponentials and logarithms -----------------------------------------------
-defvjp(np.exp, lambda ans, x: lambda g: g * ans)
-defjvp(np.exp, lambda t, ans, x: t * ans)
-defvjp(np.exp2, lambda ans, x: lambda g: g * (ans * LN2))
-defjvp(np.exp2, lambda t, ans, x: t * (ans * LN2))
-defvjp(np.expm1, lambda ans, x: lambda g: g * (ans + 1.0))
-defjvp(np.expm1, lambda t, ans, x: t * (ans + 1.0))
-defvjp(np.log, lambda ans, x: lambda g: mq(g, x))
+defelementwise(np.exp, lambda ans: ans)
+defelementwise(np.exp2, lambda ans: ans * LN2)
+defelementwise(np.expm1, lambda ans: ans + 1.0)
+defvjp(np.log, lambda ans, x: lambda g: masked_quotient(g, x))
 defjvp(np.log, lambda t, ans, x: t / x)
-defvjp(np.log2, lambda ans, x: lambda g: mq(g, x * LN2, fresh=True))
+defvjp(np.log2, lambda ans, x: lambda g: masked_quotient(g, x * LN2, fresh=True))
 defjvp(np.log2, lambda t, ans, x: t / (x * LN2))
-defvjp(np.log10, lambda ans, x: lambda g: mq(g, x * LN10, fresh=True))
+defvjp(np.log10, lambda ans, x: lambda g: masked_quotient(g, x * LN10, fresh=True))
 defjvp(np.log10, lambda t, ans, x: t / (x * LN10))
-defvjp(np.log1p, lambda ans, x: lambda g: mq(g, x + 1.0, fresh=True))
+defvjp(np.log1p, lambda ans, x: lambda g: masked_quotient(g, x + 1.0, fresh=True))
 defjvp(np.log1p, lambda t, ans, x: t / (x + 1.0))
-defvjp(
-    np.logaddexp,
-    lambda ans, x, y: lambda g: g * np.exp(x - ans),
-    lambda ans, x, y: lambda g: g * np.exp(y - ans),
-)
-defjvp(
-    np.logaddexp,
-    lambda t, ans, x, y: t * np.exp(x - ans),
-    lambda t, ans, x, y: t * np.exp(y - ans),
-)
-defvjp(
-    np.logaddexp2,
-    lambda ans, x, y: lambda g: g * np.exp2(x - ans),
-    lambda ans, x, y: lambda g: g * np.exp2(y - ans),
-)
-defjvp(
-    np.logaddexp2,
-    lambda t, ans, x, y: t * np.exp2(x - ans),
-    lambda t, ans, x, y: t * np.exp2(y - ans),
-)
+defelementwise(np.logaddexp, lambda ans, x, y: np.exp(x - ans), lambda ans, x, y: np.exp(y - ans))
+defelementwise(np.logaddexp2, lambda ans, x, y: np.exp2(x - ans), lambda ans, x, y: np.exp2(y - ans))
 
 # -- trigonometric and hyperbolic ------------------------------------------------
-defvjp(np.sin, lambda ans, x: lambda g: times_fresh(g, np.cos(x)))
-defjvp(np.sin, lambda t, ans, x: t * np.cos(x))
-defvjp(np.cos, lambda ans, x: lambda g: times_fresh(g, -np.sin(x)))
-defjvp(np.cos, lambda t, ans, x: -t * np.sin(x))
-defvjp(np.tan, lambda ans, x: lambda g: g * (1.0 + ans * ans))
-defjvp(np.tan, lambda t, ans, x: t * (1.0 + ans * ans))
-defvjp(np.arcsin, lambda ans, x: lambda g: mp(g, 1.0 / np.sqrt(1.0 - x * x)))
-defjvp(np.arcsin, lambda t, ans, x: t / np.sqrt(1.0 - x * x))
-defvjp(np.arccos, lambda ans, x: lambda g: mp(g, -1.0 / np.sqrt(1.0 - x * x)))
-defjvp(np.arccos, lambda t, ans, x: -t / np.sqrt(1.0 - x * x))
-defvjp(np.arctan, lambda ans, x: lambda g: g / (1.0 + x * x))
-defjvp(np.arctan, lambda t, ans, x: t / (1.0 + x * x))
-defvjp(np.sinh, lambda ans, x: lambda g: g * np.cosh(x))
-defjvp(np.sinh, lambda t, ans, x: t * np.cosh(x))
-defvjp(np.cosh, lambda ans, x: lambda g: g * np.sinh(x))
-defjvp(np.cosh, lambda t, ans, x: t * np.sinh(x))
+defelementwise(np.sin, lambda x: np.cos(x), fresh=True)
+defelementwise(np.cos, lambda x: -np.sin(x), fresh=True)
+defelementwise(np.tan, lambda ans: 1.0 + ans * ans)
+defelementwise(np.arcsin, lambda x: 1.0 / np.sqrt(1.0 - x * x), masked=True)
+defelementwise(np.arccos, lambda x: -1.0 / np.sqrt(1.0 - x * x), masked=True)
+defelementwise(np.arctan, lambda x: 1.0 / (1.0 + x * x))
+defelementwise(np.sinh, lambda x: np.cosh(x))
+defelementwise(np.cosh, lambda x: np.sinh(x))
 
 
 def _tanh_cotangent(g: Any, ans: Any) -> Any:
@@ -170,22 +139,11 @@ def _tanh_cotangent(g: Any, ans: Any) -> Any:
     return g * (1.0 - ans * ans)
 
 
-defvjp(np.tanh, lambda ans, x: lambda g: _tanh_cotangent(g, ans))
+defvjp(np.tanh, lambda ans, x: lambda g: _tanh_cotangent(g, ans), fresh=True)
 defjvp(np.tanh, lambda t, ans, x: t * (1.0 - ans * ans))
-defvjp(np.arcsinh, lambda ans, x: lambda g: g / np.sqrt(x * x + 1.0))
-defjvp(np.arcsinh, lambda t, ans, x: t / np.sqrt(x * x + 1.0))
-defvjp(np.arccosh, lambda ans, x: lambda g: mp(g, 1.0 / np.sqrt(x * x - 1.0)))
-defjvp(np.arccosh, lambda t, ans, x: t / np.sqrt(x * x - 1.0))
-defvjp(np.arctanh, lambda ans, x: lambda g: mp(g, 1.0 / (1.0 - x * x)))
-defjvp(np.arctanh, lambda t, ans, x: t / (1.0 - x * x))
-defvjp(np.deg2rad, lambda ans, x: lambda g: g * DEG)
-defjvp(np.deg2rad, lambda t, ans, x: t * DEG)
-defvjp(np.radians, lambda ans, x: lambda g: g * DEG)
-defjvp(np.radians, lambda t, ans, x: t * DEG)
-defvjp(np.rad2deg, lambda ans, x: lambda g: g / DEG)
-defjvp(np.rad2deg, lambda t, ans, x: t / DEG)
-defvjp(np.degrees, lambda ans, x: lambda g: g / DEG)
-defjvp(np.degrees, lambda t, ans, x: t / DEG)
+defelementwise(np.arcsinh, lambda x: 1.0 / np.sqrt(x * x + 1.0))
+defelementwise(np.arccosh, lambda x: 1.0 / np.sqrt(x * x - 1.0), masked=True)
+defelementwise(np.arctanh, lambda x: 1.0 / (1.0 - x * x), masked=True)
 
 
 def _hypot_d(x: Any, ans: Any) -> Any:
@@ -195,51 +153,26 @@ def _hypot_d(x: Any, ans: Any) -> Any:
     return x / ans
 
 
-defvjp(
-    np.hypot,
-    lambda ans, x, y: lambda g: g * _hypot_d(x, ans),
-    lambda ans, x, y: lambda g: g * _hypot_d(y, ans),
-)
-defjvp(np.hypot, lambda t, ans, x, y: t * _hypot_d(x, ans), lambda t, ans, x, y: t * _hypot_d(y, ans))
-defvjp(
-    np.arctan2,
-    lambda ans, y, x: lambda g: mp(g, x / (x * x + y * y)),
-    lambda ans, y, x: lambda g: mp(g, -y / (x * x + y * y)),
-)
-defjvp(
-    np.arctan2,
-    lambda t, ans, y, x: t * x / (x * x + y * y),
-    lambda t, ans, y, x: -t * y / (x * x + y * y),
-)
+defelementwise(np.hypot, lambda ans, x, y: _hypot_d(x, ans), lambda ans, x, y: _hypot_d(y, ans))
+defelementwise(np.arctan2, lambda y, x: x / (x * x + y * y), lambda y, x: -y / (x * x + y * y), masked=True)
 
 
 # -- selection: maximum, minimum, where, clip ---------------------------------
 def _share(x: Any, y: Any, ans: Any, nan_aware: bool) -> Any:
     """The weight of x in max/min(x, y): 1 where x was chosen, 0.5 on ties."""
-    px, py = _plain(x), _plain(y)
-    chosen = (px != py) & (_plain(ans) == px)
+    px, py = primal(x), primal(y)
+    chosen = (px != py) & (primal(ans) == px)
     w = np.where(chosen, 1.0, np.where(px == py, 0.5, 0.0))
     if nan_aware:  # fmax/fmin skip a NaN argument
         w = np.where(np.isnan(py) & ~np.isnan(px), 1.0, w)
     return w.astype(np.result_type(px, py, np.float16))
 
 
-def _plain(x: Any) -> Any:
-    from ..core import primal
-
-    return primal(x)
-
-
 for _ufunc, _nan in ((np.maximum, False), (np.minimum, False), (np.fmax, True), (np.fmin, True)):
-    defvjp(
+    defelementwise(
         _ufunc,
-        lambda ans, x, y, _n=_nan: lambda g: g * _share(x, y, ans, _n),
-        lambda ans, x, y, _n=_nan: lambda g: g * _share(y, x, ans, _n),
-    )
-    defjvp(
-        _ufunc,
-        lambda t, ans, x, y, _n=_nan: t * _share(x, y, ans, _n),
-        lambda t, ans, x, y, _n=_nan: t * _share(y, x, ans, _n),
+        lambda ans, x, y, _n=_nan: _share(x, y, ans, _n),
+        lambda ans, x, y, _n=_nan: _share(y, x, ans, _n),
     )
 
 
@@ -247,6 +180,7 @@ def _where_impl(cond: Any, x: Any, y: Any) -> Any:
     return np.where(cond, x, y)
 
 
+# The condition carries no derivative; each branch passes its selected entries.
 where_p = Primitive("numpy.where", _where_impl, broadcasts=True)
 defvjp(
     where_p,
@@ -263,8 +197,6 @@ defjvp(
 
 
 def _where(condition: Any, x: Any = None, y: Any = None) -> Any:
-    from ..core import primal
-
     if x is None and y is None:
         return np.nonzero(primal(condition))
     return where_p(primal(condition), x, y)
@@ -278,12 +210,12 @@ def _clip_impl(x: Any, lo: Any, hi: Any) -> Any:
 
 
 def _inside(x: Any, lo: Any, hi: Any) -> Any:
-    px = _plain(x)
+    px = primal(x)
     inside = np.ones(np.shape(px), dtype=bool)
     if lo is not None:
-        inside = inside & (px >= _plain(lo))
+        inside = inside & (px >= primal(lo))
     if hi is not None:
-        inside = inside & (px <= _plain(hi))
+        inside = inside & (px <= primal(hi))
     return inside
 
 
@@ -291,21 +223,19 @@ clip_p = Primitive("numpy.clip", _clip_impl, broadcasts=True)
 defvjp(
     clip_p,
     lambda ans, x, lo, hi: lambda g: np.where(_inside(x, lo, hi), g, 0.0),
-    lambda ans, x, lo, hi: lambda g: np.where(_plain(x) < _plain(lo), g, 0.0),
-    lambda ans, x, lo, hi: lambda g: np.where(_plain(x) > _plain(hi), g, 0.0),
+    lambda ans, x, lo, hi: lambda g: np.where(primal(x) < primal(lo), g, 0.0),
+    lambda ans, x, lo, hi: lambda g: np.where(primal(x) > primal(hi), g, 0.0),
 )
 defjvp(
     clip_p,
     lambda t, ans, x, lo, hi: np.where(_inside(x, lo, hi), t, 0.0),
-    lambda t, ans, x, lo, hi: np.where(_plain(x) < _plain(lo), t, 0.0),
-    lambda t, ans, x, lo, hi: np.where(_plain(x) > _plain(hi), t, 0.0),
+    lambda t, ans, x, lo, hi: np.where(primal(x) < primal(lo), t, 0.0),
+    lambda t, ans, x, lo, hi: np.where(primal(x) > primal(hi), t, 0.0),
 )
 
 
 def _clip(a: Any, a_min: Any = None, a_max: Any = None, out: Any = None, **kwargs: Any) -> Any:
     if out is not None:
-        from ..errors import InPlaceError
-
         raise InPlaceError("np.clip(..., out=...) writes in place; use y = np.clip(x, lo, hi).")
     a_min = kwargs.pop("min", a_min)
     a_max = kwargs.pop("max", a_max)
@@ -317,26 +247,20 @@ register_function(np.clip, _clip)
 
 def _sinc_d(x: Any) -> Any:
     # d/dx sin(pi x)/(pi x) = (cos(pi x) - sinc(x)) / x, and 0 at x = 0.
-    px = _plain(x)
-    at0 = px == 0
+    at0 = primal(x) == 0
     safe = np.where(at0, 1.0, x) if np.any(at0) else x
     d = (np.cos(math.pi * safe) - np.sinc(safe)) / safe
     return np.where(at0, 0.0, d) if np.any(at0) else d
 
 
-sinc_p = Primitive("numpy.sinc", np.sinc)
-defvjp(sinc_p, lambda ans, x: lambda g: g * _sinc_d(x))
-defjvp(sinc_p, lambda t, ans, x: t * _sinc_d(x))
-register_function(np.sinc, sinc_p.__call__)
+sinc_p = defelementwise(np.sinc, lambda x: _sinc_d(x))
 
 # -- no derivative: these return plain arrays ----------------------------------
-NONDIFF_UFUNCS.update(
-    {
-        np.sign, np.floor, np.ceil, np.trunc, np.rint, np.heaviside, np.floor_divide,
-        np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.not_equal,
-        np.logical_and, np.logical_or, np.logical_xor, np.logical_not,
-        np.isnan, np.isinf, np.isfinite, np.signbit, np.spacing,
-        np.bitwise_and, np.bitwise_or, np.bitwise_xor, np.invert, np.left_shift, np.right_shift,
-        np.gcd, np.lcm,
-    }
+defnondiff(
+    np.sign, np.floor, np.ceil, np.trunc, np.rint, np.heaviside, np.floor_divide,
+    np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.not_equal,
+    np.logical_and, np.logical_or, np.logical_xor, np.logical_not,
+    np.isnan, np.isinf, np.isfinite, np.signbit, np.spacing,
+    np.bitwise_and, np.bitwise_or, np.bitwise_xor, np.invert, np.left_shift, np.right_shift,
+    np.gcd, np.lcm,
 )  # fmt: skip

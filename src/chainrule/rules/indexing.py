@@ -14,44 +14,25 @@ of the k-th sorted entry goes to the k-th of them in their original order.
 
 from __future__ import annotations
 
-import operator
 from typing import Any
 
 import numpy as np
 
-from ..core import INTERNAL, Primitive, Tracer, defjvp, defvjp
-from ..dispatch import register_function, unsupported
-from ..errors import TracerConversionError
-from .shape import normalize_axis, plain_ints, raw_array, refuse_out
-
-
-def is_basic_index(index: Any) -> bool:
-    """True when ``index`` selects without advanced indexing, so no element repeats."""
-    parts = index if isinstance(index, tuple) else (index,)
-    return all(
-        p is None or p is Ellipsis or (isinstance(p, slice | int | np.integer) and not isinstance(p, bool))
-        for p in parts
-    )
-
-
-def normalize_index(index: Any) -> Any:
-    """Lists become arrays (as NumPy reads them); traced indices are refused."""
-    parts = index if isinstance(index, tuple) else (index,)
-    out = []
-    for p in parts:
-        if type(p) is Tracer:
-            raise TracerConversionError(
-                "A traced value was used as an index. Indices carry no derivative: "
-                "use chainrule.primal(i).astype(int) to index with its value."
-            )
-        out.append(np.asarray(p) if isinstance(p, list) else p)
-    return tuple(out) if isinstance(index, tuple) else out[0]
+from ..extend import (
+    GETITEM,
+    Primitive,
+    axis_index,
+    deflinear,
+    is_basic_index,
+    plain_ints,
+    raw_array,
+    refuse_out,
+    register_function,
+    unsupported,
+)
 
 
 def _scatter_add_impl(g: Any, index: Any, shape: tuple[int, ...], dtype: Any) -> Any:
-    if type(g) is Tracer:
-        # A value of an older trace (nested derivatives): record it there.
-        return scatter_add_p(g, index, shape, dtype)
     out = np.zeros(shape, dtype=np.result_type(dtype, g))
     if is_basic_index(index):
         out[index] = g
@@ -60,10 +41,8 @@ def _scatter_add_impl(g: Any, index: Any, shape: tuple[int, ...], dtype: Any) ->
     return out
 
 
+# Reading x[index] is linear in x, and its transpose is the scatter-add (and back).
 scatter_add_p = Primitive("scatter_add", _scatter_add_impl)
-getitem_p = Primitive("getitem", operator.getitem)
-INTERNAL["getitem"] = getitem_p
-INTERNAL["scatter_add"] = scatter_add_p
 
 
 def _getitem_vjp(ans: Any, x: Any, index: Any) -> Any:
@@ -71,15 +50,8 @@ def _getitem_vjp(ans: Any, x: Any, index: Any) -> Any:
     return lambda g: scatter_add_p(g, index, shape, dtype)
 
 
-defvjp(getitem_p, _getitem_vjp)
-defjvp(getitem_p, lambda t, ans, x, index: t[index])
-defvjp(scatter_add_p, lambda ans, g, index, shape, dtype: lambda h: h[index])
-defjvp(scatter_add_p, lambda t, ans, g, index, shape, dtype: scatter_add_p(t, index, shape, dtype))
-
-
-def getitem(x: Any, index: Any) -> Any:
-    """``x[index]`` for traced ``x``: the primitive behind ``Tracer.__getitem__``."""
-    return getitem_p(x, normalize_index(index))
+deflinear(GETITEM, _getitem_vjp)
+deflinear(scatter_add_p, lambda ans, g, index, shape, dtype: lambda h: h[index])
 
 
 # -- gathers: sort, take, take_along_axis -----------------------------------------------------------
@@ -93,7 +65,7 @@ def _take_along_axis(arr: Any, indices: Any, axis: Any = -1) -> Any:
         arr = np.ravel(arr)
         axis = 0
     ndim = np.ndim(arr)
-    axis = normalize_axis(axis, ndim)
+    axis = axis_index(axis, ndim)
     if indices.ndim != ndim:
         raise ValueError("`indices` and `arr` must have the same number of dimensions")
     shape = np.shape(arr)
@@ -137,7 +109,7 @@ def _take(a: Any, indices: Any, axis: Any = None, out: Any = None, mode: str = "
     if axis is None:
         a = np.ravel(a)
         axis = 0
-    axis = normalize_axis(axis, np.ndim(a))
+    axis = axis_index(axis, np.ndim(a))
     n = np.shape(a)[axis]
     if mode == "wrap":
         index = index % n

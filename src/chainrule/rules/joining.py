@@ -17,10 +17,17 @@ from typing import Any
 
 import numpy as np
 
-from ..core import Primitive, Tracer
-from ..dispatch import register_function
-from .casting import astype
-from .shape import _cast_like, broadcast_to_p, normalize_axis, plain_ints, refuse_out, reshape_p
+from ..extend import (
+    Primitive,
+    Tracer,
+    astype,
+    axis_index,
+    defvariadic,
+    plain_ints,
+    refuse_out,
+    register_function,
+)
+from .shape import _cast_like, broadcast_to_p, reshape_p
 
 __all__ = ["concatenate_p", "stack_p"]
 
@@ -45,8 +52,7 @@ def _concatenate_jvp(argnum: int, t: Any, ans: Any, *arrays: Any, axis: int = 0)
     return np.concatenate([_cast_like(p, ans.dtype) for p in parts], axis=axis)
 
 
-concatenate_p.any_vjp = _concatenate_vjp
-concatenate_p.any_jvp = _concatenate_jvp
+defvariadic(concatenate_p, _concatenate_vjp, _concatenate_jvp)
 
 
 def _with_dtype(result: Any, dtype: Any) -> Any:
@@ -62,7 +68,7 @@ def _concatenate(
         arrays = [np.ravel(a) for a in arrays]
         axis = 0
     elif arrays and np.ndim(arrays[0]) > 0:
-        axis = normalize_axis(axis, np.ndim(arrays[0]))
+        axis = axis_index(axis, np.ndim(arrays[0]))
     return _with_dtype(concatenate_p(*arrays, axis=axis), dtype)
 
 
@@ -87,8 +93,7 @@ def _stack_jvp(argnum: int, t: Any, ans: Any, *arrays: Any, axis: int = 0) -> An
     return np.stack([_cast_like(p, ans.dtype) for p in parts], axis=axis)
 
 
-stack_p.any_vjp = _stack_vjp
-stack_p.any_jvp = _stack_jvp
+defvariadic(stack_p, _stack_vjp, _stack_jvp)
 
 
 def _stack(
@@ -98,7 +103,7 @@ def _stack(
     arrays = list(arrays)
     if not arrays:
         raise ValueError("need at least one array to stack")
-    axis = normalize_axis(axis, np.ndim(arrays[0]) + 1)
+    axis = axis_index(axis, np.ndim(arrays[0]) + 1)
     return _with_dtype(stack_p(*arrays, axis=axis), dtype)
 
 
@@ -161,7 +166,7 @@ def _split_slices(n: int, indices_or_sections: Any, equal: bool) -> list[slice]:
 def _splitter(equal: bool) -> Any:
     def split(ary: Any, indices_or_sections: Any, axis: Any = 0) -> list[Any]:
         indices_or_sections = plain_ints("numpy.split", "indices_or_sections", indices_or_sections)
-        axis = normalize_axis(axis, np.ndim(ary))
+        axis = axis_index(axis, np.ndim(ary))
         lead = (slice(None),) * axis
         return [ary[(*lead, s)] for s in _split_slices(np.shape(ary)[axis], indices_or_sections, equal)]
 
@@ -191,7 +196,7 @@ def _dsplit(ary: Any, indices_or_sections: Any) -> list[Any]:
 
 
 def _unstack(x: Any, /, *, axis: int = 0) -> tuple[Any, ...]:
-    axis = normalize_axis(axis, np.ndim(x))
+    axis = axis_index(axis, np.ndim(x))
     lead = (slice(None),) * axis
     return tuple(x[(*lead, i)] for i in range(np.shape(x)[axis]))
 
@@ -226,7 +231,7 @@ def _repeat(a: Any, repeats: Any, axis: Any = None) -> Any:
     if axis is None:
         a = np.ravel(a)
         axis = 0
-    axis = normalize_axis(axis, np.ndim(a))
+    axis = axis_index(axis, np.ndim(a))
     shape = np.shape(a)
     if repeats.size == 1 and repeats.ndim <= 1:
         r = operator.index(repeats.reshape(()).item())

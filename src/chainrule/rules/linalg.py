@@ -35,11 +35,17 @@ from typing import Any
 
 import numpy as np
 
-from ..core import Primitive, Tracer, defjvp, defvjp, primal
-from ..dispatch import register_function
-from ..errors import UnsupportedOperationError
-from .broadcasting import unbroadcast
-from .linalg_helpers import _expand2, _mT
+from ..extend import (
+    Primitive,
+    Tracer,
+    UnsupportedOperationError,
+    defjvp,
+    defvjp,
+    primal,
+    register_function,
+    unbroadcast,
+)
+from .linalg_helpers import expand2, matrix_transpose
 from .products import _outer, _tensordot
 
 __all__ = [
@@ -62,7 +68,7 @@ inv_p = Primitive("numpy.linalg.inv", _inv_impl)
 
 
 def _inv_vjp(ans: Any, a: Any) -> Any:
-    inv_t = _mT(ans)
+    inv_t = matrix_transpose(ans)
     return lambda g: -(inv_t @ g @ inv_t)
 
 
@@ -80,12 +86,12 @@ solve_p = Primitive("numpy.linalg.solve", _solve_impl)  # b is a (stack of) matr
 
 def _solve_vjp_a(ans: Any, a: Any, b: Any) -> Any:
     a_shape = np.shape(a)
-    return lambda g: unbroadcast(-(solve_p(_mT(a), g) @ _mT(ans)), a_shape)
+    return lambda g: unbroadcast(-(solve_p(matrix_transpose(a), g) @ matrix_transpose(ans)), a_shape)
 
 
 def _solve_vjp_b(ans: Any, a: Any, b: Any) -> Any:
     b_shape = np.shape(b)
-    return lambda g: unbroadcast(solve_p(_mT(a), g), b_shape)
+    return lambda g: unbroadcast(solve_p(matrix_transpose(a), g), b_shape)
 
 
 defvjp(solve_p, _solve_vjp_a, _solve_vjp_b)
@@ -112,8 +118,8 @@ def _det_impl(a: Any) -> Any:
 
 
 det_p = Primitive("numpy.linalg.det", _det_impl)
-defvjp(det_p, lambda ans, a: lambda g: _expand2(g * ans) * _mT(inv_p(a)))
-defjvp(det_p, lambda t, ans, a: ans * np.sum(_mT(inv_p(a)) * t, axis=(-2, -1)))
+defvjp(det_p, lambda ans, a: lambda g: expand2(g * ans) * matrix_transpose(inv_p(a)))
+defjvp(det_p, lambda t, ans, a: ans * np.sum(matrix_transpose(inv_p(a)) * t, axis=(-2, -1)))
 register_function(np.linalg.det, lambda a: det_p(a))
 
 
@@ -122,8 +128,8 @@ def _logabsdet_impl(a: Any) -> Any:
 
 
 logabsdet_p = Primitive("numpy.linalg.slogdet", _logabsdet_impl)
-defvjp(logabsdet_p, lambda ans, a: lambda g: _expand2(g) * _mT(inv_p(a)))
-defjvp(logabsdet_p, lambda t, ans, a: np.sum(_mT(inv_p(a)) * t, axis=(-2, -1)))
+defvjp(logabsdet_p, lambda ans, a: lambda g: expand2(g) * matrix_transpose(inv_p(a)))
+defjvp(logabsdet_p, lambda t, ans, a: np.sum(matrix_transpose(inv_p(a)) * t, axis=(-2, -1)))
 
 
 def _slogdet(a: Any) -> Any:
@@ -152,9 +158,9 @@ def _cholesky_vjp(ans: Any, a: Any) -> Any:
     def vjp(g: Any) -> Any:
         n = np.shape(ans)[-1]
         linv = inv_p(ans)
-        p = (_mT(ans) @ g) * _phi_mask(n, primal(ans).dtype)
-        s = _mT(linv) @ p @ linv
-        return 0.5 * (s + _mT(s))
+        p = (matrix_transpose(ans) @ g) * _phi_mask(n, primal(ans).dtype)
+        s = matrix_transpose(linv) @ p @ linv
+        return 0.5 * (s + matrix_transpose(s))
 
     return vjp
 
@@ -162,7 +168,7 @@ def _cholesky_vjp(ans: Any, a: Any) -> Any:
 def _cholesky_jvp(t: Any, ans: Any, a: Any) -> Any:
     n = np.shape(ans)[-1]
     linv = inv_p(ans)
-    x = linv @ (0.5 * (t + _mT(t))) @ _mT(linv)
+    x = linv @ (0.5 * (t + matrix_transpose(t))) @ matrix_transpose(linv)
     return ans @ (x * _phi_mask(n, primal(ans).dtype))
 
 
@@ -172,7 +178,7 @@ defjvp(cholesky_p, _cholesky_jvp)
 
 def _cholesky(a: Any, /, *, upper: bool = False) -> Any:
     lower = cholesky_p(a)
-    return _mT(lower) if upper else lower
+    return matrix_transpose(lower) if upper else lower
 
 
 register_function(np.linalg.cholesky, _cholesky)
@@ -271,15 +277,15 @@ def _spectral_linearization(x: np.ndarray, kind: Any) -> Any:
 
     def apply_(t: Any) -> Any:
         if transpose:
-            t = _mT(t)
+            t = matrix_transpose(t)
         p = ut @ t @ v
-        pt = _mT(p)
+        pt = matrix_transpose(p)
         m = k1 * (0.5 * (p + pt)) + k2 * (0.5 * (p - pt))
         r = u @ m @ vh
         if rectangular:
             tv = t @ vdv
             r = r + (tv - u @ (ut @ tv))
-        return _mT(r) if transpose else r
+        return matrix_transpose(r) if transpose else r
 
     return apply_
 
@@ -287,14 +293,14 @@ def _spectral_linearization(x: np.ndarray, kind: Any) -> Any:
 def _spectral_grad_impl(x: Any, kind: Any) -> Any:
     transpose = np.shape(x)[-2] < np.shape(x)[-1]
     if transpose:
-        x = _mT(x)
+        x = matrix_transpose(x)
     u, s, vh = _svd_plain(x, kind)
     c = _spectral_weights(s, kind, np.shape(x))
     r = (u * c[..., None, :]) @ vh
-    return _mT(r) if transpose else r
+    return matrix_transpose(r) if transpose else r
 
 
-spectral_grad_p = Primitive("gradient of numpy.linalg.norm", _spectral_grad_impl)
+spectral_grad_p = Primitive("gradient of numpy.linalg.norm (matrix 2, -2, nuc)", _spectral_grad_impl)
 defvjp(spectral_grad_p, lambda ans, x, kind: _spectral_linearization(x, kind))
 defjvp(spectral_grad_p, lambda t, ans, x, kind: _spectral_linearization(x, kind)(t))
 
@@ -303,8 +309,8 @@ def _spectral_impl(x: Any, kind: Any) -> Any:
     return np.linalg.norm(x, kind, (-2, -1))
 
 
-spectral_norm_p = Primitive("numpy.linalg.norm", _spectral_impl)  # over the last two axes
-defvjp(spectral_norm_p, lambda ans, x, kind: lambda g: _expand2(g) * spectral_grad_p(x, kind))
+spectral_norm_p = Primitive("numpy.linalg.norm (matrix 2, -2, nuc)", _spectral_impl)  # over the last two axes
+defvjp(spectral_norm_p, lambda ans, x, kind: lambda g: expand2(g) * spectral_grad_p(x, kind))
 defjvp(spectral_norm_p, lambda t, ans, x, kind: np.sum(t * spectral_grad_p(x, kind), axis=(-2, -1)))
 
 

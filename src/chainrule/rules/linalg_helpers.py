@@ -6,10 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InPlaceError
 
-
-def _mT(x: Any) -> Any:
+def matrix_transpose(x: Any) -> Any:
     """Swap the last two axes (a view for arrays; a recorded transpose for tracers)."""
     if type(x) is np.ndarray:
         return x.swapaxes(-1, -2)
@@ -17,11 +15,6 @@ def _mT(x: Any) -> Any:
     return np.transpose(x, (*range(nd - 2), nd - 1, nd - 2))
 
 
-def _expand2(x: Any) -> Any:
+def expand2(x: Any) -> Any:
     """``x[..., None, None]``."""
     return np.reshape(x, (*np.shape(x), 1, 1))
-
-
-def _refuse_out(name: str, out: Any) -> None:
-    if out is not None:
-        raise InPlaceError(f"{name}(..., out=...) writes in place; assign the result instead.")

@@ -27,11 +27,20 @@ from typing import Any
 
 import numpy as np
 
-from ..core import Primitive, Tracer, defjvp, defvjp, primal
-from ..dispatch import register_function
-from ..errors import UnsupportedOperationError
-from .broadcasting import unbroadcast
-from .linalg_helpers import _mT, _refuse_out
+from ..extend import (
+    Primitive,
+    UnsupportedOperationError,
+    astype,
+    defjvp,
+    deflinear,
+    defvariadic,
+    defvjp,
+    primal,
+    refuse_out,
+    register_function,
+    unbroadcast,
+)
+from .linalg_helpers import matrix_transpose
 
 __all__ = ["diag_embed_p", "diagonal_p", "einsum_p"]
 
@@ -63,17 +72,14 @@ def _matmul_grads(g: Any, a: Any, b: Any, which: int) -> Any:
         gshape = (*gshape, 1)
     G = np.reshape(g, gshape) if gshape != np.shape(g) else g
     if which == 0:
-        r = unbroadcast(G @ _mT(B), np.shape(A))
+        r = unbroadcast(G @ matrix_transpose(B), np.shape(A))
         return np.reshape(r, np.shape(a))
-    r = unbroadcast(_mT(A) @ G, np.shape(B))
+    r = unbroadcast(matrix_transpose(A) @ G, np.shape(B))
     return np.reshape(r, np.shape(b))
 
 
 defvjp(np.matmul, _matmul_vjp_a, _matmul_vjp_b)
 defjvp(np.matmul, lambda t, ans, a, b: t @ b, lambda t, ans, a, b: a @ t)
-# matmul broadcasts batch dimensions itself; its rules undo that, not the engine.
-np_matmul_prim = defvjp(np.matmul)
-np_matmul_prim.broadcasts = False
 
 
 # -- einsum ------------------------------------------------------------------
@@ -202,8 +208,7 @@ def _einsum_jvp(k: int, t: Any, ans: Any, *operands: Any, spec: str, optimize: A
     return einsum_p(*ops, spec=spec, optimize=optimize)
 
 
-einsum_p.any_vjp = _einsum_vjp
-einsum_p.any_jvp = _einsum_jvp
+defvariadic(einsum_p, _einsum_vjp, _einsum_jvp)
 
 
 def _sublist_to_str(sub: Any) -> str:
@@ -222,7 +227,7 @@ def _sublist_to_str(sub: Any) -> str:
 
 
 def _einsum(*operands: Any, out: Any = None, optimize: Any = False, **kwargs: Any) -> Any:
-    _refuse_out("numpy.einsum", out)
+    refuse_out("numpy.einsum", out)
     dtype = kwargs.pop("dtype", None)
     kwargs.pop("order", None)
     kwargs.pop("casting", None)
@@ -239,8 +244,6 @@ def _einsum(*operands: Any, out: Any = None, optimize: Any = False, **kwargs: An
         else:
             subscripts = ",".join(subs)
     if dtype is not None:
-        from .casting import astype
-
         ops = tuple(astype(op, dtype) for op in ops)
     spec = _parse_einsum(subscripts, tuple(np.ndim(op) for op in ops))
     return einsum_p(*ops, spec=spec, optimize=optimize)
@@ -284,7 +287,7 @@ def _tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
 
 
 def _dot(a: Any, b: Any, out: Any = None) -> Any:
-    _refuse_out("numpy.dot", out)
+    refuse_out("numpy.dot", out)
     a_nd, b_nd = np.ndim(a), np.ndim(b)
     if a_nd == 0 or b_nd == 0:
         return np.multiply(a, b)
@@ -305,7 +308,7 @@ def _inner(a: Any, b: Any) -> Any:
 
 
 def _outer(a: Any, b: Any, out: Any = None) -> Any:
-    _refuse_out("numpy.outer", out)
+    refuse_out("numpy.outer", out)
     return np.reshape(a, (-1, 1)) * np.reshape(b, (1, -1))
 
 
@@ -346,8 +349,6 @@ def _diagonal_impl(a: Any, offset: int, axis1: int, axis2: int) -> Any:
 
 
 def _diag_embed_impl(v: Any, shape: tuple[int, ...], offset: int, axis1: int, axis2: int) -> Any:
-    if type(v) is Tracer:
-        return diag_embed_p(v, shape, offset, axis1, axis2)
     out = np.zeros(shape, dtype=v.dtype)
     n = np.shape(v)[-1]
     rows = np.arange(n) - min(offset, 0)
@@ -359,16 +360,13 @@ def _diag_embed_impl(v: Any, shape: tuple[int, ...], offset: int, axis1: int, ax
 
 diagonal_p = Primitive("numpy.diagonal", _diagonal_impl)
 diag_embed_p = Primitive("diag_embed", _diag_embed_impl)
-defvjp(
+# Linear, and each the other's transpose.
+deflinear(
     diagonal_p,
     lambda ans, a, offset, axis1, axis2: lambda g: diag_embed_p(g, np.shape(a), offset, axis1, axis2),
 )
-defjvp(diagonal_p, lambda t, ans, a, offset, axis1, axis2: diagonal_p(t, offset, axis1, axis2))
-defvjp(
+deflinear(
     diag_embed_p, lambda ans, v, shape, offset, axis1, axis2: lambda g: diagonal_p(g, offset, axis1, axis2)
-)
-defjvp(
-    diag_embed_p, lambda t, ans, v, shape, offset, axis1, axis2: diag_embed_p(t, shape, offset, axis1, axis2)
 )
 
 
@@ -387,7 +385,7 @@ def _diagonal(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
 def _trace(
     a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = None, out: Any = None
 ) -> Any:
-    _refuse_out("numpy.trace", out)
+    refuse_out("numpy.trace", out)
     return np.sum(_diagonal(a, offset, axis1, axis2), axis=-1, dtype=dtype)
 
 

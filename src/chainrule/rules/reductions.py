@@ -37,23 +37,24 @@ from typing import Any
 
 import numpy as np
 
-from ..core import Primitive, Tracer, defjvp, defvjp, primal
-from ..dispatch import register_function, unsupported
-from ..errors import InPlaceError
-from .casting import astype
-
-
-def normalize_axis(axis: Any, ndim: int) -> tuple[int, ...]:
-    """The reduced axes as a sorted tuple of non-negative ints."""
-    if axis is None:
-        return tuple(range(ndim))
-    axes = axis if isinstance(axis, tuple | list) else (axis,)
-    return tuple(sorted(int(a) % max(ndim, 1) for a in axes))
+from ..extend import (
+    Primitive,
+    Tracer,
+    astype,
+    defjvp,
+    deflinear,
+    defvjp,
+    primal,
+    reduced_axes,
+    refuse_out,
+    register_function,
+    unsupported,
+)
 
 
 def keepdims_shape(shape: tuple[int, ...], axis: Any) -> tuple[int, ...]:
     """``shape`` with the reduced axes set to 1."""
-    axes = normalize_axis(axis, len(shape))
+    axes = reduced_axes(axis, len(shape))
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
@@ -64,14 +65,9 @@ def expand_to(g: Any, shape: tuple[int, ...], axis: Any, keepdims: bool) -> Any:
     return np.broadcast_to(g, shape)
 
 
-def refuse_out(name: str, out: Any) -> None:
-    if out is not None:
-        raise InPlaceError(f"{name}(..., out=...) writes in place; assign the result instead.")
-
-
 def _count(shape: tuple[int, ...], axis: Any) -> int:
     """How many elements each output element of a reduction gathers."""
-    return math.prod(shape[i] for i in normalize_axis(axis, len(shape)))
+    return math.prod(shape[i] for i in reduced_axes(axis, len(shape)))
 
 
 def _keep(ans: Any, shape: tuple[int, ...], axis: Any, keepdims: bool) -> Any:
@@ -106,8 +102,9 @@ def _sum_impl(a: Any, axis: Any = None, keepdims: bool = False) -> Any:
 
 
 sum_p = Primitive("numpy.sum", _sum_impl)
-defvjp(sum_p, lambda ans, a, axis=None, keepdims=False: lambda g: expand_to(g, np.shape(a), axis, keepdims))
-defjvp(sum_p, lambda t, ans, a, axis=None, keepdims=False: np.sum(t, axis=axis, keepdims=keepdims))
+deflinear(
+    sum_p, lambda ans, a, axis=None, keepdims=False: lambda g: expand_to(g, np.shape(a), axis, keepdims)
+)
 
 
 def _sum(
@@ -142,13 +139,12 @@ def _inverse_count(shape: tuple[int, ...], axis: Any) -> float:
 
 
 mean_p = Primitive("numpy.mean", _mean_impl)
-defvjp(
+deflinear(
     mean_p,
     lambda ans, a, axis=None, keepdims=False: (
         lambda g: expand_to(g * _inverse_count(np.shape(a), axis), np.shape(a), axis, keepdims)
     ),
 )
-defjvp(mean_p, lambda t, ans, a, axis=None, keepdims=False: np.mean(t, axis=axis, keepdims=keepdims))
 
 
 def _mean(
@@ -174,7 +170,7 @@ def _extreme_weights(ans: Any, x: Any, axis: Any, keepdims: bool) -> Any:
     hit = px == best
     if np.isnan(best).any():  # a NaN in a slice is its max; the gradient goes there
         hit |= np.isnan(px) & np.isnan(best)
-    count = hit.sum(axis=normalize_axis(axis, np.ndim(px)), keepdims=True)
+    count = hit.sum(axis=reduced_axes(axis, np.ndim(px)), keepdims=True)
     if count.size == 0 or count.max() <= 1:  # no ties: the mask is the weight
         return hit.astype(px.dtype)
     return (hit / np.maximum(count, 1)).astype(px.dtype)

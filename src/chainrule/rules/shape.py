@@ -34,11 +34,23 @@ from typing import Any
 
 import numpy as np
 
-from ..core import Primitive, Tracer, defjvp, defvjp, primal
-from ..dispatch import register_function, unsupported
-from ..errors import InPlaceError, TracerConversionError, UnsupportedOperationError
-from .broadcasting import unbroadcast
-from .casting import astype
+from ..extend import (
+    Primitive,
+    Tracer,
+    UnsupportedOperationError,
+    astype,
+    axis_index,
+    axis_tuple,
+    defjvp,
+    deflinear,
+    defvjp,
+    plain_ints,
+    primal,
+    raw_array,
+    register_function,
+    unbroadcast,
+    unsupported,
+)
 
 __all__ = [
     "broadcast_to_p",
@@ -53,45 +65,9 @@ __all__ = [
 
 
 # -- small helpers ----------------------------------------------------------------
-def normalize_axis(axis: Any, ndim: int) -> int:
-    """``axis`` as a non-negative int, with NumPy's error when out of range."""
-    ax = operator.index(axis)
-    if not -ndim <= ax < ndim:
-        raise np.exceptions.AxisError(ax, ndim)
-    return ax % ndim if ndim else 0
-
-
-def normalize_axes(axis: Any, ndim: int) -> tuple[int, ...]:
-    """A tuple of distinct non-negative axes (``axis`` an int or a sequence)."""
-    axes = tuple(axis) if isinstance(axis, tuple | list) else (axis,)
-    out = tuple(normalize_axis(a, ndim) for a in axes)
-    if len(set(out)) != len(out):
-        raise ValueError(f"repeated axis in {axis!r}")
-    return out
-
-
-def raw_array(a: Any) -> np.ndarray:
-    """The plain value of ``a`` as an array: for shapes, strides and flags only."""
-    return np.asarray(primal(a))
-
-
-def refuse_out(name: str, out: Any) -> None:
-    if out is not None:
-        raise InPlaceError(f"{name}(..., out=...) writes in place; assign the result instead.")
-
-
 def _cast_like(g: Any, dtype: Any) -> Any:
     """``g`` in the dtype of the argument it is the cotangent of (mixed-precision joins)."""
     return g if np.dtype(g.dtype) == dtype else astype(g, dtype)
-
-
-def plain_ints(name: str, what: str, value: Any) -> Any:
-    if type(value) is Tracer:
-        raise TracerConversionError(
-            f"{name}: {what} was a traced value; it carries no derivative. Pass "
-            f"chainrule.primal({what}) (as integers) instead."
-        )
-    return value
 
 
 # -- reshape and friends ------------------------------------------------------------
@@ -107,8 +83,7 @@ def _reshape_vjp(ans: Any, a: Any, shape: Any, order: str = "C") -> Any:
     return lambda g: np.reshape(g, in_shape, order=order)
 
 
-defvjp(reshape_p, _reshape_vjp)
-defjvp(reshape_p, lambda t, ans, a, shape, order="C": np.reshape(t, shape, order=order))
+deflinear(reshape_p, _reshape_vjp)
 
 
 def _resolve_order(a: Any, order: str | None) -> str:
@@ -218,14 +193,13 @@ def _transpose_vjp(ans: Any, a: Any, axes: Any = None) -> Any:
     return lambda g: np.transpose(g, inverse)
 
 
-defvjp(transpose_p, _transpose_vjp)
-defjvp(transpose_p, lambda t, ans, a, axes=None: np.transpose(t, axes))
+deflinear(transpose_p, _transpose_vjp)
 
 
 def _transpose(a: Any, axes: Any = None) -> Any:
     ndim = np.ndim(a)
     if axes is not None:
-        axes = normalize_axes(axes, ndim)
+        axes = axis_tuple(axes, ndim)
         if len(axes) != ndim:
             raise ValueError("axes don't match array")
     return transpose_p(a, axes)
@@ -236,7 +210,7 @@ register_function(np.transpose, _transpose)  # also np.permute_dims
 
 def _swapaxes(a: Any, axis1: int, axis2: int) -> Any:
     ndim = np.ndim(a)
-    i, j = normalize_axis(axis1, ndim), normalize_axis(axis2, ndim)
+    i, j = axis_index(axis1, ndim), axis_index(axis2, ndim)
     perm = list(range(ndim))
     perm[i], perm[j] = j, i
     return transpose_p(a, tuple(perm))
@@ -244,8 +218,8 @@ def _swapaxes(a: Any, axis1: int, axis2: int) -> Any:
 
 def _moveaxis(a: Any, source: Any, destination: Any) -> Any:
     ndim = np.ndim(a)
-    src = normalize_axes(source, ndim)
-    dst = normalize_axes(destination, ndim)
+    src = axis_tuple(source, ndim)
+    dst = axis_tuple(destination, ndim)
     if len(src) != len(dst):
         raise ValueError("`source` and `destination` arguments must have the same number of elements")
     perm = [i for i in range(ndim) if i not in src]
@@ -279,8 +253,7 @@ def _broadcast_to_vjp(ans: Any, a: Any, shape: Any) -> Any:
     return lambda g: unbroadcast(g, in_shape)
 
 
-defvjp(broadcast_to_p, _broadcast_to_vjp)
-defjvp(broadcast_to_p, lambda t, ans, a, shape: np.broadcast_to(t, shape))
+deflinear(broadcast_to_p, _broadcast_to_vjp)
 register_function(np.broadcast_to, lambda array, shape, subok=False: broadcast_to_p(array, _shape_arg(shape)))
 
 
@@ -301,12 +274,11 @@ def _flip_impl(m: Any, axis: Any = None) -> Any:
 
 
 flip_p = Primitive("numpy.flip", _flip_impl)
-defvjp(flip_p, lambda ans, m, axis=None: lambda g: np.flip(g, axis))
-defjvp(flip_p, lambda t, ans, m, axis=None: np.flip(t, axis))
+deflinear(flip_p, lambda ans, m, axis=None: lambda g: flip_p(g, axis))
 
 
 def _flip(m: Any, axis: Any = None) -> Any:
-    return flip_p(m, None if axis is None else normalize_axes(axis, np.ndim(m)))
+    return flip_p(m, None if axis is None else axis_tuple(axis, np.ndim(m)))
 
 
 def _fliplr(m: Any) -> Any:
@@ -325,7 +297,7 @@ def _rot90(m: Any, k: int = 1, axes: Any = (0, 1)) -> Any:
     ndim = np.ndim(m)
     if len(axes) != 2:
         raise ValueError("len(axes) must be 2.")
-    a0, a1 = normalize_axes(axes, ndim)
+    a0, a1 = axis_tuple(axes, ndim)
     k = operator.index(k) % 4
     if k == 0:
         return m
@@ -353,8 +325,7 @@ def _negate(shift: Any) -> Any:
 
 
 roll_p = Primitive("numpy.roll", _roll_impl)
-defvjp(roll_p, lambda ans, a, shift, axis=None: lambda g: np.roll(g, _negate(shift), axis))
-defjvp(roll_p, lambda t, ans, a, shift, axis=None: np.roll(t, shift, axis))
+deflinear(roll_p, lambda ans, a, shift, axis=None: lambda g: roll_p(g, _negate(shift), axis))
 
 
 def _roll(a: Any, shift: Any, axis: Any = None) -> Any:
@@ -450,8 +421,7 @@ def _triangle(fun: Any) -> Primitive:
         # A 1-d input is broadcast to a square first: sum that back.
         return lambda g: unbroadcast(fun(g, k=k), shape)
 
-    defvjp(prim, vjp)
-    defjvp(prim, lambda t, ans, m, k=0: fun(t, k=k))
+    deflinear(prim, vjp)
     register_function(fun, lambda m, k=0: prim(m, operator.index(k)))
     return prim
 
@@ -478,5 +448,4 @@ def _imag(val: Any) -> Any:
 
 register_function(np.real, _real)
 register_function(np.imag, _imag)
-defvjp(np.conjugate, lambda ans, x: lambda g: np.conjugate(g))
-defjvp(np.conjugate, lambda t, ans, x: np.conjugate(t))
+deflinear(np.conjugate, lambda ans, x: lambda g: np.conjugate(g))

@@ -57,8 +57,7 @@ import numpy as np
 import scipy.special as sc
 from scipy.special import _ufuncs
 
-from ..core import NONDIFF_UFUNCS, UFUNC_PRIMITIVES, Primitive, defjvp, defvjp, primal
-from .broadcasting import masked_product as mp
+from ..extend import Primitive, defelementwise, defnondiff, primal, register_ufunc
 
 __all__: list[str] = []
 
@@ -70,23 +69,10 @@ LN2 = math.log(2.0)
 LN10 = math.log(10.0)
 
 
-def _unary(fun: Any, d: Any, *, masked: bool = False) -> None:
-    """Register ``fun`` whose derivative is ``d(ans, x)``, in both modes."""
-    if masked:
-        defvjp(fun, lambda ans, x: lambda g: mp(g, d(ans, x)))
-    else:
-        defvjp(fun, lambda ans, x: lambda g: g * d(ans, x))
-    defjvp(fun, lambda t, ans, x: t * d(ans, x))
-
-
 def _binary(fun: Any, dx: Any, dy: Any, *, argnums: tuple[int, ...] = (0, 1), masked: bool = False) -> None:
-    """Register the partial derivatives ``dx(ans, x, y)``, ``dy(ans, x, y)`` of the given arguments."""
-    ds = {0: dx, 1: dy}
-    prod = mp if masked else (lambda g, d: g * d)
-    for i in argnums:
-        d = ds[i]
-        defvjp(fun, lambda ans, x, y, d=d: lambda g: prod(g, d(ans, x, y)), argnums=[i])
-        defjvp(fun, lambda t, ans, x, y, d=d: t * d(ans, x, y), argnums=[i])
+    """Rules for the given arguments of a two-argument function (the others have none: refused, not zero)."""
+    derivatives = {0: dx, 1: dy}
+    defelementwise(fun, *(derivatives[i] for i in argnums), argnums=argnums, masked=masked)
 
 
 def _safe_ratio(x: Any, y: Any, at_zero: float = 0.0) -> Any:
@@ -104,36 +90,36 @@ def _log(x: Any) -> Any:
 
 # -- logistic ------------------------------------------------------------------
 # expit' = expit(x) expit(-x): accurate where 1 - expit(x) would round to 0.
-_unary(sc.expit, lambda ans, x: ans * sc.expit(-x))
-_unary(sc.logit, lambda ans, x: 1.0 / (x * (1.0 - x)), masked=True)
-_unary(sc.log_expit, lambda ans, x: sc.expit(-x))
+defelementwise(sc.expit, lambda ans, x: ans * sc.expit(-x))
+defelementwise(sc.logit, lambda ans, x: 1.0 / (x * (1.0 - x)), masked=True)
+defelementwise(sc.log_expit, lambda ans, x: sc.expit(-x))
 
 # -- error functions -------------------------------------------------------------
-_unary(sc.erf, lambda ans, x: TWO_OVER_SQRT_PI * np.exp(-x * x))
-_unary(sc.erfc, lambda ans, x: -TWO_OVER_SQRT_PI * np.exp(-x * x))
-_unary(sc.erfi, lambda ans, x: TWO_OVER_SQRT_PI * np.exp(x * x))
-_unary(sc.erfcx, lambda ans, x: 2.0 * x * ans - TWO_OVER_SQRT_PI)
-_unary(sc.dawsn, lambda ans, x: 1.0 - 2.0 * x * ans)
-_unary(sc.erfinv, lambda ans, x: HALF_SQRT_PI * np.exp(ans * ans), masked=True)
-_unary(sc.erfcinv, lambda ans, x: -HALF_SQRT_PI * np.exp(ans * ans), masked=True)
+defelementwise(sc.erf, lambda ans, x: TWO_OVER_SQRT_PI * np.exp(-x * x))
+defelementwise(sc.erfc, lambda ans, x: -TWO_OVER_SQRT_PI * np.exp(-x * x))
+defelementwise(sc.erfi, lambda ans, x: TWO_OVER_SQRT_PI * np.exp(x * x))
+defelementwise(sc.erfcx, lambda ans, x: 2.0 * x * ans - TWO_OVER_SQRT_PI)
+defelementwise(sc.dawsn, lambda ans, x: 1.0 - 2.0 * x * ans)
+defelementwise(sc.erfinv, lambda ans, x: HALF_SQRT_PI * np.exp(ans * ans), masked=True)
+defelementwise(sc.erfcinv, lambda ans, x: -HALF_SQRT_PI * np.exp(ans * ans), masked=True)
 
 # -- normal distribution ---------------------------------------------------------
-_unary(sc.ndtr, lambda ans, x: np.exp(-0.5 * x * x) / SQRT_2PI)
+defelementwise(sc.ndtr, lambda ans, x: np.exp(-0.5 * x * x) / SQRT_2PI)
 # phi(x) / Phi(x) in logs: no overflow or 0/0 far in the left tail.
-_unary(sc.log_ndtr, lambda ans, x: np.exp(-0.5 * x * x - ans - HALF_LOG_2PI))
-_unary(sc.ndtri, lambda ans, p: SQRT_2PI * np.exp(0.5 * ans * ans), masked=True)
-_unary(sc.ndtri_exp, lambda ans, y: SQRT_2PI * np.exp(y + 0.5 * ans * ans), masked=True)
+defelementwise(sc.log_ndtr, lambda ans, x: np.exp(-0.5 * x * x - ans - HALF_LOG_2PI))
+defelementwise(sc.ndtri, lambda ans, p: SQRT_2PI * np.exp(0.5 * ans * ans), masked=True)
+defelementwise(sc.ndtri_exp, lambda ans, y: SQRT_2PI * np.exp(y + 0.5 * ans * ans), masked=True)
 
 # -- gamma family ------------------------------------------------------------------
 # zeta(s, q) is a Python wrapper; the ufunc underneath is scipy.special._ufuncs._zeta.
 zeta_p = Primitive("scipy.special.zeta", _ufuncs._zeta, broadcasts=True)
-UFUNC_PRIMITIVES[_ufuncs._zeta] = zeta_p
+register_ufunc(_ufuncs._zeta, zeta_p)
 _binary(zeta_p, None, lambda ans, s, q: -s * _ufuncs._zeta(s + 1.0, q), argnums=(1,))
 
-_unary(sc.gammaln, lambda ans, x: sc.digamma(x))
-_unary(sc.loggamma, lambda ans, x: sc.digamma(x))
-_unary(sc.gamma, lambda ans, x: ans * sc.digamma(x), masked=True)
-_unary(sc.digamma, lambda ans, x: _ufuncs._zeta(2.0, x))  # trigamma = polygamma(1, x)
+defelementwise(sc.gammaln, lambda ans, x: sc.digamma(x))
+defelementwise(sc.loggamma, lambda ans, x: sc.digamma(x))
+defelementwise(sc.gamma, lambda ans, x: ans * sc.digamma(x), masked=True)
+defelementwise(sc.digamma, lambda ans, x: _ufuncs._zeta(2.0, x))  # trigamma = polygamma(1, x)
 _binary(
     sc.betaln,
     lambda ans, a, b: sc.digamma(a) - sc.digamma(a + b),
@@ -170,7 +156,7 @@ _binary(
     lambda ans, x, y: _safe_ratio(x, 1.0 + y),
     masked=True,
 )
-_unary(sc.entr, lambda ans, x: -_log(x) - 1.0, masked=True)
+defelementwise(sc.entr, lambda ans, x: -_log(x) - 1.0, masked=True)
 _binary(
     sc.rel_entr,
     lambda ans, x, y: _log(x) - _log(y) + 1.0,
@@ -198,19 +184,19 @@ _binary(
 )
 
 # -- Bessel functions (derivatives by the recurrences, DLMF 10.6 and 10.29) ------
-_unary(sc.j0, lambda ans, x: -sc.j1(x))
-_unary(sc.j1, lambda ans, x: 0.5 * (sc.j0(x) - sc.jv(2.0, x)))
-_unary(sc.y0, lambda ans, x: -sc.y1(x), masked=True)
-_unary(sc.y1, lambda ans, x: 0.5 * (sc.y0(x) - sc.yv(2.0, x)), masked=True)
-_unary(sc.i0, lambda ans, x: sc.i1(x))
-_unary(sc.i1, lambda ans, x: 0.5 * (sc.i0(x) + sc.iv(2.0, x)))
-_unary(sc.k0, lambda ans, x: -sc.k1(x), masked=True)
-_unary(sc.k1, lambda ans, x: -0.5 * (sc.k0(x) + sc.kv(2.0, x)), masked=True)
+defelementwise(sc.j0, lambda ans, x: -sc.j1(x))
+defelementwise(sc.j1, lambda ans, x: 0.5 * (sc.j0(x) - sc.jv(2.0, x)))
+defelementwise(sc.y0, lambda ans, x: -sc.y1(x), masked=True)
+defelementwise(sc.y1, lambda ans, x: 0.5 * (sc.y0(x) - sc.yv(2.0, x)), masked=True)
+defelementwise(sc.i0, lambda ans, x: sc.i1(x))
+defelementwise(sc.i1, lambda ans, x: 0.5 * (sc.i0(x) + sc.iv(2.0, x)))
+defelementwise(sc.k0, lambda ans, x: -sc.k1(x), masked=True)
+defelementwise(sc.k1, lambda ans, x: -0.5 * (sc.k0(x) + sc.kv(2.0, x)), masked=True)
 # exp(-|x|) I(x) and exp(x) K(x): the product rule with the scaling factor.
-_unary(sc.i0e, lambda ans, x: sc.i1e(x) - np.sign(x) * ans)
-_unary(sc.i1e, lambda ans, x: 0.5 * (sc.i0e(x) + sc.ive(2.0, x)) - np.sign(x) * ans)
-_unary(sc.k0e, lambda ans, x: ans - sc.k1e(x), masked=True)
-_unary(sc.k1e, lambda ans, x: ans - 0.5 * (sc.k0e(x) + sc.kve(2.0, x)), masked=True)
+defelementwise(sc.i0e, lambda ans, x: sc.i1e(x) - np.sign(x) * ans)
+defelementwise(sc.i1e, lambda ans, x: 0.5 * (sc.i0e(x) + sc.ive(2.0, x)) - np.sign(x) * ans)
+defelementwise(sc.k0e, lambda ans, x: ans - sc.k1e(x), masked=True)
+defelementwise(sc.k1e, lambda ans, x: ans - 0.5 * (sc.k0e(x) + sc.kve(2.0, x)), masked=True)
 _binary(sc.jv, None, lambda ans, v, x: 0.5 * (sc.jv(v - 1.0, x) - sc.jv(v + 1.0, x)), argnums=(1,))
 _binary(
     sc.yv, None, lambda ans, v, x: 0.5 * (sc.yv(v - 1.0, x) - sc.yv(v + 1.0, x)), argnums=(1,), masked=True
@@ -235,12 +221,12 @@ _binary(
 )
 
 # -- elementary functions SciPy has its own ufuncs for ------------------------------
-_unary(sc.exp2, lambda ans, x: ans * LN2)
-_unary(sc.exp10, lambda ans, x: ans * LN10)
-_unary(sc.expm1, lambda ans, x: ans + 1.0)
-_unary(sc.log1p, lambda ans, x: 1.0 / (1.0 + x), masked=True)
-_unary(sc.cbrt, lambda ans, x: 1.0 / (3.0 * ans * ans), masked=True)
-_unary(sc.cosm1, lambda ans, x: -np.sin(x))
+defelementwise(sc.exp2, lambda ans, x: ans * LN2)
+defelementwise(sc.exp10, lambda ans, x: ans * LN10)
+defelementwise(sc.expm1, lambda ans, x: ans + 1.0)
+defelementwise(sc.log1p, lambda ans, x: 1.0 / (1.0 + x), masked=True)
+defelementwise(sc.cbrt, lambda ans, x: 1.0 / (3.0 * ans * ans), masked=True)
+defelementwise(sc.cosm1, lambda ans, x: -np.sin(x))
 
 # -- no derivative: piecewise constant ---------------------------------------------
-NONDIFF_UFUNCS.add(sc.gammasgn)
+defnondiff(sc.gammasgn)

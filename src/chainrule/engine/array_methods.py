@@ -1,6 +1,6 @@
 """The ``ndarray`` methods a traced value offers, each the NumPy function of the same name.
 
-Kept apart from :mod:`chainrule.core` so the engine file holds only the
+Kept apart from :mod:`chainrule.engine.core` so the engine file holds only the
 engine; every method here routes through NumPy's dispatch to the rules.
 """
 
@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
+from ..errors import InPlaceError
 
 __all__ = ["ArrayMethods"]
 
@@ -21,7 +23,7 @@ def _axes(args: tuple[Any, ...]) -> Any:
 
 
 class ArrayMethods:
-    """Mixin giving :class:`~chainrule.core.Tracer` the familiar ``ndarray`` methods."""
+    """Mixin giving :class:`~chainrule.engine.core.Tracer` the familiar ``ndarray`` methods."""
 
     __slots__ = ()
 
@@ -96,11 +98,6 @@ class ArrayMethods:
     def clip(self, min: Any = None, max: Any = None) -> Any:
         return np.clip(self, min, max)
 
-    def astype(self, dtype: Any, copy: bool = True) -> Any:
-        from .rules.casting import astype
-
-        return astype(self, dtype)
-
     def copy(self) -> Any:
         return self  # traced values are immutable: a copy is the same value
 
@@ -158,6 +155,4 @@ class ArrayMethods:
 
 
 def _refuse_in_place(what: str, instead: str) -> None:
-    from .errors import InPlaceError
-
     raise InPlaceError(f"{what} changes a traced array in place, which cannot be recorded; write {instead}.")

@@ -1,6 +1,6 @@
 """User-defined derivative rules (``custom_vjp``, ``custom_jvp``), ``checkpoint`` and ``stop_gradient``.
 
-Each wraps a user function as one :class:`~chainrule.core.Primitive` call on
+Each wraps a user function as one :class:`~chainrule.engine.Primitive` call on
 the flattened leaves of its arguments, so it is recorded like any NumPy
 function: nested derivatives, forward mode, the gradient checker and its
 localization (which names the rule by the function's ``__name__``) all see it.
@@ -23,8 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from .core import Primitive, Tracer, apply, primal
-from .pytree import TreeDef, describe_difference, tree_flatten, tree_map, tree_unflatten
+from ..engine import Primitive, Tracer, apply, primal
+from ..pytree import TreeDef, describe_difference, tree_flatten, tree_map, tree_unflatten
+from .forward import jvp
+from .reverse import grad, vjp
 
 __all__ = ["checkpoint", "custom_jvp", "custom_vjp", "stop_gradient"]
 
@@ -150,12 +152,10 @@ class custom_vjp:
             return self._check_cotangents(cts, state["raw"], in_def)
 
         cache: dict[str, Any] = {}
-        prim = Primitive(_fname(self.fun), impl)
+        prim = Primitive(_fname(self.fun), impl, composite=True)
         prim.any_vjp = lambda i, ans, *raw: _joint(cotangents, i, cache)
 
         def tangent(i: int, t: Any, ans: Any, *raw: Any) -> Any:
-            from .transforms import grad
-
             def pairing(u: Any) -> Any:
                 return np.sum(cotangents(u)[i] * t)
 
@@ -263,15 +263,13 @@ class custom_jvp:
             return one_tangent
 
         def vjp_share(i: int, ans: Any, *raw: Any) -> Callable[[Any], Any]:
-            from .transforms import vjp
-
             def share(g: Any) -> Any:
                 _, pullback = vjp(tangent_map(i, raw), _zeros_like_leaf(raw[i]))
                 return pullback(g)[0]
 
             return share
 
-        prim = Primitive(_fname(self.fun), impl)
+        prim = Primitive(_fname(self.fun), impl, composite=True)
         prim.any_jvp = lambda i, t, ans, *raw: tangent_map(i, raw)(t)
         prim.any_vjp = vjp_share
         flat = apply(prim, tuple(leaves), {})
@@ -319,8 +317,6 @@ def checkpoint(fun: Callable[..., Any]) -> Callable[..., Any]:
         requested: list[int] = []  # the traced arguments, in the order the engine asks
 
         def make_vjp(i: int, ans: Any, *raw: Any) -> Callable[[Any], Any]:
-            from .transforms import vjp
-
             requested.append(i)
 
             def all_cotangents(g: Any) -> list[Any]:
@@ -341,8 +337,6 @@ def checkpoint(fun: Callable[..., Any]) -> Callable[..., Any]:
             return _joint(all_cotangents, i, cache)
 
         def make_jvp(i: int, t: Any, ans: Any, *raw: Any) -> Any:
-            from .transforms import jvp
-
             def along(x: Any) -> Any:
                 full = list(raw)
                 full[i] = x
@@ -351,14 +345,10 @@ def checkpoint(fun: Callable[..., Any]) -> Callable[..., Any]:
             return jvp(along, (raw[i],), (t,))[1]
 
         cache: dict[str, Any] = {}
-        prim = Primitive(f"checkpoint({_fname(fun)})", impl)
+        prim = Primitive(f"checkpoint({_fname(fun)})", impl, composite=True)
         prim.any_vjp = make_vjp
         prim.any_jvp = make_jvp
         flat = apply(prim, tuple(leaves), {})
         return state["packing"].unpack(flat)
 
     return remat
-
-
-def _is_float(x: Any) -> bool:
-    return np.issubdtype(np.result_type(primal(x)), np.floating)

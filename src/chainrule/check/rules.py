@@ -1,12 +1,14 @@
-"""Test helpers: check any differentiable function's rules against finite differences.
+"""Checking derivative rules against finite differences: for rule authors and their tests.
 
-:func:`check_grads` compares reverse mode (``vjp``) and forward mode (``jvp``)
-with a fourth-order central difference along random directions, and recurses
+:func:`check_derivatives` compares reverse mode (``vjp``) and forward mode
+(``jvp``) with :mod:`chainrule.numerical`'s fourth-order central difference
+along random directions (numerical is the only source of finite differences
+in chainrule), and recurses
 for higher orders: at order 2 it checks the derivative of ``x -> u^T J(x)``
 (reverse over reverse) and of ``x -> J(x) v`` (forward over forward), which
 exercises every rule's own rule.
 
-:func:`check_rule` sweeps one function or :class:`~chainrule.core.Primitive`
+:func:`check_rule` sweeps one function or :class:`~chainrule.Primitive`
 over a table of input shapes (broadcasting pairs for functions that
 broadcast), every order and every combination of modes, and names the shapes,
 order and modes of the first disagreement.
@@ -20,11 +22,12 @@ from typing import Any
 
 import numpy as np
 
-from .core import ForwardTrace, Primitive, ReverseTrace, Tracer, qualified_name, reverse_sweep
-from .pytree import tree_flatten, tree_unflatten
-from .transforms import jvp, vjp
+from .. import numerical
+from ..derivatives import jvp, vjp
+from ..engine import ForwardTrace, Primitive, ReverseTrace, Tracer, qualified_name, reverse_sweep, trace_scope
+from ..pytree import tree_flatten, tree_unflatten
 
-__all__ = ["check_grads", "check_rule"]
+__all__ = ["BROADCAST_PAIRS", "check_derivatives", "check_rule"]
 
 
 def _vdot(a: Any, b: Any) -> float:
@@ -35,10 +38,6 @@ def _vdot(a: Any, b: Any) -> float:
     )
 
 
-def _axpy(alpha: float, v: Sequence[Any], x: Sequence[Any]) -> list[Any]:
-    return [np.asarray(xi + alpha * vi, dtype=np.result_type(xi)) for xi, vi in zip(x, v)]
-
-
 def _random_like(tree: Any, rng: np.random.Generator) -> Any:
     leaves, treedef = tree_flatten(tree)
     out = [rng.standard_normal(np.shape(x)).astype(np.result_type(x, np.float32)) for x in leaves]
@@ -46,19 +45,24 @@ def _random_like(tree: Any, rng: np.random.Generator) -> Any:
 
 
 def _numeric_directional(f: Callable[..., Any], args: Sequence[Any], v: Sequence[Any], h: float) -> Any:
-    """Fourth-order central difference of ``f`` at ``args`` along ``v`` (output-shaped)."""
-    f2p = tree_flatten(f(*_axpy(2 * h, v, args)))[0]
-    f1p = tree_flatten(f(*_axpy(h, v, args)))[0]
-    f1m = tree_flatten(f(*_axpy(-h, v, args)))[0]
-    f2m = tree_flatten(f(*_axpy(-2 * h, v, args)))[0]
-    return [
-        (-np.asarray(a, np.float64) + 8 * np.asarray(b, np.float64) - 8 * np.asarray(c, np.float64)
-         + np.asarray(d, np.float64)) / (12 * h)
-        for a, b, c, d in zip(f2p, f1p, f1m, f2m)
-    ]  # fmt: skip
+    """The fourth-order central difference of ``f`` at ``args`` along ``v``, one array per output leaf."""
+    shapes: list[tuple[int, ...]] = []
+
+    def flat(*xs: Any) -> np.ndarray:
+        leaves = tree_flatten(f(*xs))[0]
+        shapes[:] = [np.shape(leaf) for leaf in leaves]
+        return np.concatenate([np.ravel(np.asarray(leaf, dtype=np.float64)) for leaf in leaves])
+
+    d = np.asarray(numerical.directional(flat, tuple(args), tuple(v), method="central4", step=h))
+    out, start = [], 0
+    for shape in shapes:
+        size = int(np.prod(shape))
+        out.append(d[start : start + size].reshape(shape))
+        start += size
+    return out
 
 
-def check_grads(
+def check_derivatives(
     f: Callable[..., Any],
     *args: Any,
     order: int = 2,
@@ -79,7 +83,7 @@ def check_grads(
     Examples
     --------
     >>> import numpy as np
-    >>> check_grads(lambda x, y: np.sin(x) * y, np.array([0.3, 1.2]), np.array([[2.0], [0.5]]))
+    >>> check_derivatives(lambda x, y: np.sin(x) * y, np.array([0.3, 1.2]), np.array([[2.0], [0.5]]))
     """
     rng = np.random.default_rng(seed)
     args = tuple(np.asarray(a, dtype=np.float64) for a in args)
@@ -108,7 +112,9 @@ def check_grads(
     if order > 1:
         for mode in modes:
             first = _derivative_of(f, mode, u, v)
-            check_grads(first, *args, order=order - 1, modes=modes, h=h, rtol=rtol, atol=atol, seed=seed + 1)
+            check_derivatives(
+                first, *args, order=order - 1, modes=modes, h=h, rtol=rtol, atol=atol, seed=seed + 1
+            )
 
 
 Shape = tuple[int, ...]
@@ -204,14 +210,11 @@ def _check_structure(
     that forgets to undo broadcasting; this looks one level below them.
     """
     if mode == "rev":
-        trace = ReverseTrace()
-        leaves = [trace.leaf(a) for a in args]
-        try:
+        with trace_scope(ReverseTrace()) as trace:
+            leaves = [trace.leaf(a) for a in args]
             outs = tree_flatten(call(*leaves))[0]
             seeds = [(o._node, rng.standard_normal(o.shape)) for o in outs if type(o) is Tracer]
             adjoint = reverse_sweep(trace, seeds)
-        finally:
-            trace.active = False
         for i, (a, leaf) in enumerate(zip(args, leaves)):
             c = adjoint.get(leaf._node)
             if c is not None and np.shape(c) != a.shape:
@@ -221,17 +224,14 @@ def _check_structure(
                     "Primitive with broadcasts=True, or unbroadcast in the rule)"
                 )
     else:
-        trace = ForwardTrace()
-        leaves = [trace.leaf(a, rng.standard_normal(a.shape)) for a in args]
-        try:
+        with trace_scope(ForwardTrace()) as ftrace:
+            leaves = [ftrace.leaf(a, rng.standard_normal(a.shape)) for a in args]
             outs = tree_flatten(call(*leaves))[0]
-        finally:
-            trace.active = False
         for k, o in enumerate(outs):
-            if type(o) is Tracer and np.shape(o._node) != o.shape:
+            if type(o) is Tracer and np.shape(o._tangent) != o.shape:
                 raise AssertionError(
                     f"the forward rule gives output {k} (shape {o.shape}) a tangent of shape "
-                    f"{np.shape(o._node)}: it does not broadcast the tangents (declare the "
+                    f"{np.shape(o._tangent)}: it does not broadcast the tangents (declare the "
                     "Primitive with broadcasts=True, or broadcast in the rule)"
                 )
 
@@ -270,7 +270,7 @@ def check_rule(
     """Exercise the derivative rules of a NumPy function, ufunc or :class:`Primitive`.
 
     For every case of a table of input shapes, draws random float64 inputs
-    and checks, with :func:`check_grads`, every order in ``orders`` and every
+    and checks, with :func:`check_derivatives`, every order in ``orders`` and every
     combination of ``modes`` (at order 2: rev-over-rev, fwd-over-rev,
     rev-over-fwd, fwd-over-fwd). Before the numerical comparison it checks
     that the reverse rules return cotangents of the arguments' shapes and the
@@ -280,7 +280,7 @@ def check_rule(
     Parameters
     ----------
     fun
-        A ufunc, a NumPy function or a :class:`~chainrule.core.Primitive`,
+        A ufunc, a NumPy function or a :class:`~chainrule.Primitive`,
         called as ``fun(*args, **kwargs)``.
     domain
         ``(low, high)`` of the uniform random inputs, or one such pair per
@@ -309,7 +309,7 @@ def check_rule(
         instead of ``domain`` (for inputs with structure, e.g. positive
         definite matrices).
     h, rtol, atol
-        Passed to :func:`check_grads`. The step is smaller than its default:
+        Passed to :func:`check_derivatives`. The step is smaller than its default:
         the fourth-order difference's truncation error (about ``h**4`` times
         the fifth derivative) dominates near singularities (``arctanh`` near
         ``±1`` at order 2), and its rounding error stays far below ``rtol``.
@@ -371,7 +371,7 @@ def check_rule(
                         _check_structure(call, args, chain[0], rng)
                     for m in chain[:-1]:
                         f = _derivative_of(f, m, _random_like(f(*args), rng), v)
-                    check_grads(
+                    check_derivatives(
                         f, *args, order=1, modes=(chain[-1],), h=h, rtol=rtol, atol=atol, seed=seed + order
                     )
                 except Exception as exc:

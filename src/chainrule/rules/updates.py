@@ -22,7 +22,7 @@ Examples
 --------
 >>> import numpy as np
 >>> import chainrule as cr
->>> from chainrule.at import at
+>>> from chainrule import at
 >>> x = np.zeros(4)
 >>> at(x)[[1, 1, 3]].add(1.0)
 array([0., 2., 0., 1.])
@@ -38,11 +38,18 @@ from typing import Any
 
 import numpy as np
 
-from .core import Primitive, Tracer, defjvp, defvjp, primal
-from .errors import UnsupportedOperationError
-from .rules.broadcasting import unbroadcast
-from .rules.casting import astype
-from .rules.indexing import is_basic_index, normalize_index
+from ..extend import (
+    Primitive,
+    Tracer,
+    UnsupportedOperationError,
+    astype,
+    defjvp,
+    defvjp,
+    is_basic_index,
+    normalize_index,
+    primal,
+    unbroadcast,
+)
 
 __all__ = ["At", "IndexedUpdate", "at"]
 
@@ -69,8 +76,6 @@ def _cotangent_of_v(g: Any, index: Any, vshape: tuple[int, ...], vdtype: Any, wi
 
 # -- set -------------------------------------------------------------------------------------
 def _set_impl(x: Any, v: Any, index: Any) -> Any:
-    if type(x) is Tracer or type(v) is Tracer:
-        return set_p(x, v, index)  # values of an older trace (nested derivatives): record there
     out = np.array(x, copy=True)
     out[index] = v
     return out
@@ -95,8 +100,6 @@ defjvp(
 
 # -- add -------------------------------------------------------------------------------------
 def _add_impl(x: Any, v: Any, index: Any) -> Any:
-    if type(x) is Tracer or type(v) is Tracer:
-        return add_p(x, v, index)
     out = np.array(x, copy=True)
     if is_basic_index(index):
         out[index] += v

@@ -15,8 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from .pytree import tree_flatten, tree_unflatten
-from .transforms import _normalize_argnums, grad, jvp, vjp
+from ..pytree import tree_flatten, tree_unflatten
+from .arguments import normalize_argnums
+from .forward import jvp
+from .reverse import grad, vjp
 
 __all__ = ["hessian", "hvp", "jacfwd", "jacobian", "jacrev"]
 
@@ -73,7 +75,7 @@ def jacrev(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[
 
     @functools.wraps(f)
     def jac(*args: Any) -> Any:
-        nums = _normalize_argnums(argnums, len(args), f)
+        nums = normalize_argnums(argnums, len(args), f)
         out, pullback = vjp(_partial(f, args, nums), *[args[n] for n in nums])
         out_leaves, out_def = tree_flatten(out)
         in_flat = [tree_flatten(args[n]) for n in nums]
@@ -120,7 +122,7 @@ def jacfwd(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[
 
     @functools.wraps(f)
     def jac(*args: Any) -> Any:
-        nums = _normalize_argnums(argnums, len(args), f)
+        nums = normalize_argnums(argnums, len(args), f)
         g = _partial(f, args, nums)
         primals = tuple(args[n] for n in nums)
         in_flat = [tree_flatten(p) for p in primals]
@@ -170,7 +172,7 @@ def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callabl
 
     @functools.wraps(f)
     def jac(*args: Any) -> Any:
-        nums = _normalize_argnums(argnums, len(args), f)
+        nums = normalize_argnums(argnums, len(args), f)
         n_in = sum(int(np.size(leaf)) for n in nums for leaf in tree_flatten(args[n])[0])
         out = f(*args)
         n_out = sum(int(np.size(leaf)) for leaf in tree_flatten(out)[0])

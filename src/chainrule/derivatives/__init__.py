@@ -1,0 +1,26 @@
+"""The differential operators: reverse mode, forward mode, Jacobians, Hessians and custom rules.
+
+Each operator opens a trace of :mod:`chainrule.engine`, runs the user's
+function once on traced arguments and reads the derivatives off the trace.
+"""
+
+from .custom import checkpoint, custom_jvp, custom_vjp, stop_gradient
+from .forward import jvp
+from .jacobians import hessian, hvp, jacfwd, jacobian, jacrev
+from .reverse import grad, value_and_grad, vjp
+
+__all__ = [
+    "checkpoint",
+    "custom_jvp",
+    "custom_vjp",
+    "grad",
+    "hessian",
+    "hvp",
+    "jacfwd",
+    "jacobian",
+    "jacrev",
+    "jvp",
+    "stop_gradient",
+    "value_and_grad",
+    "vjp",
+]

@@ -1,0 +1,183 @@
+"""Reverse mode: ``grad``, ``value_and_grad`` and ``vjp``.
+
+Each opens a reverse trace, wraps the differentiated arguments (pytrees of
+float arrays) in tracers, runs the user's function once, and reads the
+derivatives off the trace by one reverse sweep.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..engine import ReverseTrace, Tracer, reverse_sweep, trace_scope
+from ..pytree import describe_difference, tree_flatten, tree_unflatten
+from .arguments import (
+    box_arguments,
+    check_scalar_output,
+    function_name,
+    leaf_gradient,
+    normalize_argnums,
+    untrace,
+    untrace_tree,
+)
+
+__all__ = ["grad", "value_and_grad", "vjp"]
+
+
+def value_and_grad(
+    f: Callable[..., Any],
+    argnums: int | Sequence[int] = 0,
+    has_aux: bool = False,
+) -> Callable[..., Any]:
+    """Return a function computing ``f``'s value and its gradient in one backward pass.
+
+    Parameters
+    ----------
+    f
+        A function of NumPy arrays (pytrees of them) returning a float scalar,
+        or ``(scalar, aux)`` when ``has_aux``.
+    argnums
+        Which positional argument(s) to differentiate: an int, or a tuple for
+        a tuple of gradients.
+    has_aux
+        ``f`` returns a pair; the second element is passed through undifferentiated.
+
+    Returns
+    -------
+    A function with ``f``'s signature returning ``(value, gradient)``, or
+    ``((value, aux), gradient)`` with ``has_aux``. The gradient has the tree
+    structure, shapes and dtypes of the differentiated argument(s).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import chainrule as cr
+    >>> value, g = cr.value_and_grad(lambda x: np.sum(x ** 2))(np.array([1.0, 2.0]))
+    >>> float(value), g
+    (5.0, array([2., 4.]))
+    """
+
+    @functools.wraps(f)
+    def value_and_grad_f(*args: Any, **kwargs: Any) -> Any:
+        nums = normalize_argnums(argnums, len(args), f)
+        with trace_scope(ReverseTrace()) as trace:
+            boxed, leaves = box_arguments(trace, f, args, nums)
+            out = f(*boxed, **kwargs)
+            aux = None
+            if has_aux:
+                if not (isinstance(out, tuple | list) and len(out) == 2):
+                    raise TypeError(
+                        f"has_aux=True needs {function_name(f)} to return a pair (output, aux), "
+                        f"but it returned a {type(out).__name__}"
+                    )
+                out, aux = out
+            check_scalar_output(out, f)
+            seeds = []
+            if type(out) is Tracer and out._trace is trace:
+                seeds.append((out._node, np.ones((), dtype=out.dtype)[()]))
+            adjoint = reverse_sweep(trace, seeds)
+        grads = []
+        for treedef, values, tracers in zip(leaves.treedefs, leaves.values, leaves.tracers):
+            g = [leaf_gradient(v, adjoint.get(t._node)) for v, t in zip(values, tracers)]
+            grads.append(tree_unflatten(treedef, g))
+        value = untrace(out, trace)
+        result = grads[0] if isinstance(argnums, int) else tuple(grads)
+        if has_aux:
+            return (value, untrace_tree(aux, trace)), result
+        return value, result
+
+    return value_and_grad_f
+
+
+def grad(
+    f: Callable[..., Any],
+    argnums: int | Sequence[int] = 0,
+    has_aux: bool = False,
+) -> Callable[..., Any]:
+    """Return a function computing the gradient of scalar-valued ``f`` by backpropagation.
+
+    One forward pass records the composition; one backward pass applies the
+    chain rule node by node and yields every partial derivative. See
+    :func:`value_and_grad` for the parameters.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import chainrule as cr
+    >>> cr.grad(lambda x: np.sum(np.sin(x)))(np.array([0.0, np.pi]))
+    array([ 1., -1.])
+    >>> def loss(params, x):
+    ...     return np.sum((x @ params["w"] + params["b"]) ** 2)
+    >>> g = cr.grad(loss)({"w": np.ones((2, 1)), "b": np.zeros(1)}, np.array([[1.0, 2.0]]))
+    >>> g["w"].ravel(), g["b"]
+    (array([ 6., 12.]), array([6.]))
+    >>> cr.grad(cr.grad(lambda x: x ** 3))(2.0)  # second derivative: 6x
+    np.float64(12.0)
+    """
+    vg = value_and_grad(f, argnums, has_aux)
+
+    @functools.wraps(f)
+    def grad_f(*args: Any, **kwargs: Any) -> Any:
+        (value_aux), g = vg(*args, **kwargs)
+        if has_aux:
+            return g, value_aux[1]
+        return g
+
+    return grad_f
+
+
+def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
+    """Evaluate ``f`` at ``primals`` and return ``(out, vjp_fn)``.
+
+    ``vjp_fn(cotangent)`` maps a cotangent shaped like ``out`` (a pytree of
+    arrays) to the tuple of cotangents of the primals, ``u^T J``, by one
+    backward pass. It may be called many times (each call sweeps the recorded
+    tape again). With ``has_aux``, returns ``(out, vjp_fn, aux)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import chainrule as cr
+    >>> out, vjp_fn = cr.vjp(lambda x: x ** 2, np.array([1.0, 3.0]))
+    >>> vjp_fn(np.array([1.0, 10.0]))
+    (array([ 2., 60.]),)
+    """
+    with trace_scope(ReverseTrace()) as trace:
+        boxed, leaves = box_arguments(trace, f, primals, tuple(range(len(primals))))
+        out = f(*boxed)
+    aux = None
+    if has_aux:
+        out, aux = out
+    out_leaves, out_def = tree_flatten(out)
+
+    def vjp_fn(cotangent: Any) -> tuple[Any, ...]:
+        ct_leaves, ct_def = tree_flatten(cotangent)
+        if ct_def != out_def:
+            raise ValueError(
+                "vjp_fn: the cotangent must have the structure of the output; they differ "
+                + describe_difference(untrace_tree(out, trace), cotangent)
+            )
+        seeds = []
+        for o, c in zip(out_leaves, ct_leaves):
+            if np.shape(c) != np.shape(o):
+                raise ValueError(
+                    f"vjp_fn: a cotangent of shape {np.shape(c)} was given for an output of "
+                    f"shape {np.shape(o)}"
+                )
+            if type(o) is Tracer and o._trace is trace:
+                seeds.append((o._node, c))
+        adjoint = reverse_sweep(trace, seeds, retain=True)
+        result = []
+        for treedef, values, tracers in zip(leaves.treedefs, leaves.values, leaves.tracers):
+            g = [leaf_gradient(v, adjoint.get(t._node)) for v, t in zip(values, tracers)]
+            result.append(tree_unflatten(treedef, g))
+        return tuple(result)
+
+    primal_out = untrace_tree(out, trace)
+    if has_aux:
+        return primal_out, vjp_fn, untrace_tree(aux, trace)
+    return primal_out, vjp_fn

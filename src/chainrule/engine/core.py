@@ -1,0 +1,501 @@
+"""The traced value and the primitives it meets: :class:`Primitive`, :class:`Tracer`, :func:`apply`.
+
+How a traced call flows
+-----------------------
+1. A transform (``grad``, ``jvp``) opens a trace (:mod:`.traces`) and wraps
+   each input in a :class:`Tracer` that points to the trace.
+2. The user's NumPy code runs unchanged. NumPy hands every ufunc and every
+   array function that sees a :class:`Tracer` to ``Tracer.__array_ufunc__`` or
+   ``Tracer.__array_function__``, which look the primitive up in the dispatch
+   tables (:mod:`.registry`). Operators (``+``, ``@``, ``x[i]``) go straight
+   to the newest trace's ``process`` with the engine's own operator
+   primitives, skipping NumPy's dispatch.
+3. :func:`apply` finds the newest trace among the arguments and hands it the
+   call. The trace unwraps its own tracers, records the call and wraps the
+   result. When values of older traces remain, the trace re-applies the
+   primitive one trace lower, so a primitive's implementation never sees a
+   tracer (except a ``composite`` one's, which is traced through): that is
+   how nested derivatives keep their perturbations apart.
+
+This module holds the pieces every trace kind shares; the traces themselves
+(reverse, forward) are in :mod:`.traces`, the sweep in :mod:`.sweep`.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..errors import InPlaceError, TracerConversionError, UnsupportedOperationError
+from .array_methods import ArrayMethods
+from .registry import FUNCTION_HANDLERS, NONDIFF_UFUNCS, UFUNC_PRIMITIVES, qualified_name, unsupported
+
+__all__ = [
+    "CAST",
+    "GETITEM",
+    "Primitive",
+    "Tracer",
+    "apply",
+    "astype",
+    "is_basic_index",
+    "normalize_index",
+    "primal",
+]
+
+VjpMaker = Callable[..., "Callable[[Any], Any] | None"]
+JvpRule = Callable[..., Any]
+
+NO_KWARGS: dict[str, Any] = {}
+
+
+class Primitive:
+    """An operation with derivative rules: the unit the engine records.
+
+    Parameters
+    ----------
+    name
+        Shown in error messages, explanations and gradient-check reports.
+        Unique among the primitives that carry rules (enforced when a rule is
+        registered), so a report names exactly one.
+    impl
+        The function that computes the value on plain (unwrapped) arguments.
+        It never sees a traced value: the engine re-applies the primitive on
+        an outer trace's values itself.
+    broadcasts
+        Whether the arguments broadcast against each other. The engine then
+        sums each cotangent back to its argument's shape (and broadcasts each
+        tangent up to the output's), so no rule has to.
+    composite
+        The implementation is itself a composition of traceable NumPy
+        operations whose intermediate values the rules keep (custom rules,
+        checkpoints). Values of outer traces are then passed into it, so the
+        operations it performs are recorded there, instead of the primitive
+        being re-applied one trace lower.
+
+    Rules, by argument position (see :mod:`chainrule.extend` for the helpers
+    that write them):
+
+    ``vjp_makers[i](ans, *args, **kwargs)`` returns a function ``g -> cotangent
+    of argument i``, or ``None`` for a zero cotangent. The two stages keep in
+    memory only what the inner function refers to.
+
+    ``jvp_rules[i](t, ans, *args, **kwargs)`` returns argument i's contribution
+    to the output tangent for its tangent ``t``, or ``None`` for zero.
+
+    ``fresh_cotangents`` declares that every cotangent the reverse rules return
+    is a new array that nothing else refers to, so the sweep may add later
+    contributions into it in place. The family helpers of
+    :mod:`chainrule.extend` set it where they compute the product themselves.
+    """
+
+    __slots__ = (
+        "any_jvp",
+        "any_vjp",
+        "broadcasts",
+        "composite",
+        "fresh_cotangents",
+        "impl",
+        "jvp_rules",
+        "name",
+        "vjp_makers",
+    )
+
+    def __init__(
+        self, name: str, impl: Callable[..., Any], *, broadcasts: bool = False, composite: bool = False
+    ):
+        self.name = name
+        self.impl = impl
+        self.broadcasts = broadcasts
+        self.composite = composite
+        self.fresh_cotangents = False
+        self.vjp_makers: dict[int, VjpMaker | None] = {}
+        self.jvp_rules: dict[int, JvpRule | None] = {}
+        # For primitives with any number of arguments: rule(argnum, ...).
+        self.any_vjp: Callable[..., Any] | None = None
+        self.any_jvp: Callable[..., Any] | None = None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return apply(self, args, kwargs)
+
+    def __repr__(self) -> str:
+        return f"<primitive {self.name}>"
+
+    def vjp_maker(self, argnum: int) -> VjpMaker | None:
+        """The reverse rule's first stage for argument ``argnum`` (``None``: zero cotangent)."""
+        try:
+            return self.vjp_makers[argnum]
+        except KeyError:
+            pass
+        if self.any_vjp is not None:
+            any_vjp = self.any_vjp
+            return lambda ans, *args, **kw: any_vjp(argnum, ans, *args, **kw)
+        raise UnsupportedOperationError(
+            f"{self.name} has no reverse-mode rule for its argument {argnum}; "
+            "differentiate with respect to another argument, or register one with "
+            "chainrule.defvjp."
+        )
+
+    def jvp_rule(self, argnum: int) -> JvpRule | None:
+        """The forward rule for argument ``argnum`` (``None``: zero tangent contribution)."""
+        try:
+            return self.jvp_rules[argnum]
+        except KeyError:
+            pass
+        if self.any_jvp is not None:
+            any_jvp = self.any_jvp
+            return lambda t, ans, *args, **kw: any_jvp(argnum, t, ans, *args, **kw)
+        raise UnsupportedOperationError(
+            f"{self.name} has no forward-mode rule for its argument {argnum}; use "
+            "reverse mode (grad, vjp, jacrev) for it, or register one with chainrule.defjvp."
+        )
+
+
+def apply(prim: Primitive, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Run ``prim`` on ``args``, recording it on the newest trace among them."""
+    top = None
+    level = 0
+    for a in args:
+        if type(a) is Tracer:
+            t = a._trace
+            if t.level > level:
+                top = t
+                level = t.level
+    if top is None:
+        return prim.impl(*args, **kwargs)
+    return top.process(prim, args, kwargs)
+
+
+def primal(x: Any) -> Any:
+    """The plain value under any number of trace wrappers (no derivative flows).
+
+    >>> import chainrule as cr
+    >>> cr.grad(lambda x: x * cr.primal(x))(3.0)  # the second factor is a constant
+    np.float64(3.0)
+    """
+    while type(x) is Tracer:
+        x = x._value
+    return x
+
+
+def _newest(a: Tracer, b: Any) -> Any:
+    """The trace that records ``a op b``: the newer of the two operands' traces."""
+    if type(b) is Tracer and b._trace.level > a._trace.level:
+        return b._trace
+    return a._trace
+
+
+def _conversion_error(what: str) -> TracerConversionError:
+    return TracerConversionError(
+        f"{what} a traced value would drop its derivative, so chainrule refuses. "
+        "This happens with np.asarray(x), np.array([...x...]), float(x), x.tolist(), "
+        "and when a traced value is written into a NumPy array (y[i] = x). Use array "
+        "operations instead: np.stack([a, b]) instead of np.array([a, b]); "
+        "np.where(mask, x, y) or chainrule.at(y)[i].set(x) instead of y[i] = x; "
+        "or chainrule.primal(x) where no derivative should flow."
+    )
+
+
+class Tracer(ArrayMethods):
+    """A value being differentiated: a NumPy duck array that records what is done to it.
+
+    It takes part in NumPy's own dispatch (``__array_ufunc__``, NEP 13, and
+    ``__array_function__``, NEP 18), so unmodified NumPy code runs on it. It
+    is immutable: ``x += 1`` rebinds ``x`` to a new tracer, and ``x[i] = v``
+    is refused with the functional alternative.
+
+    ``_node`` is its recorded node in a reverse trace; ``_tangent`` its
+    tangent in a forward trace. Each trace reads only its own slot.
+    """
+
+    __slots__ = ("_node", "_tangent", "_trace", "_value")
+    __array_priority__ = 1000.0
+
+    def __init__(self, value: Any, trace: Any, node: Any = None, tangent: Any = None):
+        self._value = value
+        self._trace = trace
+        self._node = node
+        self._tangent = tangent
+
+    # -- what NumPy asks of a duck array ------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._value.shape  # type: ignore[no-any-return]
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        return self._value.dtype  # type: ignore[no-any-return]
+
+    @property
+    def ndim(self) -> int:
+        return self._value.ndim  # type: ignore[no-any-return]
+
+    @property
+    def size(self) -> int:
+        return self._value.size  # type: ignore[no-any-return]
+
+    def __len__(self) -> int:
+        return len(self._value)
+
+    def __iter__(self) -> Any:
+        for i in range(len(self)):
+            yield self[i]
+
+    def __repr__(self) -> str:
+        return f"Tracer({primal(self)!r}, {self._trace.kind} trace {self._trace.level})"
+
+    def __bool__(self) -> bool:
+        return bool(primal(self))
+
+    __hash__ = object.__hash__
+
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        if method == "__call__" and not kwargs:
+            prim = UFUNC_PRIMITIVES.get(ufunc)
+            if prim is not None:
+                return apply(prim, inputs, NO_KWARGS)
+        return _dispatch_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        handler = FUNCTION_HANDLERS.get(func)
+        if handler is None:
+            raise unsupported(func)
+        return handler(*args, **kwargs)
+
+    def astype(self, dtype: Any, copy: bool = True) -> Any:
+        return astype(self, dtype)
+
+    # -- refusals ------------------------------------------------------------
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        raise _conversion_error("Converting to a NumPy array")
+
+    def __float__(self) -> float:
+        raise _conversion_error("float() of")
+
+    def __int__(self) -> int:
+        raise _conversion_error("int() of")
+
+    def __complex__(self) -> complex:
+        raise _conversion_error("complex() of")
+
+    def __index__(self) -> int:
+        raise _conversion_error("Using as an index")
+
+    def tolist(self) -> Any:
+        raise _conversion_error("tolist() of")
+
+    def item(self, *args: Any) -> Any:
+        raise _conversion_error("item() of")
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        raise InPlaceError(
+            "Traced arrays are immutable: x[i] = v cannot be recorded. Write "
+            "x = chainrule.at(x)[i].set(v) (or .add(v)), or build the array with "
+            "np.where / np.concatenate."
+        )
+
+    # -- operators: straight to the newest trace, skipping NumPy's dispatch --
+    def __add__(self, other: Any) -> Any:
+        return _newest(self, other).process(ADD, (self, other), NO_KWARGS)
+
+    def __radd__(self, other: Any) -> Any:
+        return _newest(self, other).process(ADD, (other, self), NO_KWARGS)
+
+    def __sub__(self, other: Any) -> Any:
+        return _newest(self, other).process(SUBTRACT, (self, other), NO_KWARGS)
+
+    def __rsub__(self, other: Any) -> Any:
+        return _newest(self, other).process(SUBTRACT, (other, self), NO_KWARGS)
+
+    def __mul__(self, other: Any) -> Any:
+        return _newest(self, other).process(MULTIPLY, (self, other), NO_KWARGS)
+
+    def __rmul__(self, other: Any) -> Any:
+        return _newest(self, other).process(MULTIPLY, (other, self), NO_KWARGS)
+
+    def __truediv__(self, other: Any) -> Any:
+        return _newest(self, other).process(DIVIDE, (self, other), NO_KWARGS)
+
+    def __rtruediv__(self, other: Any) -> Any:
+        return _newest(self, other).process(DIVIDE, (other, self), NO_KWARGS)
+
+    def __pow__(self, other: Any) -> Any:
+        if type(other) in (int, float) and other == 2:
+            return self._trace.process(SQUARE, (self,), NO_KWARGS)
+        return _newest(self, other).process(POWER, (self, other), NO_KWARGS)
+
+    def __rpow__(self, other: Any) -> Any:
+        return _newest(self, other).process(POWER, (other, self), NO_KWARGS)
+
+    def __matmul__(self, other: Any) -> Any:
+        return _newest(self, other).process(MATMUL, (self, other), NO_KWARGS)
+
+    def __rmatmul__(self, other: Any) -> Any:
+        return _newest(self, other).process(MATMUL, (other, self), NO_KWARGS)
+
+    def __neg__(self) -> Any:
+        return self._trace.process(NEGATIVE, (self,), NO_KWARGS)
+
+    def __pos__(self) -> Any:
+        return self
+
+    def __abs__(self) -> Any:
+        return np.abs(self)
+
+    def __mod__(self, other: Any) -> Any:
+        return np.mod(self, other)
+
+    def __rmod__(self, other: Any) -> Any:
+        return np.mod(other, self)
+
+    def __floordiv__(self, other: Any) -> Any:
+        return np.floor_divide(self, other)
+
+    def __rfloordiv__(self, other: Any) -> Any:
+        return np.floor_divide(other, self)
+
+    def __divmod__(self, other: Any) -> Any:
+        return np.floor_divide(self, other), np.mod(self, other)
+
+    def __lt__(self, other: Any) -> Any:
+        return primal(self) < primal(other)
+
+    def __le__(self, other: Any) -> Any:
+        return primal(self) <= primal(other)
+
+    def __gt__(self, other: Any) -> Any:
+        return primal(self) > primal(other)
+
+    def __ge__(self, other: Any) -> Any:
+        return primal(self) >= primal(other)
+
+    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
+        return primal(self) == primal(other)
+
+    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
+        return primal(self) != primal(other)
+
+    def __getitem__(self, index: Any) -> Any:
+        # An index carries no derivative (traced indices are refused), so only this
+        # tracer's own trace records the call.
+        return self._trace.process(GETITEM, (self, normalize_index(index)), NO_KWARGS)
+
+
+# -- the engine's own primitives: operators, indexing, casting ------------------------
+# The rules attach to these same objects (chainrule.rules finds them by ufunc).
+def _ufunc_primitive(ufunc: np.ufunc, broadcasts: bool) -> Primitive:
+    prim = Primitive(qualified_name(ufunc), ufunc, broadcasts=broadcasts)
+    UFUNC_PRIMITIVES[ufunc] = prim
+    return prim
+
+
+ADD = _ufunc_primitive(np.add, True)
+SUBTRACT = _ufunc_primitive(np.subtract, True)
+MULTIPLY = _ufunc_primitive(np.multiply, True)
+DIVIDE = _ufunc_primitive(np.true_divide, True)
+POWER = _ufunc_primitive(np.power, True)
+SQUARE = _ufunc_primitive(np.square, False)
+NEGATIVE = _ufunc_primitive(np.negative, False)
+# matmul broadcasts batch dimensions itself; its rules undo that, not the engine.
+MATMUL = _ufunc_primitive(np.matmul, False)
+GETITEM = Primitive("getitem", operator.getitem)
+
+
+def is_basic_index(index: Any) -> bool:
+    """Whether ``index`` selects a view (ints, slices, None, Ellipsis): no repeats possible."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(
+        p is None or p is Ellipsis or (isinstance(p, slice | int | np.integer) and not isinstance(p, bool))
+        for p in parts
+    )
+
+
+def normalize_index(index: Any) -> Any:
+    """Lists become arrays (as NumPy reads them); traced indices are refused."""
+    parts = index if isinstance(index, tuple) else (index,)
+    out = []
+    for p in parts:
+        if type(p) is Tracer:
+            raise TracerConversionError(
+                "A traced value was used as an index. Indices carry no derivative: "
+                "use chainrule.primal(i).astype(int) to index with its value."
+            )
+        out.append(np.asarray(p) if isinstance(p, list) else p)
+    return tuple(out) if isinstance(index, tuple) else out[0]
+
+
+def _cast_impl(x: Any, dtype: Any) -> Any:
+    return x.astype(dtype)
+
+
+CAST = Primitive("ndarray.astype", _cast_impl)
+
+
+def astype(x: Any, dtype: Any) -> Any:
+    """``x.astype(dtype)``: differentiable between inexact dtypes, plain otherwise.
+
+    Casting to an integer or boolean dtype has zero derivative almost
+    everywhere, so the result is a plain array.
+    """
+    dtype = np.dtype(dtype)
+    if not np.issubdtype(dtype, np.inexact):
+        return np.asarray(primal(x)).astype(dtype)
+    if np.dtype(x.dtype) == dtype:
+        return x
+    return CAST(x, dtype)
+
+
+# -- NumPy's ufunc protocol (NEP 13) beyond a plain call ------------------------------
+_REDUCE = {np.add: np.sum, np.multiply: np.prod, np.maximum: np.max, np.minimum: np.min}
+_ACCUMULATE = {np.add: np.cumsum, np.multiply: np.cumprod}
+
+
+def _dispatch_ufunc(ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """A ufunc call with options, or a ufunc method (``reduce``, ``accumulate``, ``outer``, ``at``).
+
+    Reductions and accumulations of ``add``/``multiply``/``maximum``/``minimum``
+    go to the matching array function (``np.add.reduce`` is ``np.sum``);
+    in-place forms are refused.
+    """
+    out = kwargs.pop("out", None)
+    if out is not None:
+        outs = out if isinstance(out, tuple) else (out,)
+        raise InPlaceError(
+            f"{qualified_name(ufunc)} was asked to write a traced result into an existing "
+            f"array (out=..., or an in-place operator such as a += x on a NumPy array "
+            f"a); the write cannot be recorded. Write the functional form instead: "
+            f"a = {ufunc.__name__}(...) or a = a + x."
+            + (" The output array is itself traced." if any(type(v) is Tracer for v in outs) else "")
+        )
+    if "where" in kwargs:
+        raise InPlaceError(
+            f"{qualified_name(ufunc)}(..., where=mask) leaves the unselected entries "
+            "undefined; use np.where(mask, ufunc(...), fallback) instead."
+        )
+    if method == "__call__":
+        prim = UFUNC_PRIMITIVES.get(ufunc)
+        if prim is not None:
+            return apply(prim, inputs, kwargs)
+        if ufunc in NONDIFF_UFUNCS:
+            return ufunc(*map(primal, inputs), **kwargs)
+        raise unsupported(ufunc)
+    if method == "reduce" and ufunc in _REDUCE:
+        axis = kwargs.pop("axis", 0)
+        return _REDUCE[ufunc](inputs[0], axis=axis, **kwargs)
+    if method == "accumulate" and ufunc in _ACCUMULATE:
+        axis = kwargs.pop("axis", 0)
+        return _ACCUMULATE[ufunc](inputs[0], axis=axis, **kwargs)
+    if method == "outer" and ufunc in UFUNC_PRIMITIVES and len(inputs) == 2:
+        a, b = inputs
+        a = np.reshape(a, np.shape(a) + (1,) * np.ndim(b))
+        return ufunc(a, b, **kwargs)
+    if method in ("reduce", "accumulate", "outer", "reduceat") and ufunc in NONDIFF_UFUNCS:
+        return getattr(ufunc, method)(*map(primal, inputs), **kwargs)
+    if method == "at":
+        raise InPlaceError(
+            f"{qualified_name(ufunc)}.at writes in place and cannot be recorded; use "
+            "chainrule.at(x)[idx].add(v) (duplicate indices accumulate)."
+        )
+    raise unsupported(ufunc, f".{method}")

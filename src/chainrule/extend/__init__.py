@@ -1,0 +1,85 @@
+"""Everything a rule author needs, in one import.
+
+A rule module imports from here only::
+
+    from chainrule.extend import defelementwise
+    defelementwise(np.sinh, lambda x: np.cosh(x))
+
+* :class:`Primitive`: a named operation whose implementation sees plain values.
+* :func:`defvjp` / :func:`defjvp`: two-stage reverse rules ``maker(ans, *args)
+  -> (g -> cotangent)`` and forward rules ``rule(t, ans, *args)``, by argument.
+* :func:`deflinear`: one reverse rule for a function linear in an argument;
+  the forward rule is the function itself applied to the tangent.
+* :func:`defelementwise`: both rules of an elementwise function from its local
+  partial derivatives.
+* :func:`defvariadic`: rules of a primitive with any number of arguments.
+* :func:`defnondiff`: functions whose results carry no derivative.
+* :func:`register_function` / :func:`register_ufunc`: route a NumPy function
+  to a handler or a ufunc to a primitive.
+* Helpers: :func:`unbroadcast`, :func:`masked_product`, :func:`primal`,
+  :func:`astype`, argument normalization, and the errors to raise.
+
+The engine re-applies a primitive on values of outer traces itself (nested
+derivatives), so an implementation never checks for traced values.
+"""
+
+from ..engine import (
+    CAST,
+    GETITEM,
+    Primitive,
+    Tracer,
+    astype,
+    defjvp,
+    deflinear,
+    defnondiff,
+    defvariadic,
+    defvjp,
+    is_basic_index,
+    normalize_index,
+    primal,
+    primitive_for,
+    qualified_name,
+    register_function,
+    register_ufunc,
+    unbroadcast,
+    unsupported,
+)
+from ..errors import InPlaceError, TracerConversionError, UnsupportedOperationError
+from .arguments import axis_index, axis_tuple, plain_ints, raw_array, reduced_axes, refuse_out
+from .families import defelementwise
+from .masking import masked_product, masked_quotient, times_fresh
+
+__all__ = [
+    "CAST",
+    "GETITEM",
+    "InPlaceError",
+    "Primitive",
+    "Tracer",
+    "TracerConversionError",
+    "UnsupportedOperationError",
+    "astype",
+    "axis_index",
+    "axis_tuple",
+    "defelementwise",
+    "defjvp",
+    "deflinear",
+    "defnondiff",
+    "defvariadic",
+    "defvjp",
+    "is_basic_index",
+    "masked_product",
+    "masked_quotient",
+    "normalize_index",
+    "plain_ints",
+    "primal",
+    "primitive_for",
+    "qualified_name",
+    "raw_array",
+    "reduced_axes",
+    "refuse_out",
+    "register_function",
+    "register_ufunc",
+    "times_fresh",
+    "unbroadcast",
+    "unsupported",
+]

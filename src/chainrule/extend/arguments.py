@@ -1,0 +1,76 @@
+"""Normalizing the arguments of NumPy calls, shared by the rule modules.
+
+Handlers turn a user's call into a primitive's fixed signature; these helpers
+do the common parts the same way everywhere (axes, ``out=``, integer
+arguments that must not be traced).
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+import numpy as np
+
+from ..engine import Tracer, primal
+from ..errors import InPlaceError, TracerConversionError
+
+__all__ = ["axis_index", "axis_tuple", "plain_ints", "raw_array", "reduced_axes", "refuse_out"]
+
+
+def axis_index(axis: Any, ndim: int) -> int:
+    """One axis as a non-negative int, with NumPy's error when out of range.
+
+    >>> axis_index(-1, 3)
+    2
+    """
+    ax = operator.index(axis)
+    if not -ndim <= ax < ndim:
+        raise np.exceptions.AxisError(ax, ndim)
+    return ax % ndim if ndim else 0
+
+
+def axis_tuple(axis: Any, ndim: int) -> tuple[int, ...]:
+    """Distinct non-negative axes, in the order given (``axis`` an int or a sequence).
+
+    >>> axis_tuple((0, -1), 3)
+    (0, 2)
+    """
+    axes = tuple(axis) if isinstance(axis, tuple | list) else (axis,)
+    out = tuple(axis_index(a, ndim) for a in axes)
+    if len(set(out)) != len(out):
+        raise ValueError(f"repeated axis in {axis!r}")
+    return out
+
+
+def reduced_axes(axis: Any, ndim: int) -> tuple[int, ...]:
+    """The axes a reduction removes, sorted (``None``: all of them).
+
+    >>> reduced_axes(None, 2), reduced_axes(-1, 3)
+    ((0, 1), (2,))
+    """
+    if axis is None:
+        return tuple(range(ndim))
+    axes = axis if isinstance(axis, tuple | list) else (axis,)
+    return tuple(sorted(int(a) % max(ndim, 1) for a in axes))
+
+
+def raw_array(a: Any) -> np.ndarray:
+    """The plain value of ``a`` as an array: for shapes, strides and flags only."""
+    return np.asarray(primal(a))
+
+
+def refuse_out(name: str, out: Any) -> None:
+    """Refuse ``out=``: a write into an existing array cannot be recorded."""
+    if out is not None:
+        raise InPlaceError(f"{name}(..., out=...) writes in place; assign the result instead.")
+
+
+def plain_ints(name: str, what: str, value: Any) -> Any:
+    """``value`` unchanged, or an error if it is traced (indices, shifts and counts carry no derivative)."""
+    if type(value) is Tracer:
+        raise TracerConversionError(
+            f"{name}: {what} was a traced value; it carries no derivative. Pass "
+            f"chainrule.primal({what}) (as integers) instead."
+        )
+    return value
