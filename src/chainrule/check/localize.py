@@ -13,7 +13,6 @@ whose one-sided differences disagree is at a kink and is skipped.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -193,5 +192,3 @@ def _at_kink(rec: Record, rng: np.random.Generator) -> bool:
             return True
     return False
 
-
-Rule = Callable[..., Any]

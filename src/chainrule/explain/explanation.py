@@ -13,6 +13,7 @@ from .layout import DEFAULT_CAP, Display, display_graph
 from .paths import PathSum, path_sum
 from .recording import Edge, Graph, backward_steps, record, summarize_value
 from .render_dot import to_dot
+from .render_html import to_html
 from .render_svg import to_svg
 from .render_text import Table, render_tables
 
@@ -178,8 +179,6 @@ class Explanation:
 
     def to_html(self, path: str | None = None) -> str:
         """One self-contained HTML page (inline SVG, tables, stepper), also written to ``path`` if given."""
-        from .render_html import to_html
-
         page = to_html(self)
         if path is not None:
             with open(path, "w", encoding="utf-8") as fh:
@@ -187,8 +186,6 @@ class Explanation:
         return page
 
     def _repr_html_(self) -> str:
-        from .render_html import to_html
-
         return to_html(self, fragment=True)
 
     def __str__(self) -> str:

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from .. import numerical
+from ..derivatives import value_and_grad
 from ..pytree import paths_of, tree_flatten, tree_unflatten
 from .base import check_same_tree
 
@@ -78,8 +80,6 @@ class Evaluator:
         self.note: str | None = None  # why the last numerical gradient is NaN, if it is
         self._last: tuple[Any, list[Any], float, Any] | None = None
         if self.source == "backprop":
-            from ..derivatives import value_and_grad
-
             self._vg = value_and_grad(self.counted)
 
     @property
@@ -91,8 +91,6 @@ class Evaluator:
         if self.source == "backprop":
             value, grads = self._vg(params, *args)
         elif self.source == "numerical":
-            from .. import numerical  # imported only when asked for
-
             value = self.counted(params, *args)
             self.note = None
             if not math.isfinite(_as_float(value, self.user_f)):

@@ -190,6 +190,3 @@ def lbfgs(
 
     return LineSearchTransformation(init, update)
 
-
-def is_line_search_optimizer(optimizer: Any) -> bool:
-    return isinstance(optimizer, LineSearchTransformation)

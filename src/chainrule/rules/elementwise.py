@@ -253,7 +253,7 @@ def _sinc_d(x: Any) -> Any:
     return np.where(at0, 0.0, d) if np.any(at0) else d
 
 
-sinc_p = defelementwise(np.sinc, lambda x: _sinc_d(x))
+defelementwise(np.sinc, lambda x: _sinc_d(x))
 
 # -- no derivative: these return plain arrays ----------------------------------
 defnondiff(

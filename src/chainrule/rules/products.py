@@ -339,11 +339,6 @@ register_function(np.kron, _kron)
 
 
 # -- diagonals ---------------------------------------------------------------
-def _diag_len(shape: tuple[int, ...], offset: int, axis1: int, axis2: int) -> int:
-    n1, n2 = shape[axis1], shape[axis2]
-    return max(0, min(n1 + min(offset, 0), n2 - max(offset, 0)))
-
-
 def _diagonal_impl(a: Any, offset: int, axis1: int, axis2: int) -> Any:
     return np.diagonal(a, offset, axis1, axis2)
 
