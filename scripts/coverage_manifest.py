@@ -19,8 +19,8 @@ from typing import Any
 import chainrule  # noqa: F401 - registers the rules
 from chainrule.engine import (
     FUNCTION_HANDLERS,
-    RULED_PRIMITIVES,
     NONDIFF_UFUNCS,
+    RULED_PRIMITIVES,
     UFUNC_PRIMITIVES,
     Primitive,
     qualified_name,
