@@ -176,3 +176,16 @@ def test_primitive_names_are_unique():
     count, duplicates = out.split(" ", 1)
     assert int(count) > 140
     assert duplicates.strip() == "[]", f"primitives sharing a name: {duplicates}"
+
+
+def test_the_add_a_rule_walkthrough_runs_as_written():
+    doc = (PACKAGE.parent.parent / "docs" / "architecture.md").read_text()
+    section = doc.split("## How to add a rule", 1)[1]
+    blocks = section.split("```python\n")[1:]
+    walkthrough = next(b.split("```", 1)[0] for b in blocks if b.startswith("import numpy"))
+    exec(compile(walkthrough, "docs/architecture.md", "exec"), {})
+    # The rule and the test line it quotes are the ones in the source.
+    rule_line = blocks[0].split("```", 1)[0].strip().splitlines()[-1]
+    assert rule_line in (PACKAGE / "rules" / "elementwise.py").read_text()
+    test_line = blocks[1].split("```", 1)[0].strip()
+    assert test_line in (PACKAGE.parent.parent / "tests" / "test_elementwise.py").read_text()

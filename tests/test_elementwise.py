@@ -32,6 +32,7 @@ BINARY = [
     (np.logaddexp2, (-2, 2), (-2, 2)), (np.mod, (0.1, 0.9), (1.5, 2)), (np.fmod, (0.1, 0.9), (1.5, 2)),
     (np.maximum, (-2, -1), (1, 2)), (np.minimum, (-2, -1), (1, 2)),
     (np.fmax, (1, 2), (-2, -1)), (np.fmin, (1, 2), (-2, -1)),
+    (np.copysign, (-2, -0.5), (0.5, 2)),
 ]  # fmt: skip
 
 SHAPE_PAIRS = (

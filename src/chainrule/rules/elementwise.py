@@ -68,6 +68,8 @@ defvjp(np.sqrt, lambda ans, x: lambda g: masked_quotient(0.5 * g, ans))
 defjvp(np.sqrt, lambda t, ans, x: t * (0.5 / ans))
 defelementwise(np.cbrt, lambda ans: 1.0 / (3.0 * ans * ans), masked=True)
 defelementwise(np.absolute, lambda x: np.sign(x))
+# copysign(x, y) = |x| with the sign of y; y only chooses a sign (derivative 0).
+defelementwise(np.copysign, lambda x, y: np.copysign(1.0, x) * np.copysign(1.0, y), None)
 defelementwise(np.fabs, lambda x: np.sign(x))
 
 
