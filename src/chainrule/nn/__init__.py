@@ -15,8 +15,7 @@ from them like any other NumPy code.
 """
 
 from .activations import elu, gelu, leaky_relu, log_softmax, logsumexp, relu, sigmoid, softmax, softplus, tanh
-from .conv import conv2d as conv2d_raw
-from .conv import conv2d_input_grad, conv2d_kernel_grad, conv_output_size
+from .conv import conv2d_input_grad, conv2d_kernel_grad, conv2d_raw, conv_output_size
 from .data import Digits, batches, load_digits
 from .init import glorot_uniform, he_normal, normal, zeros
 from .layers import (

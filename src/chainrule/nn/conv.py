@@ -29,7 +29,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ..extend import Primitive, defjvp, defvjp
 
-__all__ = ["conv2d", "conv2d_input_grad", "conv2d_kernel_grad", "conv_output_size"]
+__all__ = ["conv2d_input_grad", "conv2d_kernel_grad", "conv2d_raw", "conv_output_size"]
 
 Pair = tuple[int, int]
 
@@ -110,7 +110,7 @@ def _input_grad_impl(g: np.ndarray, w: np.ndarray, xsize: Pair, s: Pair, p: Pair
     return out[:, :, p[0] : p[0] + xsize[0], p[1] : p[1] + xsize[1]]
 
 
-conv2d_p = Primitive("chainrule.nn.conv2d", _conv_impl)
+conv2d_p = Primitive("chainrule.nn.conv2d_raw", _conv_impl)
 kernel_grad_p = Primitive("chainrule.nn.conv2d_kernel_grad", _kernel_grad_impl)
 input_grad_p = Primitive("chainrule.nn.conv2d_input_grad", _input_grad_impl)
 
@@ -165,7 +165,7 @@ def _check(x: Any, w: Any) -> None:
         raise ValueError(f"conv2d: x has {xs[1]} channels but the kernel expects {ws[1]} (w shape {ws})")
 
 
-def conv2d(
+def conv2d_raw(
     x: Any,
     w: Any,
     stride: int | tuple[int, int] = 1,
@@ -180,7 +180,7 @@ def conv2d(
     Examples
     --------
     >>> x = np.arange(16.0).reshape(1, 1, 4, 4)
-    >>> conv2d(x, np.ones((1, 1, 2, 2)), stride=2)
+    >>> conv2d_raw(x, np.ones((1, 1, 2, 2)), stride=2)
     array([[[[10., 18.],
              [42., 50.]]]])
     """

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import primal
-from .conv import conv2d as _conv2d
+from .conv import conv2d_raw
 from .init import glorot_uniform, he_normal, normal, zeros
 
 __all__ = [
@@ -70,7 +70,7 @@ def conv2d(
     dilation: int | tuple[int, int] = 1,
 ) -> Any:
     """Convolution of ``x`` ``(N, C, H, W)`` with ``params["w"]`` plus a per-channel bias."""
-    out = _conv2d(x, params["w"], stride, padding, dilation)
+    out = conv2d_raw(x, params["w"], stride, padding, dilation)
     return out + np.reshape(params["b"], (1, -1, 1, 1))
 
 

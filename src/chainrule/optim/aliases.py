@@ -30,9 +30,9 @@ from .transforms import (
     scale_by_adam,
     scale_by_learning_rate,
     scale_by_lion,
+    scale_by_momentum,
     scale_by_rms,
     scale_by_rss,
-    trace,
 )
 
 __all__ = ["adagrad", "adam", "adamw", "lion", "momentum", "nesterov", "rmsprop", "sgd"]
@@ -47,13 +47,13 @@ def sgd(learning_rate: LearningRate = 0.01) -> GradientTransformation:
 
 def momentum(learning_rate: LearningRate = 0.01, beta: float = 0.9) -> GradientTransformation:
     """Heavy-ball momentum: ``m = g + beta * m``; updates (to be ADDED) are ``-learning_rate * m``."""
-    return chain(trace(beta), scale_by_learning_rate(learning_rate))
+    return chain(scale_by_momentum(beta), scale_by_learning_rate(learning_rate))
 
 
 def nesterov(learning_rate: LearningRate = 0.01, beta: float = 0.9) -> GradientTransformation:
     """Nesterov momentum: ``m = g + beta * m``; updates (to be ADDED) are
     ``-learning_rate * (g + beta * m)``."""
-    return chain(trace(beta, nesterov=True), scale_by_learning_rate(learning_rate))
+    return chain(scale_by_momentum(beta, nesterov=True), scale_by_learning_rate(learning_rate))
 
 
 def adagrad(

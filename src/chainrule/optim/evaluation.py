@@ -20,7 +20,7 @@ from ..derivatives import value_and_grad
 from ..pytree import paths_of, tree_flatten, tree_unflatten
 from .base import check_same_tree
 
-__all__ = ["CountedFunction", "Evaluator", "first_nonfinite", "gradient_source_name"]
+__all__ = ["CountedFunction", "Objective", "first_nonfinite", "gradient_source_name"]
 
 
 class CountedFunction:
@@ -63,7 +63,7 @@ def _leaves_equal(a: list[Any], b: list[Any]) -> bool:
     return all(np.result_type(x) == np.result_type(y) and np.array_equal(x, y) for x, y in zip(a, b))
 
 
-class Evaluator:
+class Objective:
     """``params -> (value, gradient)`` from the chosen source, counted and memoized.
 
     The last evaluated point is remembered, so that a line search's final

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from .base import GradientTransformation, LineSearchTransformation, apply_updates, tree_global_norm
-from .evaluation import Evaluator, first_nonfinite
+from .evaluation import Objective, first_nonfinite
 from .lbfgs import lbfgs
 from .result import History, OptimizeResult
 
@@ -149,7 +149,7 @@ def minimize(
     if int(steps) != steps or steps < 0:
         raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
     line_search = isinstance(optimizer, LineSearchTransformation)
-    evaluate = Evaluator(f, gradient, args)
+    evaluate = Objective(f, gradient, args)
     values: list[float] = []
     norms: list[float] = []
     times: list[float] = []

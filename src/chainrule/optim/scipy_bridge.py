@@ -34,7 +34,7 @@ import numpy as np
 
 from ..derivatives import grad, jvp
 from ..pytree import tree_flatten, tree_unflatten
-from .evaluation import Evaluator, first_nonfinite
+from .evaluation import Objective, first_nonfinite
 from .result import History, OptimizeResult
 
 __all__ = ["minimize_scipy"]
@@ -142,7 +142,7 @@ def minimize_scipy(
             raise TypeError(f"minimize_scipy computes {key!r} itself; do not pass it")
     name = _method_name(method)
     flat = _Flattener(x0)
-    evaluate = Evaluator(f, gradient, args)
+    evaluate = Objective(f, gradient, args)
     nhev = 0
     cache: dict[bytes, tuple[float, np.ndarray]] = {}
     last_finite = flat.flatten(x0)

@@ -53,6 +53,7 @@ __all__ = [
     "scale_by_lion",
     "scale_by_rms",
     "scale_by_rss",
+    "scale_by_momentum",
     "trace",
 ]
 
@@ -144,10 +145,11 @@ def scale_by_learning_rate(learning_rate: float | Schedule) -> GradientTransform
     return GradientTransformation(init, update)
 
 
-def trace(decay: float = 0.9, nesterov: bool = False) -> GradientTransformation:
+def scale_by_momentum(decay: float = 0.9, nesterov: bool = False) -> GradientTransformation:
     """Heavy-ball momentum: ``m = g + decay * m``; output ``m`` (or ``g + decay * m``
     with ``nesterov``). The output points uphill like ``g``; scale it by
-    :func:`scale_by_learning_rate` to descend.
+    :func:`scale_by_learning_rate` to descend. (optax calls this ``trace``; chainrule
+    keeps that word for the engine's traces, and ``trace`` here only as an alias.)
     """
     decay = _check_rate("decay", decay)
 
@@ -157,6 +159,9 @@ def trace(decay: float = 0.9, nesterov: bool = False) -> GradientTransformation:
         return out, TraceState(m)
 
     return GradientTransformation(lambda params: TraceState(tree_zeros_like(params)), update)
+
+
+trace = scale_by_momentum  # optax's name, for people coming from optax
 
 
 def scale_by_rss(initial_accumulator_value: float = 0.1, eps: float = 1e-7) -> GradientTransformation:
