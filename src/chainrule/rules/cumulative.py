@@ -15,8 +15,18 @@ from typing import Any
 
 import numpy as np
 
-from ..extend import Primitive, defjvp, deflinear, defvjp, primal, reduced_axes, refuse_out, register_function
-from .reductions import _axis_tuple, _cast, _count, _keep, _refuse_options, expand_to
+from ..extend import (
+    Primitive,
+    axis_tuple,
+    defjvp,
+    deflinear,
+    defvjp,
+    primal,
+    reduced_axes,
+    refuse_out,
+    register_function,
+)
+from .reductions import _cast, _count, _keep, _refuse_options, expand_to
 from .shape import flip_p
 
 
@@ -116,7 +126,7 @@ def _cumulative(prim: Primitive, name: str) -> Any:
         a = _cast(a, dtype)
         if axis is None:
             a, axis = np.reshape(a, (-1,)), 0
-        return prim(a, _axis_tuple(axis, np.ndim(a))[0])
+        return prim(a, axis_tuple(axis, np.ndim(a))[0])
 
     return handler
 
@@ -149,7 +159,7 @@ def _cumulative_fn(prim: Primitive, name: str, identity: float) -> Any:
         y = handler(x, axis, dtype, out)
         if not include_initial:
             return y
-        return grow_p(y, 0 if axis is None else _axis_tuple(axis, np.ndim(y))[0], identity)
+        return grow_p(y, 0 if axis is None else axis_tuple(axis, np.ndim(y))[0], identity)
 
     return cumulative
 

@@ -41,6 +41,7 @@ from ..extend import (
     Primitive,
     Tracer,
     astype,
+    axis_tuple,
     defjvp,
     deflinear,
     defvjp,
@@ -73,17 +74,6 @@ def _count(shape: tuple[int, ...], axis: Any) -> int:
 def _keep(ans: Any, shape: tuple[int, ...], axis: Any, keepdims: bool) -> Any:
     """A reduction's result with the reduced axes kept (as size 1)."""
     return ans if keepdims else np.reshape(ans, keepdims_shape(shape, axis))
-
-
-def _axis_tuple(axis: Any, ndim: int) -> tuple[int, ...]:
-    """``axis`` as a tuple of non-negative ints, in the order given (checked)."""
-    axes = axis if isinstance(axis, tuple | list) else (axis,)
-    out = []
-    for ax in axes:
-        if not -ndim <= int(ax) < ndim:
-            raise np.exceptions.AxisError(int(ax), ndim)
-        out.append(int(ax) % ndim)
-    return tuple(out)
 
 
 def _cast(a: Any, dtype: Any) -> Any:
@@ -329,7 +319,7 @@ def _average(
 ) -> Any:
     shape = np.shape(a)
     if axis is not None:
-        axis = _axis_tuple(axis, len(shape))
+        axis = axis_tuple(axis, len(shape))
     if weights is None:
         avg = np.mean(a, axis=axis, keepdims=keepdims)
         scale = _count(shape, axis)
