@@ -42,8 +42,12 @@ def cotangent_functions(
         if fn is None:
             continue
         if prim.broadcasts:
-            shape = np.shape(raw[i])
-            out_shape = np.shape(ans)
+            # Traced values and ufunc results are NumPy arrays or scalars: read the
+            # attribute (np.shape goes through NumPy's dispatch, a cost per operation).
+            try:
+                shape, out_shape = raw[i].shape, ans.shape
+            except AttributeError:
+                shape, out_shape = np.shape(raw[i]), np.shape(ans)
             if shape != out_shape:
                 fn = unbroadcaster(fn, shape, out_shape)
         out.append((i, fn))

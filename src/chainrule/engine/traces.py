@@ -108,9 +108,9 @@ class ReverseTrace:
         else:
             ans = prim.impl(*raw, **kwargs) if kwargs else prim.impl(*raw)
         fresh = prim.fresh_cotangents
-        parents = [
-            (args[i]._node, fn, fresh) for i, fn in cotangent_functions(prim, ans, raw, kwargs, traced)
-        ]
+        parents = []
+        for i, fn in cotangent_functions(prim, ans, raw, kwargs, traced):  # a loop: no call, unlike a listcomp
+            parents.append((args[i]._node, fn, fresh))
         node = Node(parents)
         self.tape.append(node)
         if self.recorder is not None:

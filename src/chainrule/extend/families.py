@@ -72,15 +72,22 @@ def _uses_output(d: Derivative) -> tuple[bool, bool]:
 
 
 def _vjp_maker(d: Derivative, masked: bool, fresh: bool) -> Callable[..., Any]:
-    times = masked_product if masked else (times_fresh if fresh else _times)
     with_ans, with_inputs = _uses_output(d)
     # Each inner function refers only to what the derivative needs, so the
-    # closure keeps only that alive until the backward pass.
+    # closure keeps only that alive until the backward pass. The plain product
+    # is written inline: one Python call less per operation.
+    if masked or fresh:
+        times = masked_product if masked else times_fresh
+        if with_ans and not with_inputs:
+            return lambda ans, *args: lambda g: times(g, d(ans))
+        if with_ans:
+            return lambda ans, *args: lambda g: times(g, d(ans, *args))
+        return lambda ans, *args: lambda g: times(g, d(*args))
     if with_ans and not with_inputs:
-        return lambda ans, *args: lambda g: times(g, d(ans))
+        return lambda ans, *args: lambda g: g * d(ans)
     if with_ans:
-        return lambda ans, *args: lambda g: times(g, d(ans, *args))
-    return lambda ans, *args: lambda g: times(g, d(*args))
+        return lambda ans, *args: lambda g: g * d(ans, *args)
+    return lambda ans, *args: lambda g: g * d(*args)
 
 
 def _jvp_rule(d: Derivative) -> Callable[..., Any]:
@@ -90,7 +97,3 @@ def _jvp_rule(d: Derivative) -> Callable[..., Any]:
     if with_ans:
         return lambda t, ans, *args: t * d(ans, *args)
     return lambda t, ans, *args: t * d(*args)
-
-
-def _times(g: Any, d: Any) -> Any:
-    return g * d
