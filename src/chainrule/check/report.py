@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import os
 import sys
 import textwrap
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ def _wrap(lines: list[str], width: int) -> list[str]:
     for line in lines:
         indent = " " * (len(line) - len(line.lstrip()))
         out += textwrap.wrap(line, width=width, subsequent_indent=indent + "    ",
-                             break_long_words=False, break_on_hyphens=False) or [line]  # fmt: skip
+                             break_on_hyphens=False) or [line]  # fmt: skip
     return out
 
 
@@ -39,7 +40,7 @@ def _elide(text: str, width: int) -> str:
 
 def _console(out: TextIO, colour: bool | None) -> Any:
     """A rich console writing colour to ``out``, or ``None`` for plain text."""
-    if colour is False:
+    if colour is False or (colour is None and os.environ.get("NO_COLOR")):  # https://no-color.org
         return None
     try:
         from rich.console import Console

@@ -147,7 +147,9 @@ def run_demo(
     # digits' blank background would otherwise hit exactly (zero patch + zero bias).
     params = [{k: v + 0.01 if k == "b" else v for k, v in layer.items()} for layer in params]
     n_params = sum(int(p.size) for layer in params for p in layer.values())
-    say(f"chainrule demo: {model!r}, {n_params} parameters, {len(data.y_train)} training digits")
+    say(f"chainrule demo: {n_params} parameters, {len(data.y_train)} training digits")
+    for line in textwrap.wrap(f"network: {model!r}", 78, initial_indent="  ", subsequent_indent="    "):
+        say(line)
 
     def loss(params: Any, x: np.ndarray, y: np.ndarray) -> Any:
         return nn.softmax_cross_entropy(model.apply(params, x), y)
@@ -202,7 +204,7 @@ def _compare(
     _, g_backprop = step(params, xb, yb)
     say(f"one gradient of N = {n_params} parameters on a batch of {len(yb)} (median of repeated runs):")
     say(f"  the function alone  {result.function_seconds * 1e3:9.2f} ms")
-    say(f"  backprop            {result.backprop_seconds * 1e3:9.2f} ms   1 forward + 1 backward pass "
+    say(f"  backprop            {result.backprop_seconds * 1e3:9.2f} ms   forward + backward "
         f"= {result.backprop_seconds / result.function_seconds:.1f} function costs")  # fmt: skip
     total = 2 * n_params + 1
     # A live bar on a terminal, a line per quarter in a log, nothing when progress is off.
