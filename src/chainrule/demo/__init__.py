@@ -136,7 +136,10 @@ def run_demo(
     """
     require_extra(plot=bool(plot))
     stream = out if out is not None else sys.stdout
-    say = lambda *a: print(*a, file=stream)
+
+    def say(*parts: Any) -> None:
+        print(*parts, file=stream)
+
     epochs = epochs if epochs is not None else (30 if model_kind == "mlp" else 20)
     learning_rate = learning_rate if learning_rate is not None else (3e-3 if model_kind == "mlp" else 2e-3)
     data = nn.load_digits(seed=seed, images=model_kind == "cnn")

@@ -68,7 +68,8 @@ def _windows(x: np.ndarray, kh: int, kw: int, s: Pair, p: Pair, d: Pair, oh: int
     ext_w = d[1] * (kw - 1) + 1
     v = sliding_window_view(x, (ext_h, ext_w), axis=(2, 3))
     v = v[:, :, : s[0] * (oh - 1) + 1 : s[0], : s[1] * (ow - 1) + 1 : s[1], :: d[0], :: d[1]]
-    return v.transpose(0, 1, 4, 5, 2, 3)
+    windows: np.ndarray = v.transpose(0, 1, 4, 5, 2, 3)
+    return windows
 
 
 def _traced(*args: Any) -> bool:
@@ -79,30 +80,35 @@ def _traced(*args: Any) -> bool:
 
 def _conv_impl(x: np.ndarray, w: np.ndarray, s: Pair, p: Pair, d: Pair) -> np.ndarray:
     if _traced(x, w):
-        return conv2d_p(x, w, s, p, d)
+        traced: np.ndarray = conv2d_p(x, w, s, p, d)  # recorded on the outer trace
+        return traced
     n, c, h, wd = x.shape
     o, _, kh, kw = w.shape
     oh = conv_output_size(h, kh, s[0], p[0], d[0])
     ow = conv_output_size(wd, kw, s[1], p[1], d[1])
     cols = _windows(x, kh, kw, s, p, d, oh, ow).reshape(n, c * kh * kw, oh * ow)  # im2col copy
-    return np.matmul(w.reshape(o, c * kh * kw), cols).reshape(n, o, oh, ow)
+    out: np.ndarray = np.matmul(w.reshape(o, c * kh * kw), cols).reshape(n, o, oh, ow)
+    return out
 
 
 def _kernel_grad_impl(x: np.ndarray, g: np.ndarray, ksize: Pair, s: Pair, p: Pair, d: Pair) -> np.ndarray:
     if _traced(x, g):
-        return kernel_grad_p(x, g, ksize, s, p, d)
+        traced: np.ndarray = kernel_grad_p(x, g, ksize, s, p, d)  # recorded on the outer trace
+        return traced
     n, o, oh, ow = g.shape
     c = x.shape[1]
     kh, kw = ksize
     cols = _windows(x, kh, kw, s, p, d, oh, ow).transpose(1, 2, 3, 0, 4, 5)
     cols = cols.reshape(c * kh * kw, n * oh * ow)  # im2col copy
     gmat = g.transpose(1, 0, 2, 3).reshape(o, n * oh * ow)
-    return (gmat @ cols.T).reshape(o, c, kh, kw)
+    kernel_grad: np.ndarray = (gmat @ cols.T).reshape(o, c, kh, kw)
+    return kernel_grad
 
 
 def _input_grad_impl(g: np.ndarray, w: np.ndarray, xsize: Pair, s: Pair, p: Pair, d: Pair) -> np.ndarray:
     if _traced(g, w):
-        return input_grad_p(g, w, xsize, s, p, d)
+        traced: np.ndarray = input_grad_p(g, w, xsize, s, p, d)  # recorded on the outer trace
+        return traced
     n, o, oh, ow = g.shape
     _, c, kh, kw = w.shape
     cols = np.matmul(w.reshape(o, c * kh * kw).T, g.reshape(n, o, oh * ow))
