@@ -17,6 +17,8 @@ from mkdocs.structure.files import File, Files
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 
+TITLES = {"cnn": "CNN", "mlp": "MLP", "ode_parameter_fit": "ODE parameter fit"}
+
 PLACEHOLDER = """# Hand-written backprop, checked
 
 This walkthrough is being written: it will take a network whose backward pass is written by
@@ -38,7 +40,8 @@ def gallery() -> str:
     for path in sorted(EXAMPLES.glob("*.py")):
         doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
         title, _, body = doc.partition("\n")
-        lines += [f"## {path.stem.replace('_', ' ').capitalize()}", "", f"**{title.strip()}**", ""]
+        heading = TITLES.get(path.stem, path.stem.replace("_", " ").capitalize())
+        lines += [f"## {heading}", "", f"**{title.strip()}**", ""]
         picture = ROOT / "docs" / "images" / f"example_{path.stem}.png"
         if picture.exists():
             lines += [f"![{path.stem}](images/{picture.name})", ""]

@@ -212,7 +212,7 @@ def test_nan_at_the_inputs_is_a_usage_error_suggesting_a_domain(user_module, cap
     code = main(["check", f"{user_module}:log_sum", "--arg", "x=shape:4", "--arg", "w=shape:4"])
     line = _one_line_error(capsys, code)
     assert "not finite" in line
-    assert "--domain x=" in line
+    assert "--domain NAME=LOW,HIGH for x, w" in line
 
 
 def test_wrong_gradient_exits_1_with_the_table(user_module, capsys):

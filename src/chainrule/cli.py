@@ -170,7 +170,11 @@ def check_command(args: argparse.Namespace) -> int:
         return _fail(f"{args.target} raised {type(exc).__name__} at these inputs: {exc}", 1)
     if not _finite(out):
         random = [s.name for s in specs if s.name not in domains and isinstance(s, RandomSpec)]
-        hint = f" (random inputs are drawn from [-1, 1); e.g. --domain {random[0]}=0.1,2)" if random else ""
+        hint = (
+            f"; give --domain NAME=LOW,HIGH for {', '.join(random)} (drawn from [-1, 1) by default)"
+            if random
+            else ""
+        )
         return _fail(f"{args.target} is not finite (nan or inf) at these inputs: choose inputs inside "
                      f"its domain{hint}")  # fmt: skip
     colour = False if args.plain else None
