@@ -1,14 +1,16 @@
-"""Griffe extension (mkdocs.yml): show docstring doctests as code, wherever they are.
+"""Griffe extension (mkdocs.yml): docstrings written for pytest and Sphinx, read as Markdown.
 
 NumPy-style docstrings here put ``>>>`` examples in their text as well as under
 "Examples". Markdown would read ``>>>`` as a quote and ``[2, 2, 1]`` as a link;
 this wraps each doctest block (prompts and expected output, up to a blank line)
-in a fenced ``pycon`` block before the docstring is rendered. The docstrings
-themselves stay plain doctests (pytest runs them).
+in a fenced ``pycon`` block before the docstring is rendered, and shows Sphinx
+roles (``:func:`chainrule.grad```) as code. The docstrings themselves stay plain
+doctests (pytest runs them).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import griffe
@@ -34,7 +36,15 @@ def fence_doctests(text: str) -> str:
     return "\n".join(out)
 
 
+ROLE = re.compile(r":(?:func|class|mod|meth|attr|data|exc|obj):`~?([^`]+)`")
+
+
+def roles_as_code(text: str) -> str:
+    """``:func:`~chainrule.grad``` becomes ``chainrule.grad`` in code font."""
+    return ROLE.sub(r"`\1`", text)
+
+
 class DoctestFences(griffe.Extension):
     def on_instance(self, *, obj: griffe.Object, **kwargs: Any) -> None:
-        if obj.docstring is not None and ">>>" in obj.docstring.value:
-            obj.docstring.value = fence_doctests(obj.docstring.value)
+        if obj.docstring is not None:
+            obj.docstring.value = roles_as_code(fence_doctests(obj.docstring.value))

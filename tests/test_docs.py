@@ -69,6 +69,9 @@ def test_doctest_blocks_in_docstrings_are_fenced() -> None:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     text = "Intro.\n\n    >>> f(1)\n    [2, 2, 1]\n\nMore text.\n>>> g()\n3"
+    assert module.roles_as_code("see :func:`chainrule.grad` and :class:`~chainrule.CheckReport`") == (
+        "see `chainrule.grad` and `chainrule.CheckReport`"
+    )
     assert module.fence_doctests(text) == (
         "Intro.\n\n    ```pycon\n    >>> f(1)\n    [2, 2, 1]\n    ```\n\n"
         "More text.\n```pycon\n>>> g()\n3\n```"
