@@ -60,10 +60,12 @@ def step_size_error(path: Path) -> None:
 def cost_versus_n_figure(path: Path, quick: bool) -> None:
     from chainrule import nn
     from chainrule.demo.cost import cost_versus_n
+    from chainrule.demo.timing import single_threaded_blas
 
     data = nn.load_digits(seed=0)
     widths = (4, 64) if quick else (2, 4, 16, 64, 256)
-    points = cost_versus_n(data.x_train[:64], data.y_train[:64], widths=widths)
+    with single_threaded_blas():  # as the demo measures (see its docstring)
+        points = cost_versus_n(data.x_train[:64], data.y_train[:64], widths=widths)
     n = [p.parameters for p in points]
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 3.6))

@@ -212,3 +212,15 @@ def test_cli_rejects_bad_options(capsys):
         main(["demo", "--model", "transformer"])
     with pytest.raises(SystemExit):
         main(["demo", "--epochs", "0"])
+
+
+def test_blas_is_single_threaded_while_the_demo_times(monkeypatch):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from chainrule.demo.timing import single_threaded_blas
+
+    with single_threaded_blas():
+        blas = [info for info in threadpoolctl.threadpool_info() if info["user_api"] == "blas"]
+        assert all(info["num_threads"] == 1 for info in blas)
+    _without(monkeypatch, "threadpoolctl")
+    with single_threaded_blas():  # without threadpoolctl: a no-op, not an error
+        pass

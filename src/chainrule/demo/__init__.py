@@ -35,7 +35,7 @@ from ..optim import adam, apply_updates
 from ..transforms import value_and_grad
 from .cost import CostPoint, cost_versus_n
 from .progress import EvaluationProgress
-from .timing import median_seconds
+from .timing import median_seconds, single_threaded_blas
 
 __all__ = ["DemoResult", "MissingExtraError", "build_model", "run_demo"]
 
@@ -135,6 +135,22 @@ def run_demo(
     matplotlib for ``plot``, is not installed.
     """
     require_extra(plot=bool(plot))
+    with single_threaded_blas():
+        return _run(model_kind, epochs, seed, learning_rate, batch_size, plot, progress,
+                    compare_finite_differences, out)  # fmt: skip
+
+
+def _run(
+    model_kind: str,
+    epochs: int | None,
+    seed: int,
+    learning_rate: float | None,
+    batch_size: int,
+    plot: str | None,
+    progress: bool,
+    compare_finite_differences: bool,
+    out: TextIO | None,
+) -> DemoResult:
     stream = out if out is not None else sys.stdout
 
     def say(*parts: Any) -> None:

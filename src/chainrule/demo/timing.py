@@ -10,13 +10,31 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import statistics
 import time
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["median_seconds"]
+__all__ = ["median_seconds", "single_threaded_blas"]
+
+
+def single_threaded_blas() -> contextlib.AbstractContextManager[Any]:
+    """Limit BLAS to one thread while the demo runs (when threadpoolctl, a scikit-learn
+    dependency, is installed).
+
+    The demo's matrices are small (64 x 128): a multithreaded BLAS gains nothing on
+    them, and on a busy machine its threads wait for cores, which made one backprop
+    gradient take 50 ms instead of 0.4 ms and the backprop/finite-difference ratio
+    swing by 10x between runs. One thread keeps the timings about the work.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    limits: contextlib.AbstractContextManager[Any] = threadpool_limits(limits=1, user_api="blas")
+    return limits
 
 
 def median_seconds(fn: Callable[[], Any], repeats: int = 7, budget: float = 2.0) -> float:
