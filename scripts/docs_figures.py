@@ -7,9 +7,12 @@ Usage: python scripts/docs_figures.py [--out DIR] [--quick]
 * ``cost_versus_n.png``: seconds per gradient against the number of parameters N,
   backprop measured, finite differences as 2N+1 measured evaluations (timings: rerun
   on your machine, the shape is what matters);
-* ``chain_rule_graph.svg``: the graph of ``sin(x*y) + x`` as ``chainrule.explain`` draws it.
+* ``chain_rule_graph.svg``: the graph of ``sin(x*y) + x`` as ``chainrule.explain`` draws it;
+* ``example_ode_parameter_fit.png``, ``example_physics_projectile.png``: the gallery's
+  pictures, from running those examples.
 
-Needs the demo extra (matplotlib, scikit-learn). ``--quick`` measures fewer sizes (tests).
+Needs the demo extra (matplotlib, scikit-learn). ``--quick`` measures fewer sizes and skips
+the examples (tests).
 """
 
 from __future__ import annotations
@@ -85,16 +88,79 @@ def chain_rule_graph(path: Path) -> None:
     path.write_text(e.to_svg(), encoding="utf-8")
 
 
+def _example(name: str):  # type: ignore[no-untyped-def]
+    """Import ``examples/<name>.py`` from its file, as the tests do."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "examples" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"chainrule_example_{name}", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def ode_example(path: Path) -> None:
+    import contextlib
+    import io
+
+    ode = _example("ode_parameter_fit")
+    with contextlib.redirect_stdout(io.StringIO()):
+        result = ode.main()
+    observed = ode.make_observations(0)
+    t = np.arange(len(observed)) * ode.DT * ode.EVERY
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.5, 3.4))
+    ax.plot(t, observed, "k.", markersize=4, label="noisy observations")
+    ax.plot(t, ode.simulate_positions(result["start"]), ":", label="start: damping 0.1, frequency 1.7")
+    fitted = result["recovered"]
+    label = f"fitted: damping {fitted['damping']:.3f}, frequency {fitted['frequency']:.3f}"
+    ax.plot(t, ode.simulate_positions(fitted), "-", label=label)
+    ax.set(xlabel="time", ylabel="position", title="L-BFGS with gradients through 300 RK4 steps")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def projectile_example(path: Path) -> None:
+    import contextlib
+    import io
+    import math
+
+    projectile = _example("physics_projectile")
+    with contextlib.redirect_stdout(io.StringIO()):
+        result = projectile.main()
+    angles = np.arange(5.0, 86.0, 1.0)
+    ranges = [float(projectile.flight_range(math.radians(a))) for a in angles]
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.5, 3.4))
+    ax.plot(angles, ranges, "-", label="range (simulated with drag)")
+    ax.plot([result["start_angle_deg"]], [result["start_range"]], "o", label="start: 20 degrees")
+    ax.plot([result["best_angle_deg"]], [result["best_range"]], "*", markersize=12,
+            label=f"L-BFGS with backprop: {result['best_angle_deg']:.2f} degrees")  # fmt: skip
+    ax.axvline(45.0, color="grey", linestyle=":", label="45 degrees (best without drag)")
+    ax.set(xlabel="launch angle (degrees)", ylabel="range (m)", title="the best launch angle, by gradient")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=OUT, help="directory for the pictures (docs/images)")
-    parser.add_argument("--quick", action="store_true", help="fewer network sizes (for tests)")
+    parser.add_argument("--quick", action="store_true", help="fewer sizes, no examples (for tests)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     step_size_error(args.out / "step_size_error.png")
     cost_versus_n_figure(args.out / "cost_versus_n.png", args.quick)
     chain_rule_graph(args.out / "chain_rule_graph.svg")
-    print(f"wrote step_size_error.png, cost_versus_n.png, chain_rule_graph.svg to {args.out}")
+    if not args.quick:  # the examples run in full (tens of seconds); test_examples covers them
+        ode_example(args.out / "example_ode_parameter_fit.png")
+        projectile_example(args.out / "example_physics_projectile.png")
+    print(f"wrote the pictures to {args.out}")
     return 0
 
 
