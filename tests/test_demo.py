@@ -65,10 +65,25 @@ def test_finite_difference_comparison_reports_evaluations_and_agreement():
     assert all(len(line) <= 80 for line in lines)
 
 
-def test_cli_demo_writes_the_plot_with_the_cost_panel(tmp_path, capsys):
+def test_cli_demo_passes_its_options_on(monkeypatch):
+    import chainrule.demo
+
+    seen = {}
+    monkeypatch.setattr(chainrule.demo, "run_demo", lambda *a, **k: seen.update(args=a, kwargs=k))
+    assert main(["demo", "--model", "cnn", "--epochs", "2", "--seed", "1", "--plot", "p.png",
+                 "--no-progress"]) == 0  # fmt: skip
+    assert seen["args"] == ("cnn",)
+    assert seen["kwargs"] == {"epochs": 2, "seed": 1, "plot": "p.png", "progress": False}
+
+
+def test_demo_writes_the_plot_with_the_cost_panel(tmp_path):
     path = tmp_path / "curves.png"
-    assert main(["demo", "--epochs", "1", "--seed", "1", "--plot", str(path), "--no-progress"]) == 0
-    assert "test accuracy:" in capsys.readouterr().out
+    result, text = _quiet(
+        model_kind="mlp", epochs=1, seed=1, plot=str(path), compare_finite_differences=False
+    )
+    assert f"wrote {path}" in text
+    assert len(result.cost) >= 3
+    assert [p.parameters for p in result.cost] == sorted(p.parameters for p in result.cost)
     header = path.read_bytes()[:24]
     assert header[:8] == b"\x89PNG\r\n\x1a\n"
     width = int.from_bytes(header[16:20], "big")
