@@ -267,3 +267,11 @@ def _exit_code(argv: list[str]) -> int:
 def test_explain_subcommand_still_works(capsys):
     assert main(["explain", "sin(x*y) + x", "--at", "x=1", "y=2", "--plain"]) == 0
     assert "sin" in capsys.readouterr().out
+
+
+def test_help_fits_80_columns(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    assert _exit_code(["check", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "shape:3,4" in out and "--domain" in out
+    assert all(len(line) <= 80 for line in out.splitlines()), out

@@ -79,8 +79,8 @@ def _add_check_parser(sub: Any) -> None:
         "check",
         help="check a function's gradient: check module:function --arg NAME=VALUE|shape:3,4 ...",
         description=(
-            "Load a function and check its chainrule gradient against finite differences. Exit "
-            "code 0 if it passes, 1 if it does not, 2 for a usage error."
+            "Load a function and check its chainrule gradient against finite differences.\n"
+            "Exit code 0 if it passes, 1 if it does not, 2 for a usage error."
         ),
         epilog=CHECK_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
