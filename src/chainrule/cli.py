@@ -25,7 +25,7 @@ CHECK_EPILOG = """\
 examples:
   chainrule check mymodel.py:loss --arg w=shape:3,2 --arg x=shape:5,3
   chainrule check mymodel.py:f --arg x=0.5 --arg w="[1, 2]"
-  chainrule check mymodel.py:f --arg x=shape:10 --domain x=0.1,2   (np.log needs x > 0)
+  chainrule check mymodel.py:f --arg x=shape:10 --domain x=0.1,2   (log: x > 0)
   chainrule check mymodel.py:f --arg params='{"w": [[1, 2]], "b": [0]}'
 """
 
