@@ -20,7 +20,6 @@ import chainrule  # noqa: F401 - registers the rules
 from chainrule.engine import (
     FUNCTION_HANDLERS,
     NONDIFF_UFUNCS,
-    RULED_PRIMITIVES,
     UFUNC_PRIMITIVES,
     Primitive,
     qualified_name,
@@ -63,6 +62,38 @@ SECOND_ORDER = {
 }
 
 
+# Rule-internal primitives shown under the public name a user writes; other internal names
+# (helpers such as "include_initial" or "diag_embed") are not shown at all.
+PUBLIC_NAMES = {"astype": "ndarray.astype"}
+
+# What the internal primitives of the engine are, in words a user knows.
+INTERNAL_MEANING = {
+    "getitem": "`x[index]` (indexing)",
+    "ndarray.astype": "`x.astype(dtype)` between float dtypes (`ndarray.astype`)",
+    "scatter_add": "`chainrule.at(x)[index].add(v)` and `.set(v)` (indexed updates)",
+}
+
+
+def public_name(name: str) -> str | None:
+    """The name a user writes for a primitive, or ``None`` for an internal helper.
+
+    A private segment (``scipy.special._ufuncs._zeta``) is internal too.
+    """
+    name = PUBLIC_NAMES.get(name, name)
+    parts = name.split(".")
+    if len(parts) < 2 or parts[0] not in ("numpy", "scipy", "ndarray"):
+        return None
+    return None if any(part.startswith("_") for part in parts) else name
+
+
+def _row_name(ufunc: Any, prim: Primitive) -> str | None:
+    """A ufunc's public name; a private ufunc (``_zeta``) under its primitive's public name."""
+    name = qualified_name(ufunc)
+    if name.startswith(("numpy.", "scipy.")) and public_name(name):
+        return name
+    return public_name(prim.name)
+
+
 def _args_of(prim: Primitive, rules: dict[int, Any], any_rule: Any) -> str:
     positions = [str(i) for i, r in sorted(rules.items()) if r is not None]
     if any_rule is not None:
@@ -97,7 +128,9 @@ def _primitives_behind(handler: Any, depth: int = 3) -> list[Primitive]:
 def rows() -> list[tuple[str, str, str, str, str, str]]:
     out = []
     for ufunc, prim in UFUNC_PRIMITIVES.items():
-        name = qualified_name(ufunc)
+        name = _row_name(ufunc, prim)
+        if name is None:  # a private ufunc with no public function in front of it
+            continue
         out.append((name, "ufunc", _args_of(prim, prim.vjp_makers, prim.any_vjp),
                     "yes" if (prim.jvp_rules or prim.any_jvp) else "no", SECOND_ORDER.get(name, "yes"),
                     KINKS.get(name, "")))  # fmt: skip
@@ -118,8 +151,9 @@ def rows() -> list[tuple[str, str, str, str, str, str]]:
                 )
             )
             continue
-        parts = dict.fromkeys(f"{p.name}: {_args_of(p, p.vjp_makers, p.any_vjp)}" for p in prims)
-        first = prims[0]
+        named = [(public_name(p.name), p) for p in prims]
+        parts = dict.fromkeys(f"{n}: {_args_of(p, p.vjp_makers, p.any_vjp)}" for n, p in named if n)
+        first = next((p for n, p in named if n), prims[0])
         diff = "; ".join(parts) if len(parts) > 1 else _args_of(first, first.vjp_makers, first.any_vjp)
         fwd = "yes" if all(p.jvp_rules or p.any_jvp for p in prims) else "no"
         out.append((name, "function", diff, fwd, SECOND_ORDER.get(name, "yes"), KINKS.get(name, "")))
@@ -131,7 +165,7 @@ def nondiff() -> list[str]:
     for func, handler in FUNCTION_HANDLERS.items():
         if getattr(handler, "nondiff", False):
             names.add(qualified_name(func))
-    return sorted(names)
+    return sorted(n for n in names if public_name(n))
 
 
 def render() -> str:
@@ -154,8 +188,8 @@ def render() -> str:
         lines.append(f"| `{name}` | {kind} | {args} | {fwd} | {second} | {kink} |")
     lines += [
         "",
-        "Internal primitives (not NumPy functions): "
-        + ", ".join(f"`{p.name}`" for p in RULED_PRIMITIVES if not p.name.startswith(("numpy.", "scipy.")))
+        "Also differentiable, through the engine's own primitives: "
+        + "; ".join(INTERNAL_MEANING.get(k, f"`{k}`") for k in sorted(INTERNAL_MEANING))
         + ".",
         "",
         "## Zero derivative: evaluated on plain values",

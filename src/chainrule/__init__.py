@@ -5,8 +5,11 @@ one forward pass records it, one backward pass yields every partial
 derivative. It is not an optimizer; optimizers consume its gradients.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from . import extend, numerical
 from . import rules as _rules  # registers every derivative rule
+from ._version import __version__
 from .check import CheckReport, GradientCheckError, check_grad, taylor_test
 from .derivatives import (
     checkpoint,
@@ -35,8 +38,6 @@ from .errors import (
 from .explain import Explanation, explain
 from .pytree import tree_flatten, tree_leaves, tree_map, tree_unflatten
 from .rules.updates import at
-
-__version__ = "0.1.0"
 
 __all__ = [
     "ChainruleError",
@@ -67,7 +68,9 @@ __all__ = [
     "jacobian",
     "jacrev",
     "jvp",
+    "nn",
     "numerical",
+    "optim",
     "primal",
     "stop_gradient",
     "taylor_test",
@@ -80,3 +83,24 @@ __all__ = [
 ]
 
 del _rules
+
+if TYPE_CHECKING:  # type checkers and editors see the subpackages; at run time they load on first use
+    from . import nn, optim
+
+# Subpackages imported on first attribute access (PEP 562), so ``import chainrule`` stays as fast
+# as the engine alone while ``cr.optim.adam`` and ``cr.nn.Dense`` work without a separate import.
+_LAZY_SUBPACKAGES = ("nn", "optim")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY_SUBPACKAGES:
+        import importlib
+
+        module = importlib.import_module(f"{__name__}.{name}")
+        globals()[name] = module  # later lookups find it directly, without __getattr__
+        return module
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY_SUBPACKAGES))

@@ -142,7 +142,8 @@ def _rebuild_mapping(cls: type, items: dict[Any, Any]) -> Any:
     try:
         return cls(items)
     except TypeError:  # e.g. defaultdict, whose first argument is a factory
-        out = cls.__new__(cls)
+        make: Any = cls.__new__  # an empty instance, filled as a plain dict
+        out = make(cls)
         dict.update(out, items)
         return out
 

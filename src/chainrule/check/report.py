@@ -3,10 +3,51 @@
 from __future__ import annotations
 
 import html
+import os
+import sys
+import textwrap
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TextIO
 
 __all__ = ["CheckReport", "Culprit", "Row"]
+
+WIDTH = 80  # columns: the report reads in an 80-column terminal
+
+
+def _wrap(lines: list[str], width: int) -> list[str]:
+    """Wrap each line to ``width``, continuing one level deeper than it is indented."""
+    out: list[str] = []
+    for line in lines:
+        indent = " " * (len(line) - len(line.lstrip()))
+        out += textwrap.wrap(line, width=width, subsequent_indent=indent + "    ",
+                             break_on_hyphens=False) or [line]  # fmt: skip
+    return out
+
+
+def _elide(text: str, width: int) -> str:
+    """``text`` shortened to ``width``: its first word (``d/dx``), ``...``, and its end (the index).
+
+    >>> _elide("d/dx argument 0 ('params')['weights'][3, 4]", 24)
+    "d/dx ...'weights'][3, 4]"
+    """
+    if len(text) <= width:
+        return text
+    head = text.split(" ", 1)[0] + " "
+    if len(head) + 3 >= width:
+        head = ""
+    return head + "..." + text[len(text) - (width - len(head) - 3) :]
+
+
+def _console(out: TextIO, colour: bool | None) -> Any:
+    """A rich console writing colour to ``out``, or ``None`` for plain text."""
+    if colour is False or (colour is None and os.environ.get("NO_COLOR")):  # https://no-color.org
+        return None
+    try:
+        from rich.console import Console
+    except ImportError:  # rich is optional (the demo extra): plain text
+        return None
+    console = Console(file=out, width=WIDTH, highlight=False, force_terminal=True if colour else None)
+    return console if console.color_system is not None else None
 
 
 @dataclass
@@ -95,7 +136,7 @@ class CheckReport:
         return sorted(pool, key=lambda r: r.abs_error / r.tolerance if r.tolerance > 0 else r.abs_error,
                       reverse=True)[:count]  # fmt: skip
 
-    def _summary(self) -> list[str]:
+    def _summary(self, width: int = WIDTH) -> list[str]:
         lines = [
             f"gradient check of {self.function}: {self.verdict}",
             f"  mode {self.mode!r}, order {self.order}, modes {', '.join(self.modes)}"
@@ -115,28 +156,64 @@ class CheckReport:
             lines.append(f"  culprit: {self.culprit}")
         elif self.localization:
             lines.append(f"  localization: {self.localization}")
-        return lines
+        return _wrap(lines, width)
 
-    def table(self, count: int = 8) -> str:
+    def table(self, count: int = 8, width: int = WIDTH) -> str:
+        """The worst elements as a text table no wider than ``width`` columns."""
         rows = self.worst_rows(count)
         if not rows:
             return ""
         head = ("element", "backprop", "numerical", "abs err", "rel err", "tol", "")
-        body = [
-            (f"{r.what} {r.where}", f"{r.backprop:.8g}", f"{r.numerical:.8g}", f"{r.abs_error:.3g}",
-             f"{r.rel_error:.3g}", f"{r.tolerance:.3g}", r.status)
-            for r in rows
-        ]  # fmt: skip
-        widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(head)]
+        for digits in (8, 6):  # fewer digits before shortening the element names
+            body = [
+                (f"{r.what} {r.where}", f"{r.backprop:.{digits}g}", f"{r.numerical:.{digits}g}",
+                 f"{r.abs_error:.3g}", f"{r.rel_error:.3g}", f"{r.tolerance:.3g}", r.status)
+                for r in rows
+            ]  # fmt: skip
+            widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(head)]
+            if sum(widths) + 2 * (len(widths) - 1) <= width:
+                break
+        room = width - (sum(widths[1:]) + 2 * (len(widths) - 1))
+        if widths[0] > room:
+            widths[0] = max(room, 12)
+            body = [(_elide(b[0], widths[0]), *b[1:]) for b in body]
         fmt = lambda cells: "  ".join(
             c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))
-        )
+        ).rstrip()
         return "\n".join([fmt(head), fmt(tuple("-" * w for w in widths)), *(fmt(b) for b in body)])
 
     def __str__(self) -> str:
         text = "\n".join(self._summary())
         table = self.table()
         return f"{text}\n{table}" if table and self.verdict == "FAIL" else text
+
+    def show(self, file: TextIO | None = None, colour: bool | None = None) -> None:
+        """Print the report, with colour when ``file`` is a terminal that supports it.
+
+        ``colour=None`` decides from the terminal (and ``NO_COLOR``/``TERM``, through
+        rich, which is optional: without it the text is plain); ``False`` never
+        colours; ``True`` colours when rich is installed.
+        """
+        out = file if file is not None else sys.stdout
+        console = _console(out, colour)
+        if console is None:
+            print(str(self), file=out)
+            return
+        from rich.text import Text
+
+        styles = {"FAIL": "bold red", "kink": "yellow", "ok": "green"}
+        lines = str(self).split("\n")
+        first = Text(lines[0])
+        first.highlight_words([self.verdict], "bold green" if self.passed else "bold red")
+        console.print(first)
+        for line in lines[1:]:
+            text = Text(line)
+            status = line.rsplit(None, 1)[-1] if line.strip() else ""
+            if status in styles and line.startswith(("d/dx", "u.v", "H.v")):
+                text.stylize(styles[status])
+            elif line.lstrip().startswith("culprit:"):
+                text.stylize("red")
+            console.print(text)
 
     def _repr_html_(self) -> str:
         esc = html.escape

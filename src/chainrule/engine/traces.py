@@ -109,7 +109,8 @@ class ReverseTrace:
             ans = prim.impl(*raw, **kwargs) if kwargs else prim.impl(*raw)
         fresh = prim.fresh_cotangents
         parents = []
-        for i, fn in cotangent_functions(prim, ans, raw, kwargs, traced):  # a loop: no call, unlike a listcomp
+        # A loop, not a list comprehension: one Python call less per operation.
+        for i, fn in cotangent_functions(prim, ans, raw, kwargs, traced):
             parents.append((args[i]._node, fn, fresh))
         node = Node(parents)
         self.tape.append(node)

@@ -68,7 +68,8 @@ def _windows(x: np.ndarray, kh: int, kw: int, s: Pair, p: Pair, d: Pair, oh: int
     ext_w = d[1] * (kw - 1) + 1
     v = sliding_window_view(x, (ext_h, ext_w), axis=(2, 3))
     v = v[:, :, : s[0] * (oh - 1) + 1 : s[0], : s[1] * (ow - 1) + 1 : s[1], :: d[0], :: d[1]]
-    return v.transpose(0, 1, 4, 5, 2, 3)
+    windows: np.ndarray = v.transpose(0, 1, 4, 5, 2, 3)
+    return windows
 
 
 
@@ -78,7 +79,8 @@ def _conv_impl(x: np.ndarray, w: np.ndarray, s: Pair, p: Pair, d: Pair) -> np.nd
     oh = conv_output_size(h, kh, s[0], p[0], d[0])
     ow = conv_output_size(wd, kw, s[1], p[1], d[1])
     cols = _windows(x, kh, kw, s, p, d, oh, ow).reshape(n, c * kh * kw, oh * ow)  # im2col copy
-    return np.matmul(w.reshape(o, c * kh * kw), cols).reshape(n, o, oh, ow)
+    out: np.ndarray = np.matmul(w.reshape(o, c * kh * kw), cols).reshape(n, o, oh, ow)
+    return out
 
 
 def _kernel_grad_impl(x: np.ndarray, g: np.ndarray, ksize: Pair, s: Pair, p: Pair, d: Pair) -> np.ndarray:
@@ -88,7 +90,8 @@ def _kernel_grad_impl(x: np.ndarray, g: np.ndarray, ksize: Pair, s: Pair, p: Pai
     cols = _windows(x, kh, kw, s, p, d, oh, ow).transpose(1, 2, 3, 0, 4, 5)
     cols = cols.reshape(c * kh * kw, n * oh * ow)  # im2col copy
     gmat = g.transpose(1, 0, 2, 3).reshape(o, n * oh * ow)
-    return (gmat @ cols.T).reshape(o, c, kh, kw)
+    kernel_grad: np.ndarray = (gmat @ cols.T).reshape(o, c, kh, kw)
+    return kernel_grad
 
 
 def _input_grad_impl(g: np.ndarray, w: np.ndarray, xsize: Pair, s: Pair, p: Pair, d: Pair) -> np.ndarray:

@@ -15,6 +15,8 @@ def batches(
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield ``(x_batch, y_batch)`` pairs covering one shuffled pass over the data.
 
+    Examples
+    --------
     >>> xb = list(batches(np.arange(5.0), np.arange(5), 2, np.random.default_rng(0)))
     >>> [len(b[0]) for b in xb]
     [2, 2, 1]

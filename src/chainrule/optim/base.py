@@ -148,6 +148,8 @@ def apply_updates(params: Any, updates: Any) -> Any:
         If the two trees differ in structure or in a leaf's shape; the message
         names the differing path.
 
+    Examples
+    --------
     >>> apply_updates({"w": np.float32(1.0)}, {"w": np.float64(-0.5)})
     {'w': np.float32(0.5)}
     """

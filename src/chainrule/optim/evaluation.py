@@ -39,7 +39,7 @@ def gradient_source_name(gradient: Any) -> str:
     if callable(gradient):
         return "callable"
     if gradient in ("backprop", "numerical"):
-        return gradient
+        return str(gradient)
     raise ValueError(
         f"gradient={gradient!r}: use 'backprop' (reverse-mode, one backward pass), "
         "'numerical' (finite differences, O(N) evaluations) or a function x -> gradient tree"

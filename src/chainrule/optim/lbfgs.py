@@ -62,7 +62,7 @@ class LbfgsState(NamedTuple):
     zero and the loop should stop).
     """
 
-    count: int
+    count: int  # type: ignore[assignment]  # a field named like tuple.count, as in optax
     s_history: tuple[Any, ...]
     y_history: tuple[Any, ...]
     rho_history: tuple[float, ...]

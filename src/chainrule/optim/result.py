@@ -29,7 +29,7 @@ class History(NamedTuple):
         )
 
 
-class OptimizeResult(dict):
+class OptimizeResult(dict[str, Any]):
     """A dict with attribute access, as SciPy's ``OptimizeResult``.
 
     Attributes

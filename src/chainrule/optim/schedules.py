@@ -94,6 +94,8 @@ def linear_schedule(init_value: float, end_value: float, transition_steps: int) 
     """Go linearly from ``init_value`` to ``end_value`` in ``transition_steps``, then stay
     (a linear warm-up when ``init_value < end_value``).
 
+    Examples
+    --------
     >>> s = linear_schedule(0.0, 1.0, 4)
     >>> [s(k) for k in range(6)]
     [0.0, 0.25, 0.5, 0.75, 1.0, 1.0]

@@ -59,7 +59,7 @@ class _Flattener:
 
     @property
     def size(self) -> int:
-        return self.offsets[-1]
+        return int(self.offsets[-1])
 
     def flatten(self, tree: Any) -> np.ndarray:
         leaves = tree_flatten(tree)[0]
@@ -177,7 +177,8 @@ def minimize_scipy(
     def hessp(v: np.ndarray, p: np.ndarray, *a: Any) -> np.ndarray:
         nonlocal nhev
         nhev += 1
-        return np.asarray(jvp(lambda x: grad_flat(x, *args), (v,), (p,))[1], dtype=np.float64)
+        product: np.ndarray = np.asarray(jvp(lambda x: grad_flat(x, *args), (v,), (p,))[1], dtype=np.float64)
+        return product
 
     def hess(v: np.ndarray, *a: Any) -> np.ndarray:
         nonlocal nhev
@@ -185,7 +186,8 @@ def minimize_scipy(
         cols = [hessp(v, e) for e in np.eye(n)]
         nhev += 1 - n
         h = np.stack(cols, axis=1) if cols else np.zeros((0, 0))
-        return 0.5 * (h + h.T)
+        symmetric: np.ndarray = 0.5 * (h + h.T)
+        return symmetric
 
     def record(v: np.ndarray, value: float) -> bool:
         nonlocal last_finite

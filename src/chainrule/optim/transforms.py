@@ -61,7 +61,7 @@ __all__ = [
 class ScheduleState(NamedTuple):
     """How many updates have been made (the schedule's argument)."""
 
-    count: int
+    count: int  # type: ignore[assignment]  # a field named like tuple.count, as in optax
 
 
 class TraceState(NamedTuple):
@@ -85,7 +85,7 @@ class RmsState(NamedTuple):
 class AdamState(NamedTuple):
     """Adam's step count and first and second moment estimates."""
 
-    count: int
+    count: int  # type: ignore[assignment]  # a field named like tuple.count, as in optax
     mu: Any
     nu: Any
 
