@@ -5,7 +5,10 @@ one forward pass records it, one backward pass yields every partial
 derivative. It is not an optimizer; optimizers consume its gradients.
 """
 
-from . import numerical
+from . import (
+    explain,  # the package, callable as explain(f, *args)
+    numerical,
+)
 from . import rules as _rules  # registers every derivative rule
 from .at import at
 from .check import CheckReport, GradientCheckError, check_grad, taylor_test
@@ -19,7 +22,7 @@ from .errors import (
     TracerConversionError,
     UnsupportedOperationError,
 )
-from .explain import Explanation, explain
+from .explain import Explanation
 from .jacobians import hessian, hvp, jacfwd, jacobian, jacrev
 from .pytree import tree_flatten, tree_leaves, tree_map, tree_unflatten
 from .transforms import grad, jvp, value_and_grad, vjp

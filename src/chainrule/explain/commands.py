@@ -12,6 +12,7 @@ import importlib
 import importlib.util
 import inspect
 import os
+import shutil
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -50,6 +51,19 @@ def explain_parser() -> argparse.ArgumentParser:
     p.add_argument("--svg", metavar="PATH", help="also write the graph as SVG")
     p.add_argument("--dot", metavar="PATH", help="also write the graph as Graphviz DOT")
     p.add_argument("--plain", action="store_true", help="plain text tables (no rich formatting)")
+    p.add_argument(
+        "--width",
+        type=int,
+        default=None,
+        metavar="COLUMNS",
+        help="text width (default: the terminal's; tables too wide become one block per row)",
+    )
+    p.add_argument(
+        "--layout",
+        choices=("auto", "dot", "chainrule"),
+        default="auto",
+        help="picture layout: Graphviz's dot if installed (auto), dot, or the built-in layered layout",
+    )
     return p
 
 
@@ -101,10 +115,10 @@ def explain_command(argv: Sequence[str] | None = None) -> int:
                 f"{args.expression} = {value:.17g} (no variables given with --at: nothing to differentiate)"
             )
             return 0
-        e = explain(expr, *values, argnums=tuple(range(len(names))))
+        e = explain(expr, *values, argnums=tuple(range(len(names))), engine=args.layout)
     except ExpressionError as exc:
         return _fail(prog, str(exc))
-    print(e.table(rich=False if args.plain else None), end="")
+    _print_explanation(e, args.plain, args.width)
     try:
         if args.html:
             e.to_html(args.html)
@@ -118,6 +132,22 @@ def explain_command(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         return _fail(prog, f"cannot write: {exc}", 1)
     return 0
+
+
+def _print_explanation(e: Any, plain: bool, width: int | None) -> None:
+    """The tables at the terminal's width, in colour when it is a terminal (rich's Console)."""
+    if width is not None and width < 40:
+        width = 40  # narrower is unreadable whatever we do
+    if not plain:
+        try:
+            from rich.console import Console
+        except ImportError:
+            pass
+        else:
+            e.print(Console(width=width))
+            return
+    cols = width or shutil.get_terminal_size((100, 24)).columns
+    print(e.table(rich=False, width=cols), end="")
 
 
 def _write(path: str, text: str) -> None:

@@ -62,9 +62,17 @@ class RecNode(Node):
         ``(argnum, summary)`` for the arguments that were not traced.
     value
         The output value (kept: an explanation shows it).
+    primitive
+        The primitive's full name (``numpy.sin``), the key of its formula template.
+    operands
+        ``argnum -> value`` of the positional arguments that were not traced
+        (``None`` for those that are not arrays or numbers): the pictures draw
+        them as grey leaves and the formulas substitute them.
+    n_args
+        The number of positional arguments.
     """
 
-    __slots__ = ("constants", "id", "inputs", "label", "op", "value")
+    __slots__ = ("constants", "id", "inputs", "label", "n_args", "op", "operands", "primitive", "value")
 
     def __init__(self, parents: Any, id: int, op: str, value: Any, label: str = "") -> None:
         super().__init__(parents)
@@ -74,6 +82,9 @@ class RecNode(Node):
         self.label = label
         self.inputs: list[tuple[int, RecNode]] = []
         self.constants: list[tuple[int, str]] = []
+        self.primitive = op
+        self.operands: dict[int, Any] = {}
+        self.n_args = 0
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -133,11 +144,27 @@ class RecordingTrace(ReverseTrace):
         node.constants = [(i, _constant_summary(a)) for i, a in enumerate(args) if i not in traced] + [
             (-1, f"{k}={v!r}") for k, v in kwargs.items()
         ]
+        _keep_operands(node, prim, args, traced)
         self.nodes.append(node)
         self.tape.append(node)
         if type(out) is Tracer and out._trace is self:
             out._node = node
         return out
+
+
+def _keep_operands(node: RecNode, prim: Primitive, args: tuple[Any, ...], traced: list[int]) -> None:
+    """Keep what the views need about the operands that carry no derivative.
+
+    Kept apart from the recording itself so that it moves unchanged when the
+    engine's sweep gains an observer hook.
+    """
+    node.primitive = prim.name
+    node.n_args = len(args)
+    for i, a in enumerate(args):
+        if i in traced:
+            continue
+        plain = isinstance(a, np.ndarray | np.generic | float | int) and not isinstance(a, bool)
+        node.operands[i] = a if plain else None
 
 
 def _constant_summary(a: Any) -> str:
