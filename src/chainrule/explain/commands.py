@@ -19,6 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from .explanation import explain
+from .expression import FUNCTIONS, ExpressionError, compile_expression
+
 __all__ = ["check_command", "explain_command", "explain_parser", "check_parser"]
 
 
@@ -68,8 +71,6 @@ def explain_parser() -> argparse.ArgumentParser:
 
 
 def _functions() -> list[str]:
-    from .expression import FUNCTIONS
-
     return list(FUNCTIONS)
 
 
@@ -87,9 +88,6 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpa
 
 def explain_command(argv: Sequence[str] | None = None) -> int:
     """``chainrule explain EXPR --at x=1 y=2 [--html PATH]``; returns the exit code."""
-    from .explanation import explain
-    from .expression import ExpressionError, compile_expression
-
     prog = "chainrule explain"
     args = _parse(explain_parser(), argv)
     if isinstance(args, int):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import shutil
 import sys
+import textwrap
 from collections.abc import Sequence
 from typing import Any
 
@@ -52,7 +53,19 @@ def plain_table(title: str, header: Sequence[str], rows: Sequence[Sequence[str]]
     return "\n".join(lines)
 
 
-def block_table(title: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+def wrap(text: str, width: int) -> str:
+    """Lines longer than ``width`` folded, continuing under their own indentation (plus two)."""
+    out = []
+    for line in text.split("\n"):
+        if len(line) <= width:
+            out.append(line)
+            continue
+        indent = " " * (len(line) - len(line.lstrip()) + 2)
+        out.append(textwrap.fill(line, width, subsequent_indent=indent, break_on_hyphens=False))
+    return "\n".join(out)
+
+
+def block_table(title: str, header: Sequence[str], rows: Sequence[Sequence[str]], width: int = 80) -> str:
     """A table written as one block per row: the first cells on a line, then one line per field."""
     lines = [title]
     lead = min(2, len(header))
@@ -64,7 +77,7 @@ def block_table(title: str, header: Sequence[str], rows: Sequence[Sequence[str]]
             first, *rest = cell.split("\n")
             lines.append(f"    {h}: {first}")
             lines.extend(f"      {r}" for r in rest)
-    return "\n".join(lines)
+    return wrap("\n".join(lines), width)
 
 
 def _safe(table: Table) -> Table:
@@ -81,7 +94,7 @@ def _print_rich(console: Any, tables: Sequence[Table], notes: Sequence[str]) -> 
         if _natural_width(header, rows) > console.width:
             head = Text(title, style="bold")
             console.print(head)
-            console.print(Text(block_table("", header, rows).lstrip("\n")), highlight=False)
+            console.print(Text(block_table("", header, rows, console.width).lstrip("\n")), highlight=False)
             console.print()
             continue
         t = RichTable(
@@ -96,7 +109,7 @@ def _print_rich(console: Any, tables: Sequence[Table], notes: Sequence[str]) -> 
             t.add_row(*(Text(c) for c in row))
         console.print(t)
     for note in notes:
-        console.print(Text(terminal(note)), highlight=False)
+        console.print(Text(wrap(terminal(note), console.width)), highlight=False)
 
 
 def render_tables(
@@ -118,8 +131,8 @@ def render_tables(
     for table in tables:
         title, header, rows = _safe(table)
         fits = _natural_width(header, rows) <= width
-        parts.append(plain_table(title, header, rows) if fits else block_table(title, header, rows))
-    parts.extend(terminal(n) for n in notes)
+        parts.append(plain_table(title, header, rows) if fits else block_table(title, header, rows, width))
+    parts.extend(wrap(terminal(n), width) for n in notes)
     return "\n\n".join(parts) + "\n"
 
 
