@@ -149,6 +149,9 @@ def test_operands_not_differentiated_are_grey_leaves():
     assert sorted(consts) == sorted([f"c{matmul.id}_0", f"c{subtract.id}_1"])
     fills = {g.get("data-node"): g.find(f"{NS}rect").get("fill") for g in d.root.iter(f"{NS}g")}
     assert {fills[k] for k in consts} == {"#e5e7eb"}  # grey
+    titles = {b.key: b.title for b in e.display().nodes}
+    assert titles[f"c{matmul.id}_0"] == "x: float64[8, 3]"  # named after the argument
+    assert titles[f"c{subtract.id}_1"] == "y: float64[8, 1]"
 
 
 @pytest.mark.parametrize("engine", ENGINES)

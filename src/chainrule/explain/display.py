@@ -144,7 +144,7 @@ def display_graph(graph: Graph, cap: int = DEFAULT_CAP) -> Display:
             if draws_operand(n, k):
                 key = f"c{n.id}_{k}"
                 value = n.operands[k]
-                title = _const_title(value)
+                title = _const_title(value, graph.constant_names.get(id(value)))
                 consts.append(DisplayNode(key, [], title, "constant", "const", depth[n.id] - 1))
                 counts[(key, str(n.id))] += 1
     all_boxes = list(boxes.values()) + consts
@@ -155,10 +155,12 @@ def display_graph(graph: Graph, cap: int = DEFAULT_CAP) -> Display:
     return Display(all_boxes, edges, "; ".join(notes), where)
 
 
-def _const_title(value: Any) -> str:
+def _const_title(value: Any, name: str | None) -> str:
+    """``0.1``, ``x: float64[8, 3]`` (a named argument) or ``const float64[8, 3]``."""
     if np.ndim(value) == 0:
-        return summarize_value(value)
-    return f"const {np.asarray(value).dtype}{list(np.shape(value))}"
+        text = summarize_value(value)
+        return f"{name} = {text}" if name else text
+    return f"{name or 'const'}: {np.asarray(value).dtype}{list(np.shape(value))}"
 
 
 def _detail(members: list[RecNode]) -> list[str]:

@@ -213,6 +213,11 @@ class Graph:
     argnums: tuple[int, ...]
     arg_trees: list[tuple[Any, list[RecNode]]]
     fname: str
+    # id() of each array leaf of the arguments not differentiated -> its path (``x``,
+    # ``data['y']``), so pictures can name those operands. The ids are taken while the
+    # arguments are alive and every operand exists by the end of the recording, so an
+    # operand's id can only match the argument it is.
+    constant_names: dict[int, str] = field(default_factory=dict)
 
 
 def _arg_label(f: Callable[..., Any], argnum: int) -> str:
@@ -246,7 +251,22 @@ def record(f: Callable[..., Any], args: Sequence[Any], argnums: int | Sequence[i
     else:
         output, value = None, out
     fname = getattr(f, "__qualname__", None) or getattr(f, "__name__", None) or repr(f)
-    return Graph(trace.nodes, output, leaves, value, nums, arg_trees, fname)
+    graph = Graph(trace.nodes, output, leaves, value, nums, arg_trees, fname)
+    graph.constant_names = _constant_names(f, args, nums)
+    return graph
+
+
+def _constant_names(f: Callable[..., Any], args: Sequence[Any], nums: tuple[int, ...]) -> dict[int, str]:
+    """Names of the array leaves of the arguments that are not differentiated, by ``id``."""
+    names = {}
+    for n, a in enumerate(args):
+        if n in nums:
+            continue
+        values, treedef = tree_flatten(a)
+        for v, p in zip(values, paths_of(treedef)):
+            if isinstance(v, np.ndarray | np.generic | float):
+                names[id(v)] = f"{_arg_label(f, n)}{p}"
+    return names
 
 
 def _local_partial(fn: Callable[[Any], Any], consumer: RecNode, input: RecNode) -> Any:

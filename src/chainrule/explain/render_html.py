@@ -50,6 +50,7 @@ class WidgetData:
 _CSS = """
 #ID { font-family: system-ui, sans-serif; color: #111; outline: none; }
 #ID:focus-visible { box-shadow: 0 0 0 2px #93c5fd; }
+#ID .cr-table { overflow-x: auto; max-width: 100%; }
 #ID table { border-collapse: collapse; margin: 0.5em 0 1.5em 0; font-size: 13px; }
 #ID th, #ID td { border: 1px solid #bbb; padding: 2px 6px; vertical-align: top; white-space: pre;
   font-family: monospace; text-align: left; }
@@ -147,13 +148,13 @@ _JS = """
 def _table(title: str, header: Sequence[str], rows: Sequence[Sequence[str]], steps: bool = False) -> str:
     out = [
         f"<h3>{markup(title)}</h3>",
-        "<table>",
+        '<div class="cr-table"><table>',
         "<tr>" + "".join(f"<th>{markup(h)}</th>" for h in header) + "</tr>",
     ]
     for row in rows:
         attr = f' data-step="{markup(row[0])}"' if steps and row and row[0].isdigit() else ""
         out.append(f"<tr{attr}>" + "".join(f"<td>{markup(c)}</td>" for c in row) + "</tr>")
-    out.append("</table>")
+    out.append("</table></div>")
     return "\n".join(out)
 
 
