@@ -198,12 +198,18 @@ def to_html(data: WidgetData, fragment: bool = False, prefix: str | None = None)
         f'<div class="cr-graph" data-role="graph">\n{data.svg}</div>',
         '<div class="cr-detail" data-role="detail"></div>',
     ]
+    # In a notebook the tables start folded (the picture and the stepper are the point).
+    parts.append(
+        f'<details class="cr-tables"{"" if fragment else " open"}><summary>tables: backward pass, '
+        "chain rule written out, gradient, forward pass</summary>"
+    )
     if tables:
         parts.append(_table(*tables[0], steps=True))
     if data.formulas:
         parts.append("<h3>The chain rule written out</h3>")
         parts.append(f'<pre class="cr-paths">{markup(data.formulas)}</pre>')
     parts.extend(_table(*t) for t in tables[1:])
+    parts.append("</details>")
     parts.append(f'<script type="application/json" class="cr-data">{payload}</script>')
     parts.append(f"<script>{_JS.replace('__ROOT__', p)}</script>")
     parts.append("</div>")
