@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+from chainrule.explain.display import group_interior
 from chainrule.explain.graphviz import dot_available
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -259,8 +260,18 @@ def test_clicking_a_group_lists_its_members(tmp_path):
     g.querySelector("rect").dispatchEvent(new MouseEvent("click", {{bubbles: true}}));
     window.out.detail = root.querySelector('[data-role="detail"]').textContent;
     window.out.current = root.getAttribute("data-current");
+    window.out.inside = [].slice.call(root.querySelectorAll(".cr-inside g.node")).map(function (n) {{
+      return n.getAttribute("data-node"); }});
+    window.out.main = root.querySelectorAll(".cr-graph g.node").length;
     """
     out = _results(tmp_path, e.to_html(), script)
     assert out["current"] == group.key
     assert group.title in out["detail"]
     assert all(line in out["detail"] for line in group.detail[:5])
+    # The group expands into a drawing of what it stands for: its op nodes (the first 12)
+    # and, as grey leaves, what they read from outside.
+    inner = group_interior(e.graph, group)
+    assert sorted(out["inside"]) == sorted(b.key for b in inner.nodes)
+    ops = [k for k in out["inside"] if not k.startswith("o")]
+    assert len(ops) == min(12, len([i for i in group.ids if not e.nodes[i].is_leaf]))
+    assert out["main"] == len(e.display().nodes)  # the main picture is unchanged

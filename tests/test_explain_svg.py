@@ -242,3 +242,22 @@ def test_user_text_is_escaped_everywhere(tmp_path):
     assert "\x1b" not in text and "\\x1b" in text
     assert "[bold]" in text  # shown literally, never taken as rich markup
     assert unescape(svg).count("alert") >= 1  # the text is shown, not dropped
+
+
+@pytest.mark.parametrize("name", ["mlp14", "chain300"])
+def test_group_interior_drawing(name):
+    from chainrule.explain.display import group_interior
+    from chainrule.explain.render_svg import place, to_svg
+
+    e = _explain(name, "chainrule")
+    group = next(b for b in e.display().nodes if b.kind == "group")
+    inner = group_interior(e.graph, group, limit=12)
+    d = parse_svg(to_svg(inner, place(inner, "chainrule")))
+    ops = sorted(int(k) for k in d.boxes if not k.startswith("o"))
+    assert ops == sorted(i for i in group.ids if not e.nodes[i].is_leaf)[:12]
+    # Everything those nodes read is drawn: inside as a box, outside as a grey leaf.
+    for i in ops:
+        for _, src in e.nodes[i].inputs:
+            key = str(src.id) if src.id in ops else f"o{src.id}"
+            assert (key, str(i)) in {(a, b) for a, b, _ in d.edges}
+    assert edge_violations(d) == []

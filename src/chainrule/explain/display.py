@@ -341,3 +341,31 @@ def _fold_middle(
     for k in fold:
         groups.pop(k, None)
     notes.append(f"{len(members)} nodes at depths {d0}-{d1} folded into group {key}")
+
+
+def group_interior(graph: Graph, box: DisplayNode, limit: int = 12) -> Display:
+    """What a group stands for, drawn: its first ``limit`` op nodes and what they read.
+
+    Inputs from outside the shown part become grey leaves named after their node
+    (``v31 tanh``); this is the drawing a group expands to when clicked.
+    """
+    members = sorted(i for i in box.ids if not graph.nodes[i].is_leaf)[:limit]
+    shown = set(members)
+    boxes: dict[str, DisplayNode] = {}
+    counts: Counter[tuple[str, str]] = Counter()
+    for i in members:
+        n = graph.nodes[i]
+        boxes[str(i)] = _single(graph, n, 0)
+        boxes[str(i)].kind = "op"
+        for _, src in n.inputs:
+            if src.id in shown:
+                key = str(src.id)
+            else:
+                key = f"o{src.id}"
+                if key not in boxes:
+                    title = src.label if src.is_leaf else f"v{src.id} {src.op}"
+                    boxes[key] = DisplayNode(key, [], title, "outside", "const")
+            counts[(key, str(i))] += 1
+    more = len([i for i in box.ids if not graph.nodes[i].is_leaf]) - len(members)
+    note = f"first {len(members)} of {len(members) + more} nodes of {box.title}" if more > 0 else ""
+    return Display(list(boxes.values()), [(a, b, c) for (a, b), c in counts.items()], note)

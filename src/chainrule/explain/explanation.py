@@ -9,7 +9,7 @@ import numpy as np
 
 from ..pytree import tree_unflatten
 from ..transforms import _leaf_gradient
-from .display import DEFAULT_CAP, Display, display_graph
+from .display import DEFAULT_CAP, Display, display_graph, group_interior
 from .formulas import local_partial
 from .layout import Placement
 from .paths import PathSum, path_sum
@@ -252,10 +252,20 @@ class Explanation:
             steps=steps,
             step_text=_step_texts(self),
             details={i: b.detail for i, b in enumerate(display.nodes) if b.detail},
+            interiors=self._interiors(display),
             tables=[bwd, grads, fwd],
             formulas=formulas,
             note=note,
         )
+
+    def _interiors(self, display: Display) -> dict[int, str]:
+        """For each group box (by index), the SVG of what it stands for (drawn on click)."""
+        out = {}
+        for i, b in enumerate(display.nodes):
+            if b.kind in ("group", "collapsed"):
+                inner = group_interior(self.graph, b)
+                out[i] = to_svg(inner, place(inner, self.engine))
+        return out
 
     def to_html(self, path: str | None = None) -> str:
         """One self-contained HTML page (inline SVG, tables, stepper), also written to ``path`` if given.

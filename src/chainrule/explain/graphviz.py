@@ -45,9 +45,13 @@ def dot_placement(
         '  node [shape=box, fixedsize=true, label=""];',
         "  edge [arrowhead=none, arrowtail=none];",
     ]
+    fed = {b for _, b in edges}
     for k in keys:
         w, h = sizes[k]
-        lines.append(f"  {name[k]} [width={w / 72:.4f}, height={h / 72:.4f}];")
+        # One group for every node with inputs: dot keeps edges inside a group straight, so the
+        # chain of operations runs down one column and parameters sit beside it.
+        group = ", group=ops" if k in fed else ""
+        lines.append(f"  {name[k]} [width={w / 72:.4f}, height={h / 72:.4f}{group}];")
     for a, b in edges:
         lines.append(f"  {name[a]} -> {name[b]};")
     lines.append("}")

@@ -265,6 +265,7 @@ def _coordinates(
     def gap(a: object, b: object) -> float:
         return (w(a) + w(b)) / 2 + (GAP_X if isinstance(a, str) or isinstance(b, str) else 6.0)
 
+    sources = {v for row in rows for v in row if isinstance(v, str) and not up.get(v)}
     x: dict[object, float] = {}
     for row in rows:
         pos = MARGIN
@@ -286,10 +287,18 @@ def _coordinates(
             for i, v in enumerate(row):
                 if i:
                     offset += gap(row[i - 1], v)
-                ns = [x[u] for m in nbr_maps for u in m.get(v, [])]
-                want = sum(ns) / len(ns) if ns else x[v]
+                # Edges between two boxes that have inputs (the chain of operations, and the
+                # dummies of long edges) pull much harder than edges from sources: chains
+                # run straight down and parameters and constants sit beside them.
+                ns = [
+                    (x[u], 1.0 if u in sources or v in sources else 8.0)
+                    for m in nbr_maps
+                    for u in m.get(v, [])
+                ]
+                total = sum(c for _, c in ns)
+                want = sum(p * c for p, c in ns) / total if ns else x[v]
                 target.append(want - offset)
-                weight.append((4.0 if not isinstance(v, str) else 1.0) * max(len(ns), 1))
+                weight.append((4.0 if not isinstance(v, str) else 1.0) * max(total, 1.0))
             fitted = _pava(target, weight)
             offset = 0.0
             for i, v in enumerate(row):

@@ -42,6 +42,7 @@ class WidgetData:
     steps: list[tuple[int, list[int]]]
     step_text: dict[int, str] = field(default_factory=dict)
     details: dict[int, list[str]] = field(default_factory=dict)
+    interiors: dict[int, str] = field(default_factory=dict)  # box index -> SVG of a group's inside
     tables: Sequence[tuple[str, Sequence[str], Sequence[Sequence[str]]]] = ()
     formulas: str = ""
     note: str = ""
@@ -62,6 +63,7 @@ _CSS = """
 #ID .cr-info, #ID .cr-detail { white-space: pre; font-family: monospace; background: #f3f4f6;
   padding: 6px; min-height: 3em; overflow-x: auto; }
 #ID .cr-detail:empty { display: none; }
+#ID .cr-inside { overflow: auto; max-height: 50vh; border: 1px dashed #a78bfa; margin-bottom: 6px; }
 #ID .cr-graph { overflow: auto; max-height: 70vh; max-width: 100%; border: 1px solid #ddd; }
 """
 
@@ -127,9 +129,16 @@ _JS = """
     var g = ev.target.closest ? ev.target.closest("g.node") : null;
     if (!g) { return; }
     var key = g.getAttribute("data-node"), idx = data.keys.indexOf(key);
-    var lines = data.details[String(idx)];
+    if (!box.contains(g)) { return; }  // a box inside an expanded group: nothing to step to
+    var lines = data.details[String(idx)], inside = data.inside[String(idx)];
     detail.textContent = lines ? g.querySelector("title").textContent.split("\\n")[0] + ":\\n" +
       lines.join("\\n") : "";
+    if (inside) {
+      var pane = document.createElement("div");
+      pane.className = "cr-inside";
+      pane.innerHTML = inside;  // chainrule's own SVG, escaped when it was drawn
+      detail.insertBefore(pane, detail.firstChild);
+    }
     if (stepOf[key] !== undefined) { show(stepOf[key]); }
     root.focus();
   });
@@ -172,6 +181,7 @@ def to_html(data: WidgetData, fragment: bool = False, prefix: str | None = None)
             "steps": data.steps,
             "texts": {str(k): v for k, v in data.step_text.items()},
             "details": {str(k): v for k, v in data.details.items()},
+            "inside": {str(k): v for k, v in data.interiors.items()},
             "url": not fragment,
         }
     )

@@ -20,9 +20,10 @@ The SVG follows a contract that tests (and other tools) can rely on:
 from __future__ import annotations
 
 import math
-from html import escape
+import textwrap
 
 from .display import Display, DisplayNode
+from .escaping import markup as escape
 from .graphviz import dot_placement
 from .layout import Placement, Segment, sugiyama
 
@@ -96,10 +97,11 @@ def _arrowhead(segs: list[Segment]) -> str:
 def to_svg(display: Display, placement: Placement | None = None) -> str:
     """SVG text of the graph (no XML declaration, so it can be inlined in HTML)."""
     p = placement if placement is not None else place(display)
-    note_h = 22.0 if display.note else 0.0
-    width, height = p.width, p.height + note_h
-    if display.note:
-        width = max(width, len(display.note) * CHAR_W + 20)
+    # The note is folded to the drawing's width (at least 60 characters), never widening it much.
+    chars = max(60, int((p.width - 16) / CHAR_W))
+    note = textwrap.wrap(display.note, chars, break_on_hyphens=False) if display.note else []
+    width = max(p.width, max((len(x) for x in note), default=0) * CHAR_W + 20)
+    height = p.height + 16.0 * len(note) + (6.0 if note else 0.0)
     count = {(a, b): c for a, b, c in display.edges}
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chainrule-graph" width="{width:.0f}" '
@@ -145,7 +147,8 @@ def to_svg(display: Display, placement: Placement | None = None) -> str:
                 f'<text x="{cx:.1f}" y="{y + 32:.1f}" text-anchor="middle">{escape(_short(b.text))}</text>'
             )
         out.append("</g>")
-    if display.note:
-        out.append(f'<text class="note" x="8" y="{height - 7:.0f}" fill="#333">{escape(display.note)}</text>')
+    for k, line in enumerate(note):
+        y = p.height + 16.0 * (k + 1)
+        out.append(f'<text class="note" x="8" y="{y:.0f}" fill="#333">{escape(line)}</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
