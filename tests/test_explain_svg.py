@@ -261,3 +261,20 @@ def test_group_interior_drawing(name):
             key = str(src.id) if src.id in ops else f"o{src.id}"
             assert (key, str(i)) in {(a, b) for a, b, _ in d.edges}
     assert edge_violations(d) == []
+
+
+def test_layout_engine_choice_and_fallback(monkeypatch):
+    import chainrule.explain.graphviz as gv
+
+    with pytest.raises(ValueError, match="engine must be one of"):
+        cr.explain(f_scalar, 1.0, 2.0, engine="neato")
+    monkeypatch.setattr(gv.shutil, "which", lambda name: None)  # as if Graphviz were missing
+    e = cr.explain(f_scalar, 1.0, 2.0)
+    assert 'data-engine="chainrule"' in e.to_svg()
+    with pytest.raises(RuntimeError, match="apt-get install graphviz"):
+        cr.explain(f_scalar, 1.0, 2.0, engine="dot").to_svg()
+
+
+@pytest.mark.skipif(not dot_available(), reason="no dot")
+def test_auto_engine_uses_dot_when_installed():
+    assert 'data-engine="graphviz"' in cr.explain(f_scalar, 1.0, 2.0).to_svg()
