@@ -319,8 +319,9 @@ def _fold_middle(
         k = where[n.id]
         keys[k] = min(keys.get(k, depth[n.id]), depth[n.id])
     order = sorted(keys, key=lambda k: (keys[k], k))
-    head = set(order[: cap // 2])
-    tail = set(order[-(cap // 2 - 1) :])
+    n_head, n_tail = max(cap // 2, 1), max(cap // 2 - 1, 1)  # one box goes to the fold
+    head = set(order[:n_head])
+    tail = set(order[len(order) - n_tail :])
     fold = [k for k in order if k not in head and k not in tail]
     if not fold:
         return
