@@ -123,7 +123,9 @@ class Explanation:
                 values.append(self.graph.nodes[traced[k]].value)
             else:
                 v = n.operands.get(k)
-                names.append(summarize_value(v) if v is not None and np.ndim(v) == 0 else f"c{k}")
+                named = self.graph.constant_names.get(id(v)) if v is not None else None
+                scalar = v is not None and np.ndim(v) == 0
+                names.append(named or (summarize_value(v) if scalar else f"c{k}"))
                 values.append(v)
         lp = local_partial(n.primitive, e.argnum, names, f"v{n.id}", values, n.value)
         if lp is not None:
