@@ -204,6 +204,8 @@ def test_stepping_by_key_and_url(tmp_path):
     key(root, "ArrowDown"); window.out.past_end = state(root);
     key(root, "Home"); window.out.home = state(root);
     root.querySelector('[data-role="next"]').click(); window.out.button = state(root);
+    key(document.body, "ArrowRight"); window.out.page_key = state(root);  // a page: keys anywhere
+    key(document.body, "ArrowLeft");
     location.hash = "#step=3";
     setTimeout(function () { window.out.hash = state(root); }, 100);
     """
@@ -216,6 +218,7 @@ def test_stepping_by_key_and_url(tmp_path):
     assert out["past_end"] == out["end"]
     assert out["home"] == ["0", order[0], 1, "#step=0"]
     assert out["button"] == ["1", order[1], 1, "#step=1"]
+    assert out["page_key"] == ["2", order[2], 1, "#step=2"]
     assert out["hash"] == ["3", order[3], 1, "#step=3"]  # editing the URL moves the widget
 
 
@@ -230,6 +233,7 @@ def test_two_widgets_on_one_page(tmp_path):
     window.out.ready = [roots[0].getAttribute("data-ready"), roots[1].getAttribute("data-ready")];
     window.out.start = [state(roots[0]), state(roots[1])];
     key(roots[1], "ArrowRight"); key(roots[1], "ArrowRight");
+    key(document.body, "ArrowRight");  // in a notebook, keys outside the widgets do nothing
     roots[0].querySelector('[data-role="last"]').click();
     window.out.after = [state(roots[0]), state(roots[1])];
     var cell = document.getElementById("host-cell"), cs = getComputedStyle(cell);

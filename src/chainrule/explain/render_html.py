@@ -117,14 +117,20 @@ _JS = """
   part("next").onclick = function () { show(cur + 1); };
   part("last").onclick = function () { show(n - 1); };
   slider.oninput = function () { show(slider.value); };
-  root.addEventListener("keydown", function (ev) {
-    if (ev.target === slider) { return; }
+  function onKey(ev) {
+    if (ev.target === slider || ev.altKey || ev.ctrlKey || ev.metaKey) { return; }
     var go = {ArrowRight: cur + 1, ArrowDown: cur + 1, ArrowLeft: cur - 1, ArrowUp: cur - 1,
               Home: 0, End: n - 1}[ev.key];
     if (go === undefined) { return; }
     ev.preventDefault();
     show(go);
-  });
+  }
+  root.addEventListener("keydown", onKey);
+  if (data.url) {  // a page of its own: the keys work before the widget has focus
+    document.addEventListener("keydown", function (ev) {
+      if (ev.target === document.body || ev.target === document.documentElement) { onKey(ev); }
+    });
+  }
   root.addEventListener("click", function (ev) {
     var g = ev.target.closest ? ev.target.closest("g.node") : null;
     if (!g) { return; }
@@ -203,7 +209,7 @@ def to_html(data: WidgetData, fragment: bool = False, prefix: str | None = None)
         '<button type="button" data-role="next">next</button>',
         '<button type="button" data-role="last">last</button>',
         "</div>",
-        '<div class="cr-info" data-role="info"></div>',
+        '<div class="cr-info" data-role="info" aria-live="polite"></div>',
         f'<p class="cr-note">{markup(data.note)}</p>' if data.note else "",
         f'<div class="cr-graph" data-role="graph">\n{data.svg}</div>',
         '<div class="cr-detail" data-role="detail"></div>',
