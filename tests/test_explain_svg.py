@@ -180,6 +180,8 @@ def test_full_chain_without_summary_is_still_correct():
     e = _explain("chain300_full", "chainrule")
     d = parse_svg(e.to_svg())
     assert len(d.boxes) == len(e.nodes) + 300  # every op has one constant operand
+    # The chain runs straight down with its constants beside it: it does not drift sideways.
+    assert d.width < 400
     assert edge_violations(d, step=4.0) == []
 
 

@@ -287,18 +287,19 @@ def _coordinates(
             for i, v in enumerate(row):
                 if i:
                     offset += gap(row[i - 1], v)
-                # Edges between two boxes that have inputs (the chain of operations, and the
-                # dummies of long edges) pull much harder than edges from sources: chains
-                # run straight down and parameters and constants sit beside them.
-                ns = [
-                    (x[u], 1.0 if u in sources or v in sources else 8.0)
-                    for m in nbr_maps
-                    for u in m.get(v, [])
-                ]
-                total = sum(c for _, c in ns)
-                want = sum(p * c for p, c in ns) / total if ns else x[v]
+                # A box with inputs follows its neighbours that have inputs too (the chain of
+                # operations, and the dummies of long edges), not the sources beside it:
+                # otherwise each parameter or constant would nudge the chain sideways and a
+                # long chain would drift. Sources follow their consumers.
+                nbrs = [u for m in nbr_maps for u in m.get(v, [])]
+                main = [u for u in nbrs if u not in sources]
+                ns = main if v not in sources and main else nbrs
+                total = float(len(ns))
+                want = sum(x[u] for u in ns) / total if ns else x[v]
                 target.append(want - offset)
-                weight.append((4.0 if not isinstance(v, str) else 1.0) * max(total, 1.0))
+                # Sources give way to the chain when both want the same place.
+                kind_w = 4.0 if not isinstance(v, str) else 1e-3 if v in sources else 1.0
+                weight.append(kind_w * max(total, 1.0))
             fitted = _pava(target, weight)
             offset = 0.0
             for i, v in enumerate(row):
