@@ -16,6 +16,13 @@ and updates the URL's ``#step=K``. The root element carries ``data-step`` and
 
 This module knows nothing of :class:`~chainrule.explain.Explanation`: it
 renders a :class:`WidgetData`, which the explanation builds.
+
+Examples
+--------
+>>> data = WidgetData(title="f = 1", svg="<svg></svg>", keys=["0"], steps=[(0, [])])
+>>> a, b = to_html(data, fragment=True), to_html(data, fragment=True)
+>>> a.startswith('<div class="chainrule-explain" id="chainrule-'), a == b
+(True, False)
 """
 
 from __future__ import annotations

@@ -15,6 +15,15 @@ The SVG follows a contract that tests (and other tools) can rely on:
 * no ``transform`` attribute, no nested ``<svg>``, no ``<use>``, no element
   ids and so no ``url(#...)`` references: two drawings on one page cannot clash;
 * every user-controlled string is XML-escaped.
+
+Examples
+--------
+>>> import numpy as np
+>>> from chainrule.explain import explain
+>>> e = explain(lambda x: np.sin(x) * 2.0, 1.0, engine="chainrule")
+>>> svg = to_svg(e.display(), place(e.display(), "chainrule"))
+>>> svg.count('<g class="node"'), svg.count('<path class="edge"')
+(4, 3)
 """
 
 from __future__ import annotations
