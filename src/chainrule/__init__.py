@@ -7,7 +7,11 @@ derivative. It is not an optimizer; optimizers consume its gradients.
 
 from typing import TYPE_CHECKING, Any
 
-from . import extend, numerical
+from . import (
+    explain,  # the package, callable as explain(f, *args)
+    extend,
+    numerical,
+)
 from . import rules as _rules  # registers every derivative rule
 from ._version import __version__
 from .check import CheckReport, GradientCheckError, check_grad, taylor_test
@@ -35,7 +39,7 @@ from .errors import (
     TracerConversionError,
     UnsupportedOperationError,
 )
-from .explain import Explanation, explain
+from .explain import Explanation
 from .pytree import tree_flatten, tree_leaves, tree_map, tree_unflatten
 from .rules.updates import at
 

@@ -9,13 +9,15 @@ import numpy as np
 
 from ..derivatives.arguments import leaf_gradient
 from ..pytree import tree_unflatten
-from .layout import DEFAULT_CAP, Display, display_graph
+from .display import DEFAULT_CAP, Display, display_graph, group_interior
+from .formulas import local_partial
+from .layout import Placement
 from .paths import PathSum, path_sum
-from .recording import Edge, Graph, backward_steps, record, summarize_value
+from .recording import BackwardStep, Edge, Graph, backward_steps, record, summarize_value
 from .render_dot import to_dot
-from .render_html import to_html
-from .render_svg import to_svg
-from .render_text import Table, render_tables
+from .render_html import WidgetData, to_html
+from .render_svg import ENGINES, place, to_svg
+from .render_text import Table, print_tables, render_tables
 
 __all__ = ["Explanation", "explain"]
 
@@ -38,9 +40,17 @@ class Explanation:
         The gradient, shaped like the differentiated argument(s) (as ``grad`` returns it).
     """
 
-    def __init__(self, graph: Graph, argnums: int | Sequence[int], cap: int = DEFAULT_CAP) -> None:
+    def __init__(
+        self, graph: Graph, argnums: int | Sequence[int], cap: int = DEFAULT_CAP, engine: str = "auto"
+    ) -> None:
+        if engine not in ENGINES:
+            raise ValueError(f"explain: engine must be one of {ENGINES}, got {engine!r}")
         self.graph = graph
         self.cap = cap
+        self.engine = engine
+        self._display: Display | None = None
+        self._placement: Placement | None = None
+        self._svg: str | None = None
         self.steps, self.adjoints = backward_steps(graph)
         self.value = graph.output_value
         grads = []
@@ -82,62 +92,99 @@ class Explanation:
         return out
 
     def display(self) -> Display:
-        return display_graph(self.graph, self.cap)
+        """The boxes and arrows of the picture (summarized when there are more than ``cap``)."""
+        if self._display is None:
+            self._display = display_graph(self.graph, self.cap)
+        return self._display
+
+    def placement(self) -> Placement:
+        """Where the picture's boxes and edges go (Graphviz's dot or the built-in layout)."""
+        if self._placement is None:
+            self._placement = place(self.display(), self.engine)
+        return self._placement
+
+    def short(self, i: int) -> str:
+        """``v3`` or ``x``: a node's name inside formulas."""
+        n = self.graph.nodes[i]
+        return n.label if n.is_leaf else f"v{i}"
+
+    def partial_text(self, e: Edge) -> str:
+        """The local partial of edge ``e`` as a formula and a number, as far as known.
+
+        ``d sin(v2)/d v2 = cos(v2) = cos(2) = -0.416147`` for a primitive with a
+        formula template and scalar operands; the number alone otherwise.
+        """
+        n = self.graph.nodes[e.consumer]
+        traced = {k: i.id for k, i in n.inputs}
+        names, values = [], []
+        for k in range(max(n.n_args, 1 + max(traced, default=-1))):
+            if k in traced:
+                names.append(self.short(traced[k]))
+                values.append(self.graph.nodes[traced[k]].value)
+            else:
+                v = n.operands.get(k)
+                named = self.graph.constant_names.get(id(v)) if v is not None else None
+                scalar = v is not None and np.ndim(v) == 0
+                names.append(named or (summarize_value(v) if scalar else f"c{k}"))
+                values.append(v)
+        lp = local_partial(n.primitive, e.argnum, names, f"v{n.id}", values, n.value)
+        if lp is not None:
+            return lp.text(e.local)
+        if e.local is not None:
+            return f"d v{n.id}/d {self.short(e.input)} = {float(e.local):.6g}"
+        return ""
 
     # -- rows ---------------------------------------------------------------
+    def forward_row(self, n: Any) -> list[str]:
+        """The forward table's row of recorded node ``n``."""
+        args = [f"{self.name(i.id)}" for _, i in n.inputs] + [c for _, c in n.constants]
+        if len(args) > MAX_CELL_LINES:
+            args = [*args[:MAX_CELL_LINES], f"... {len(args) - MAX_CELL_LINES} more"]
+        kind = f"input {n.label}" if n.is_leaf else n.op
+        return [f"v{n.id}", kind, ", ".join(args), str(n.shape), n.dtype, n.summary()]
+
     def forward_rows(self) -> list[list[str]]:
-        rows = []
-        for n in self.graph.nodes:
-            args = [f"{self.name(i.id)}" for _, i in n.inputs] + [c for _, c in n.constants]
-            rows.append(
-                [
-                    f"v{n.id}",
-                    f"input {n.label}" if n.is_leaf else n.op,
-                    ", ".join(args),
-                    str(n.shape),
-                    n.dtype,
-                    n.summary(),
-                ]
-            )
-        return rows
+        return [self.forward_row(n) for n in self.graph.nodes]
 
     def _edge_text(self, e: Edge, direction: str) -> str:
         who = self.name(e.input if direction == "to" else e.consumer)
         text = f"{direction} {who}: {summarize_value(e.value)}"
-        if e.local is not None:
-            top, bottom = self.name(e.consumer).split()[0], self.name(e.input).split()[0]
-            text += f"  (local d{top}/d{bottom} = {float(e.local):.6g})"
+        partial = self.partial_text(e)
+        if partial:
+            text += f"\n  ({partial})"
         return text
 
+    def _edge_lines(self, edges: list[Edge], direction: str) -> list[str]:
+        lines = [self._edge_text(e, direction) for e in edges[:MAX_CELL_LINES]]
+        if len(edges) > MAX_CELL_LINES:
+            lines.append(f"... and {len(edges) - MAX_CELL_LINES} more")
+        return lines
+
+    def backward_row(self, s: BackwardStep) -> list[str]:
+        """The backward table's row of step ``s``."""
+        if s.received:
+            recv = self._edge_lines(s.received, "from")
+            if len(s.received) > 1:
+                recv.append(f"accumulated: sum of {len(s.received)} contributions")
+        else:
+            recv = ["seed: d out / d out = 1"]
+        sent = self._edge_lines(s.sent, "to") or ["(input: gradient entry)"]
+        return [str(s.index), self.name(s.node), summarize_value(s.adjoint), "\n".join(recv), "\n".join(sent)]
+
     def backward_rows(self) -> list[list[str]]:
-        rows = []
-        for s in self.steps:
-            if s.received:
-                recv = [self._edge_text(e, "from") for e in s.received]
-                if len(s.received) > 1:
-                    recv.append(f"accumulated: sum of {len(s.received)} contributions")
-            else:
-                recv = ["seed: d out / d out = 1"]
-            sent = [self._edge_text(e, "to") for e in s.sent] or ["(input: gradient entry)"]
-            rows.append(
-                [
-                    str(s.index),
-                    self.name(s.node),
-                    summarize_value(s.adjoint),
-                    "\n".join(recv),
-                    "\n".join(sent),
-                ]
-            )
-        return rows
+        return [self.backward_row(s) for s in self.steps]
 
     def tables(self, max_rows: int | None = None) -> list[Table]:
+        """The forward, backward and gradient tables; long ones keep their first and last rows."""
         cap = self.cap if max_rows is None else max_rows
-        fwd = _cap_rows(self.forward_rows(), cap)
-        bwd = _cap_rows(self.backward_rows(), cap)
-        grad_rows = [
-            [n.label, summarize_value(leaf_gradient(np.asarray(n.value), self.adjoints.get(n.id)))]
-            for n in self.graph.leaves
-        ]
+        fwd = _capped(self.graph.nodes, cap, self.forward_row, 6)
+        bwd = _capped(self.steps, cap, self.backward_row, 5)
+        leaves = self.graph.leaves
+
+        def grad_row(n: Any) -> list[str]:
+            return [n.label, summarize_value(leaf_gradient(np.asarray(n.value), self.adjoints.get(n.id)))]
+
+        grad_rows = _capped(leaves, max(cap, 100), grad_row, 2)
         return [
             (f"Forward pass of {self.graph.fname}: value {summarize_value(self.value)}",
              ["node", "op", "inputs", "shape", "dtype", "value"], fwd),
@@ -165,28 +212,76 @@ class Explanation:
         )
 
     # -- views --------------------------------------------------------------
-    def table(self, rich: bool | None = None, max_rows: int | None = None) -> str:
+    def table(self, rich: bool | None = None, max_rows: int | None = None, width: int = 140) -> str:
         """Forward and backward tables, gradient and path sums as text (rich if available)."""
-        return render_tables(self.tables(max_rows), self.notes(), rich=rich)
+        return render_tables(self.tables(max_rows), self.notes(), rich=rich, width=width)
+
+    def print(self, console: Any = None, max_rows: int | None = None) -> None:
+        """Print the tables to a terminal at its own width and colours (rich's Console).
+
+        Without rich, prints the plain tables.
+        """
+        print_tables(self.tables(max_rows), self.notes(), console)
 
     def to_dot(self) -> str:
         """Graphviz DOT text of the graph (summarized when large)."""
         return to_dot(self.display(), self.graph.fname)
 
     def to_svg(self) -> str:
-        """A standalone SVG of the graph, laid out without any external program."""
-        return to_svg(self.display())
+        """A standalone SVG of the graph (see :mod:`chainrule.explain.render_svg` for its contract)."""
+        if self._svg is None:
+            self._svg = to_svg(self.display(), self.placement())
+        return self._svg
+
+    def widget_data(self, fragment: bool = False) -> WidgetData:
+        """Everything the HTML widget shows, as plain data."""
+        display = self.display()
+        keys = [b.key for b in display.nodes]
+        index = {k: i for i, k in enumerate(keys)}
+        steps = []
+        for s in self.steps:
+            targets = sorted({index[display.where[e.input]] for e in s.sent if e.input in display.where})
+            steps.append((index.get(display.where.get(s.node, ""), -1), targets))
+        cap = self.cap if fragment else max(2 * self.cap, 200)
+        fwd, bwd, grads = self.tables(max_rows=cap)
+        names = {n.id: self.name(n.id) for n in self.graph.nodes}
+        formulas = "\n\n".join("\n".join(ps.lines(names)) for ps in self.path_sums())
+        note = display.note and (display.note + ". " + self.op_counts())
+        return WidgetData(
+            title=f"{self.graph.fname} = {summarize_value(self.value)}",
+            svg=self.to_svg(),
+            keys=keys,
+            steps=steps,
+            step_text=_step_texts(self),
+            details={i: b.detail for i, b in enumerate(display.nodes) if b.detail},
+            interiors=self._interiors(display),
+            tables=[bwd, grads, fwd],
+            formulas=formulas,
+            note=note,
+        )
+
+    def _interiors(self, display: Display) -> dict[int, str]:
+        """For each group box (by index), the SVG of what it stands for (drawn on click)."""
+        out = {}
+        for i, b in enumerate(display.nodes):
+            if b.kind in ("group", "collapsed"):
+                inner = group_interior(self.graph, b)
+                out[i] = to_svg(inner, place(inner, self.engine))
+        return out
 
     def to_html(self, path: str | None = None) -> str:
-        """One self-contained HTML page (inline SVG, tables, stepper), also written to ``path`` if given."""
-        page = to_html(self)
+        """One self-contained HTML page (inline SVG, tables, stepper), also written to ``path`` if given.
+
+        The page's ``#step=K`` selects a step and follows the stepping.
+        """
+        page = to_html(self.widget_data(), fragment=False)
         if path is not None:
             with open(path, "w", encoding="utf-8") as fh:
                 fh.write(page)
         return page
 
     def _repr_html_(self) -> str:
-        return to_html(self, fragment=True)
+        return to_html(self.widget_data(fragment=True), fragment=True)
 
     def __str__(self) -> str:
         return self.table(rich=False)
@@ -198,12 +293,44 @@ class Explanation:
         )
 
 
-def _cap_rows(rows: list[list[str]], cap: int) -> list[list[str]]:
-    if len(rows) <= cap:
-        return rows
-    head, tail = rows[: cap // 2], rows[-(cap // 2) :]
-    gap = ["..."] + [f"{len(rows) - len(head) - len(tail)} rows omitted"] + [""] * (len(rows[0]) - 2)
+MAX_CELL_LINES = 8  # contributions listed in one table cell or step text
+
+
+def _capped(items: Sequence[Any], cap: int, row: Callable[[Any], list[str]], width: int) -> list[list[str]]:
+    """Rows of ``items``, keeping the first and last ``cap // 2`` when there are more than ``cap``."""
+    if len(items) <= cap:
+        return [row(x) for x in items]
+    half = max(cap // 2, 1)
+    head = [row(x) for x in items[:half]]
+    tail = [row(x) for x in items[len(items) - half :]]
+    gap = ["...", f"{len(items) - 2 * half} rows omitted"] + [""] * (width - 2)
     return [*head, gap, *tail]
+
+
+MAX_STEP_TEXTS = 2000  # steps whose full text a page carries (the first and last half)
+
+
+def _step_texts(expl: Explanation) -> dict[int, str]:
+    n = len(expl.steps)
+    half = MAX_STEP_TEXTS // 2
+    chosen = range(n) if n <= MAX_STEP_TEXTS else [*range(half), *range(n - half, n)]
+    out = {}
+    for k in chosen:
+        s: BackwardStep = expl.steps[k]
+        text = f"{expl.name(s.node)}: adjoint {summarize_value(s.adjoint)}"
+        if len(s.received) > 1:
+            text += f" (sum of {len(s.received)} contributions)"
+        for e in s.sent[:MAX_CELL_LINES]:
+            text += f"\n  {expl.name(e.input)} += {summarize_value(e.value)}"
+            partial = expl.partial_text(e)
+            if partial:
+                text += f"    {partial}"
+        if len(s.sent) > MAX_CELL_LINES:
+            text += f"\n  ... and {len(s.sent) - MAX_CELL_LINES} more"
+        if not s.sent:
+            text += "\n  (input: its adjoint is the gradient entry)"
+        out[k] = text
+    return out
 
 
 def explain(
@@ -211,6 +338,7 @@ def explain(
     *args: Any,
     argnums: int | Sequence[int] = 0,
     cap: int = DEFAULT_CAP,
+    engine: str = "auto",
 ) -> Explanation:
     """Record one call ``f(*args)`` and explain its gradient as the chain rule, node by node.
 
@@ -223,12 +351,15 @@ def explain(
     argnums
         Which argument(s) to differentiate (their leaves are the graph's inputs).
     cap
-        Graphs with more nodes than this are summarized in pictures and tables.
+        Graphs with more boxes than this are summarized in pictures and tables.
+    engine
+        Layout of the picture: ``"auto"`` (Graphviz's ``dot`` if installed, else
+        the built-in layered layout), ``"dot"`` or ``"chainrule"``.
 
     Returns
     -------
     Explanation
-        With ``.table()``, ``.to_dot()``, ``.to_svg()``, ``.to_html(path)``.
+        With ``.table()``, ``.print()``, ``.to_dot()``, ``.to_svg()``, ``.to_html(path)``.
 
     Examples
     --------
@@ -240,4 +371,4 @@ def explain(
     >>> [n.op for n in e.nodes]
     ['input', 'input', 'multiply', 'sin', 'add']
     """
-    return Explanation(record(f, args, argnums), argnums, cap)
+    return Explanation(record(f, args, argnums), argnums, cap, engine)

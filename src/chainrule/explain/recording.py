@@ -62,9 +62,17 @@ class RecNode:
         ``(argnum, summary)`` for the arguments that were not traced.
     value
         The output value (kept: an explanation shows it).
+    primitive
+        The primitive's full name (``numpy.sin``), the key of its formula template.
+    operands
+        ``argnum -> value`` of the positional arguments that were not traced
+        (``None`` for those that are not arrays or numbers): the pictures draw
+        them as grey leaves and the formulas substitute them.
+    n_args
+        The number of positional arguments.
     """
 
-    __slots__ = ("constants", "id", "inputs", "label", "op", "value")
+    __slots__ = ("constants", "id", "inputs", "label", "n_args", "op", "operands", "primitive", "value")
 
     def __init__(self, id: int, op: str, value: Any, label: str = "") -> None:
         self.id = id
@@ -73,6 +81,9 @@ class RecNode:
         self.label = label
         self.inputs: list[tuple[int, RecNode]] = []
         self.constants: list[tuple[int, str]] = []
+        self.primitive = op
+        self.operands: dict[int, Any] = {}
+        self.n_args = 0
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -130,6 +141,7 @@ class _Recorder:
         rec.constants = [(i, _constant_summary(a)) for i, a in enumerate(args) if i not in traced] + [
             (-1, f"{k}={v!r}") for k, v in kwargs.items()
         ]
+        _keep_operands(rec, prim, args, traced)
         self.nodes.append(rec)
         self.by_node[node] = rec
 
@@ -139,6 +151,20 @@ def primal_of(ans: Any) -> Any:
     while type(ans) is Tracer:
         ans = ans._value
     return ans
+
+
+def _keep_operands(node: RecNode, prim: Primitive, args: tuple[Any, ...], traced: list[int]) -> None:
+    """Keep what the views need about the operands that carry no derivative.
+
+    Kept apart from the recording itself: the recorder calls it for each node.
+    """
+    node.primitive = prim.name
+    node.n_args = len(args)
+    for i, a in enumerate(args):
+        if i in traced:
+            continue
+        plain = isinstance(a, np.ndarray | np.generic | float | int) and not isinstance(a, bool)
+        node.operands[i] = a if plain else None
 
 
 def _constant_summary(a: Any) -> str:
@@ -189,6 +215,11 @@ class Graph:
     argnums: tuple[int, ...]
     arg_trees: list[tuple[Any, list[RecNode]]]
     fname: str
+    # id() of each array leaf of the arguments not differentiated -> its path (``x``,
+    # ``data['y']``), so pictures can name those operands. The ids are taken while the
+    # arguments are alive and every operand exists by the end of the recording, so an
+    # operand's id can only match the argument it is.
+    constant_names: dict[int, str] = field(default_factory=dict)
 
 
 def _arg_label(f: Callable[..., Any], argnum: int) -> str:
@@ -220,7 +251,22 @@ def record(f: Callable[..., Any], args: Sequence[Any], argnums: int | Sequence[i
     else:
         output, value = None, out
     fname = getattr(f, "__qualname__", None) or getattr(f, "__name__", None) or repr(f)
-    return Graph(recorder.nodes, output, trace, recorder.by_node, leaves, value, nums, arg_trees, fname)
+    graph = Graph(recorder.nodes, output, trace, recorder.by_node, leaves, value, nums, arg_trees, fname)
+    graph.constant_names = _constant_names(f, args, nums)
+    return graph
+
+
+def _constant_names(f: Callable[..., Any], args: Sequence[Any], nums: tuple[int, ...]) -> dict[int, str]:
+    """Names of the array leaves of the arguments that are not differentiated, by ``id``."""
+    names = {}
+    for n, a in enumerate(args):
+        if n in nums:
+            continue
+        values, treedef = tree_flatten(a)
+        for v, p in zip(values, paths_of(treedef)):
+            if isinstance(v, np.ndarray | np.generic | float):
+                names[id(v)] = f"{_arg_label(f, n)}{p}"
+    return names
 
 
 def _local_partial(fn: Callable[[Any], Any], consumer: RecNode, input: RecNode) -> Any:

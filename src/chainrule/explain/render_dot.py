@@ -1,28 +1,47 @@
-"""The graph as Graphviz DOT text (``dot -Tsvg`` draws it where Graphviz is installed)."""
+"""The graph as Graphviz DOT text (``dot -Tsvg`` draws it where Graphviz is installed).
+
+Box ids are ``n`` plus the display key with anything but letters, digits and
+``_`` dropped, and every label is a quoted, escaped DOT string, so user text
+cannot change the graph's structure.
+"""
 
 from __future__ import annotations
 
-from .layout import Display
+import re
+
+from .display import Display
+from .escaping import dot_string
 
 __all__ = ["to_dot"]
 
-_FILL = {"input": "#dbeafe", "output": "#fde68a", "op": "#f3f4f6", "group": "#e9d5ff", "collapsed": "#ffffff"}
+_FILL = {
+    "input": "#dbeafe",
+    "output": "#fde68a",
+    "op": "#f3f4f6",
+    "const": "#e5e7eb",
+    "group": "#e9d5ff",
+    "collapsed": "#ffffff",
+}
 
 
-def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+def _id(key: str) -> str:
+    return "n" + re.sub(r"\W", "", key)
 
 
 def to_dot(display: Display, name: str = "chainrule") -> str:
-    """DOT text: one box per display node, one arrow per input relation, inputs on top."""
-    lines = [f"digraph {_quote(name)} {{", "  rankdir=TB;", '  node [shape=box, style="rounded,filled"];']
+    """DOT text: one box per display node (constants grey), one arrow per input relation."""
+    lines = [f"digraph {dot_string(name)} {{", "  rankdir=TB;", '  node [shape=box, style="rounded,filled"];']
     if display.note:
-        lines.append(f"  label={_quote(display.note)};")
+        lines.append(f"  label={dot_string(display.note)};")
     for b in display.nodes:
-        label = _quote(f"{b.title}\n{b.text}").replace("\n", "\\n")
-        lines.append(f"  n{b.key} [label={label}, fillcolor={_quote(_FILL[b.kind])}];")
+        label = b.title if b.kind == "const" else f"{b.title}\n{b.text}"
+        style = ', style="rounded,filled,dashed"' if b.kind in ("group", "collapsed") else ""
+        font = ', fontcolor="#4b5563", color="#9ca3af"' if b.kind == "const" else ""
+        lines.append(
+            f"  {_id(b.key)} [label={dot_string(label)}, fillcolor={dot_string(_FILL[b.kind])}{style}{font}];"
+        )
     for a, b, count in display.edges:
-        extra = f" [label={_quote('x' + str(count))}]" if count > 1 else ""
-        lines.append(f"  n{a} -> n{b}{extra};")
+        extra = f" [label={dot_string('x' + str(count))}]" if count > 1 else ""
+        lines.append(f"  {_id(a)} -> {_id(b)}{extra};")
     lines.append("}")
     return "\n".join(lines) + "\n"
