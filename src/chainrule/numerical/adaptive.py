@@ -42,14 +42,16 @@ __all__ = ["Plan", "adaptive", "plan_steps"]
 TERMS = 2
 #: How many steps per sequence, by derivative order (the cost is this times the stencil's points).
 LEVELS = 14
+#: The widest range of steps a sequence covers (largest / smallest).
+MAX_SPAN = 1e14
 
 
 class Plan(NamedTuple):
-    """The sequence: the largest step per input element, the ratio between steps, their number."""
+    """The sequence: the largest step and the ratio between steps per input element, their number."""
 
     h0: np.ndarray
-    ratio: float
-    levels: int
+    ratio: np.ndarray
+    levels: np.ndarray
 
 
 def plan_steps(x: np.ndarray, n: int, eps: float, levels: int = LEVELS) -> Plan:
@@ -57,15 +59,18 @@ def plan_steps(x: np.ndarray, n: int, eps: float, levels: int = LEVELS) -> Plan:
 
     It spans from 16 times the best step of the extrapolated formula at the
     scale ``max(1, |x|)`` down to an eighth of the best plain central step at
-    the scale ``|x|``, so that it holds a good step whether the function
+    the scale ``|x|`` (or 14 decades, whichever is less), so that it holds a good step whether the function
     varies on the scale of 1 or on the scale of ``x``. The ratio is at least 2.
+    Elements moved together (an elementwise derivative) share the largest ratio.
     """
     a = np.abs(np.asarray(x, dtype=np.float64))
     h_hi = 16.0 * eps ** (1.0 / (n + 2 + 2 * TERMS)) * np.maximum(a, 1.0)
     h_lo = eps ** (1.0 / (n + 2)) / 8.0 * scale_of(a)
-    span = float(np.max(h_hi / h_lo, initial=1.0))
-    ratio = max(2.0, span ** (1.0 / (levels - 1)))
-    return Plan(h_hi, ratio, levels)
+    # A wide span (a tiny x in a function of unit scale) gets more steps, up to twice as
+    # many, so that the ratio stays near 2.6 and a step lands near the best one.
+    span = np.minimum(h_hi / h_lo, MAX_SPAN)
+    count = np.clip(np.ceil(np.log(span) / np.log(2.6)) + 1, levels, 2 * levels).astype(int)
+    return Plan(h_hi, np.maximum(2.0, span ** (1.0 / (count - 1))), count)
 
 
 def adaptive(
@@ -140,14 +145,14 @@ def _sequence(
         ds.append(d)
         row = extrapolate(ds, ratio, p, q, TERMS)[-1]
         r = row[-1]
-        if previous is not None:
+        if previous is not None and k > TERMS:
             before = previous if before is None else before
             rounding = 2.0 * eps * gain * fabs / s**stencil.n
             # Choose by the last change; report the larger of the last two changes, so that
             # two levels agreeing by chance do not understate the error.
             e = np.abs(r - previous) + rounding
             e = np.where(np.isfinite(e), e, np.inf)
-            reported = np.maximum(np.abs(r - previous), np.abs(r - before) / ratio**p) + rounding
+            reported = np.fmax(np.abs(r - previous), np.abs(r - before) / ratio**p) + rounding
             better = e < best_sel
             best_sel = np.where(better, e, best_sel)
             best_v = np.where(better, r, best_v)

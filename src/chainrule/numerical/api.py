@@ -31,14 +31,14 @@ __all__ = ["derivative", "directional", "grad", "hessian", "jacobian"]
 
 def _steps(
     inputs: Inputs, ev: Evaluator, opts: Options, step: Any, elementwise: bool = False
-) -> tuple[np.ndarray, tuple[float, int]]:
+) -> tuple[np.ndarray, tuple[np.ndarray, int]]:
     """The step unit of each flat input element (rounded to be exact), and the adaptive plan.
 
     In an elementwise derivative each element is its own problem, on its own
     scale; in a gradient the elements of one array share the array's scale.
     """
     x0 = inputs.x0
-    plan = (2.0, 0)
+    plan = (np.full(x0.size, 2.0), np.zeros(x0.size, dtype=int))
     floor = 0.0 if elementwise else leaf_floor(x0, inputs.starts)
     if step is None:
         if opts.method == "adaptive":
@@ -51,7 +51,7 @@ def _steps(
         if np.any(~(h > 0)) or np.any(~np.isfinite(h)):
             raise ValueError(f"step= must be positive and finite; got {step!r}")
         if opts.method == "adaptive":
-            plan = (2.0, plan_steps(np.ones(1), opts.n, ev.eps).levels)
+            plan = (np.full(x0.size, 2.0), plan_steps(np.ones(x0.size), opts.n, ev.eps).levels)
     if opts.method == "complex":
         return h, plan
     pieces = []
@@ -111,7 +111,7 @@ def _columns(
         direction[i] = h[i]
         line = Line(ev, x0, direction, describe_element(inputs.label(i), float(x0[i]), float(h[i])))
         return difference(line, opts.method, opts.n, estimate=estimate, accuracy=opts.accuracy,
-                          tolerance=opts.tolerance, unit=float(h[i]), plan=plan)  # fmt: skip
+                          tolerance=opts.tolerance, unit=float(h[i]), plan=(float(plan[0][i]), int(plan[1][i])))  # fmt: skip
 
     executor, owned = executor_for(workers)
     try:
@@ -389,7 +389,8 @@ def derivative(
     try:
         line = Line(ev, x0, direction, describe_elementwise(inputs.label, x0, h), executor)
         res = difference(line, opts.method, n, estimate=return_estimate or opts.tolerance is not None,
-                         accuracy=accuracy, tolerance=opts.tolerance, unit=unit, plan=plan)  # fmt: skip
+                         accuracy=accuracy, tolerance=opts.tolerance, unit=unit,
+                         plan=(float(np.max(plan[0], initial=2.0)), int(np.max(plan[1], initial=0))))  # fmt: skip
     finally:
         if owned and executor is not None:
             executor.shutdown()
@@ -483,13 +484,13 @@ def directional(
         xmax = np.array(float(np.max(np.abs(x0[d != 0]), initial=0.0)))
         if method == "adaptive":
             p = plan_steps(xmax, n, ev.eps)
-            h, plan = float(p.h0) / dmax, (p.ratio, p.levels)
+            h, plan = float(p.h0) / dmax, (float(p.ratio), int(p.levels))
         else:
             h = float(default_step(method, xmax, n=n, accuracy=accuracy, eps=ev.eps)) / dmax
     else:
         h = float(step)
         if method == "adaptive":
-            plan = (2.0, plan_steps(np.ones(1), n, ev.eps).levels)
+            plan = (2.0, int(plan_steps(np.ones(1), n, ev.eps).levels[0]))
     if method != "complex":
         _check_direction_step(x0, d, h, inputs)
 
