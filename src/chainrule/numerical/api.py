@@ -110,8 +110,10 @@ def _columns(
         direction = np.zeros(x0.size)
         direction[i] = h[i]
         line = Line(ev, x0, direction, describe_element(inputs.label(i), float(x0[i]), float(h[i])))
-        return difference(line, opts.method, opts.n, estimate=estimate, accuracy=opts.accuracy,
-                          tolerance=opts.tolerance, unit=float(h[i]), plan=(float(plan[0][i]), int(plan[1][i])))  # fmt: skip
+        return difference(
+            line, opts.method, opts.n, estimate=estimate, accuracy=opts.accuracy,
+            tolerance=opts.tolerance, unit=float(h[i]), plan=(float(plan[0][i]), int(plan[1][i])),
+        )  # fmt: skip
 
     executor, owned = executor_for(workers)
     try:
@@ -388,9 +390,9 @@ def derivative(
     executor, owned = executor_for(workers)
     try:
         line = Line(ev, x0, direction, describe_elementwise(inputs.label, x0, h), executor)
+        shared = (float(np.max(plan[0], initial=2.0)), int(np.max(plan[1], initial=0)))
         res = difference(line, opts.method, n, estimate=return_estimate or opts.tolerance is not None,
-                         accuracy=accuracy, tolerance=opts.tolerance, unit=unit,
-                         plan=(float(np.max(plan[0], initial=2.0)), int(np.max(plan[1], initial=0))))  # fmt: skip
+                         accuracy=accuracy, tolerance=opts.tolerance, unit=unit, plan=shared)  # fmt: skip
     finally:
         if owned and executor is not None:
             executor.shutdown()
