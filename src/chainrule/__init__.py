@@ -9,6 +9,7 @@ from . import numerical
 from . import rules as _rules  # registers every derivative rule
 from .at import at
 from .check import CheckReport, GradientCheckError, check_grad, taylor_test
+from .check.vjpcheck import check_vjp
 from .core import Primitive, Tracer, defjvp, defvjp, primal
 from .custom import checkpoint, custom_jvp, custom_vjp, stop_gradient
 from .errors import (
@@ -40,6 +41,7 @@ __all__ = [
     "UnsupportedOperationError",
     "__version__",
     "check_grad",
+    "check_vjp",
     "at",
     "checkpoint",
     "custom_jvp",

@@ -278,8 +278,15 @@ def check_grad(
     method: str = "central",
     localize: bool = True,
     raise_on_failure: bool = True,
+    grad: Callable[..., Any] | None = None,
 ) -> CheckReport:
     """Check ``f``'s backpropagated derivatives against finite differences.
+
+    With ``grad=g``, check a hand-written gradient instead: ``g(*args)``
+    returns the gradient (trees like the differentiated arguments), and only
+    finite differences of ``f`` are computed, so ``f`` need not be
+    traceable. Only ``modes=("rev",)`` and ``order=1`` apply then; the
+    report names the wrong leaves (see :mod:`chainrule.check.handwritten`).
 
     Parameters
     ----------
@@ -322,6 +329,8 @@ def check_grad(
         On failure, find the first primitive whose rule disagrees.
     raise_on_failure
         Raise :class:`GradientCheckError` on failure (otherwise return the report).
+    grad
+        A hand-written gradient function to check in place of backpropagation.
 
     Returns
     -------
@@ -336,6 +345,14 @@ def check_grad(
     >>> report.verdict, report.evaluations
     ('pass', 14)
     """
+    if grad is not None:
+        if order != 1 or tuple(modes) != ("rev",):
+            raise ValueError("check_grad(..., grad=) checks a gradient: order=1 and modes=('rev',) only")
+        from .handwritten import check_given_grad  # imports this module
+
+        return check_given_grad(f, args, grad, argnums=argnums, mode=mode, rtol=rtol, atol=atol, seed=seed,
+                                probes=probes, max_evaluations=max_evaluations, strict=strict, method=method,
+                                raise_on_failure=raise_on_failure)  # fmt: skip
     modes = tuple(modes)
     for m in modes:
         if m not in ("rev", "fwd"):
