@@ -14,7 +14,8 @@ The error estimate of level ``k`` is the change from the previous level,
 ``|R_k - R_(k-1)|`` (it decreases like the truncation error while the steps
 are large and grows with rounding once they are small), plus the rounding
 of the level itself, ``2 eps sum|w f| / h**n`` times the extrapolation's
-gain. Steps at which the function is not finite (beyond the edge of its
+gain (with the rounding of the points ``x + h`` themselves: ``eps |x| |f'|``
+per point). Steps at which the function is not finite (beyond the edge of its
 domain) are dropped; if none is left, the one-sided sequences are tried.
 
 With a tolerance (``atol + rtol |value|``, as in ``scipy.differentiate``)
@@ -141,13 +142,18 @@ def _sequence(
         for t, y in zip(ts, ys):
             if not np.all(np.isfinite(y)):
                 last_t = t
+        # The points x0 + t d are rounded to the inputs' precision: a shift of up to
+        # input_noise (in units of t) that moves f by its slope; it matters where |x0| >> |t d|.
+        (a, ya), (b, yb) = list(zip(stencil.offsets, ys))[:2]
+        slope = np.abs(ya - yb) / (abs(a - b) * s)
+        shifted = np.sum(np.abs(stencil.weights)) * slope * line.input_noise
         d = np.where(np.isfinite(d), d / s**stencil.n, np.nan)
         ds.append(d)
         row = extrapolate(ds, ratio, p, q, TERMS)[-1]
         r = row[-1]
         if previous is not None and k > TERMS:
             before = previous if before is None else before
-            rounding = 2.0 * eps * gain * fabs / s**stencil.n
+            rounding = gain * (2.0 * eps * fabs + shifted) / s**stencil.n
             # Choose by the last change; report the larger of the last two changes, so that
             # two levels agreeing by chance do not understate the error.
             e = np.abs(r - previous) + rounding

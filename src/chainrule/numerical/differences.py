@@ -5,8 +5,8 @@
 the derivative in ``x``), an estimate of its error, a status and a note.
 The error estimate is
 
-* for stencils: truncation ``|D(h) - D(2h)| / (2**order - 1)`` (the leading
-  error term, from a second step twice as large) plus rounding
+* for stencils: truncation ``2 |D(h) - D(2h)| / (2**order - 1)`` (twice the
+  leading error term, from a second step twice as large) plus rounding
   ``2 eps sum|w_k f_k| / h**n``;
 * for Richardson: the difference between the last two extrapolations plus
   the rounding of the smallest step;
@@ -110,7 +110,9 @@ def _stencil(line: Line, stencil: Stencil, estimate: bool) -> LineResult:
     if not estimate:
         return LineResult(d1, None, 0, note)
     d2, _ = _apply(stencil, line, 2.0)
-    error = np.abs(d1 - d2) / (2.0**stencil.order - 1.0) + 2.0 * line.eps * fabs
+    # The leading error term, doubled: the next term may add to it (|D(h) - D(2h)| / (2**p - 1)
+    # alone can fall short when the next term has the opposite sign).
+    error = 2.0 * np.abs(d1 - d2) / (2.0**stencil.order - 1.0) + 2.0 * line.eps * fabs
     return LineResult(d1, error, 0, note)
 
 

@@ -46,6 +46,10 @@ class Line:
         self.describe = describe
         self.executor = executor
         self.cache: dict[Any, np.ndarray] = {0.0: ev.f0}
+        moved = direction != 0
+        # How far (in units of t) rounding x0 + t d to the inputs' precision can shift a point.
+        ratio = np.abs(x0[moved]) / np.abs(direction[moved]) if np.any(moved) else np.zeros(1)
+        self.input_noise = float(np.max(ratio, initial=0.0)) * float(np.max(ev.inputs.eps(), initial=0.0))
 
     @property
     def eps(self) -> float:

@@ -39,8 +39,8 @@ from .stencils import method_accuracy
 __all__ = ["StepUnderflowWarning", "default_step", "leaf_floor", "representable_step", "scale_of"]
 
 COMPLEX_STEP = 1e-20
-# Below this scale a step would be subnormal: the perturbation would lose bits.
-_TINY_SCALE = 1e-280
+# Below this scale |x| is treated as 1e-30: steps and their powers h**n must stay normal numbers.
+_TINY_SCALE = 1e-30
 
 
 class StepUnderflowWarning(RuntimeWarning):
