@@ -127,7 +127,7 @@ def test_check_vjp_names_the_wrong_argument(layer, wrong, name):
 
 
 def test_check_vjp_skips_none_gradients_and_validates(layer):
-    x, w, b = layer
+    x, w, _ = layer
     labels = np.array([0, 2, 1, 4])
 
     def fwd(scores, labels):
@@ -150,7 +150,8 @@ def test_check_vjp_skips_none_gradients_and_validates(layer):
     with pytest.raises(TypeError, match="one gradient per argument"):
         cr.check_vjp(dense_forward, lambda d, c: dense_backward(d, c)[:2], *layer)
     with pytest.raises(ValueError, match="argument 1 \\('w'\\)"):
-        cr.check_vjp(dense_forward, lambda d, c: (*dense_backward(d, c)[:1], np.zeros(2), np.zeros(5)), *layer)
+        wrong_shape = lambda d, c: (dense_backward(d, c)[0], np.zeros(2), np.zeros(5))
+        cr.check_vjp(dense_forward, wrong_shape, *layer)
 
 
 def test_check_vjp_detects_a_transposed_square_weight():
