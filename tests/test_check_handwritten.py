@@ -149,8 +149,8 @@ def test_check_vjp_skips_none_gradients_and_validates(layer):
         cr.check_vjp(lambda x: np.sin(x), lambda d, c: d, x)
     with pytest.raises(TypeError, match="one gradient per argument"):
         cr.check_vjp(dense_forward, lambda d, c: dense_backward(d, c)[:2], *layer)
+    wrong_shape = lambda d, c: (dense_backward(d, c)[0], np.zeros(2), np.zeros(5))
     with pytest.raises(ValueError, match="argument 1 \\('w'\\)"):
-        wrong_shape = lambda d, c: (dense_backward(d, c)[0], np.zeros(2), np.zeros(5))
         cr.check_vjp(dense_forward, wrong_shape, *layer)
 
 
