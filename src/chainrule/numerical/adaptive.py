@@ -6,8 +6,8 @@ right step for ``cos`` near 0 is about ``1e-3``; for ``log`` at ``3e-6``, below
 ``1e-7``), so central differences are taken at a geometric sequence of steps
 ``h_k = h_0 / r**k``, from well above the largest plausible scale of the
 function to well below the smallest; consecutive differences are combined by
-Richardson extrapolation (two terms: the ``h**2`` and ``h**4`` errors
-cancel); each extrapolated value gets an error estimate, and the value of
+Richardson extrapolation (three terms: the ``h**2``, ``h**4`` and ``h**6``
+errors cancel); each extrapolated value gets an error estimate, and the value of
 smallest estimated error is returned.
 
 The error estimate of level ``k`` is the change from the previous level,
@@ -39,10 +39,23 @@ if TYPE_CHECKING:
 
 __all__ = ["Plan", "adaptive", "plan_steps"]
 
-#: Extrapolation terms (the error goes from h**2 to h**6 for central stencils).
-TERMS = 2
+#: Extrapolation terms (first derivatives: the error goes from h**2 to h**8 for central
+#: stencils; higher orders, whose rounding grows like eps / h**n, stop at h**6).
+TERMS = 3
+
+
+def terms_for(n: int) -> int:
+    return TERMS if n == 1 else 2
+
+
+def _first_candidate(n: int) -> int:
+    # First derivatives wait until the last three levels are fully extrapolated (so that the
+    # error estimate compares like with like); higher orders, with fewer good levels, start sooner.
+    return TERMS + 2 if n == 1 else 3
+
+
 #: How many steps per sequence, by derivative order (the cost is this times the stencil's points).
-LEVELS = 14
+LEVELS = 13
 #: The widest range of steps a sequence covers (largest / smallest).
 MAX_SPAN = 1e14
 
@@ -55,7 +68,7 @@ class Plan(NamedTuple):
     levels: np.ndarray
 
 
-def plan_steps(x: np.ndarray, n: int, eps: float, levels: int = LEVELS) -> Plan:
+def plan_steps(x: np.ndarray, n: int, eps: float, levels: int | None = None) -> Plan:
     """A sequence of steps for the ``n``-th derivative at each element of ``x``.
 
     It spans from 16 times the best step of the extrapolated formula at the
@@ -65,12 +78,14 @@ def plan_steps(x: np.ndarray, n: int, eps: float, levels: int = LEVELS) -> Plan:
     Elements moved together (an elementwise derivative) share the largest ratio.
     """
     a = np.abs(np.asarray(x, dtype=np.float64))
-    h_hi = 16.0 * eps ** (1.0 / (n + 2 + 2 * TERMS)) * np.maximum(a, 1.0)
+    h_hi = 16.0 * eps ** (1.0 / (n + 2 + 2 * terms_for(n))) * np.maximum(a, 1.0)
     h_lo = eps ** (1.0 / (n + 2)) / 8.0 * scale_of(a)
     # A wide span (a tiny x in a function of unit scale) gets more steps, up to twice as
-    # many, so that the ratio stays near 2.6 and a step lands near the best one.
+    # many, so that the ratio stays near 3 (2.6 for n > 1) and a step lands near the best one.
     span = np.minimum(h_hi / h_lo, MAX_SPAN)
-    count = np.clip(np.ceil(np.log(span) / np.log(2.6)) + 1, levels, 2 * levels).astype(int)
+    levels = levels or (LEVELS if n == 1 else LEVELS + 1)
+    target = 3.0 if n == 1 else 2.6
+    count = np.clip(np.ceil(np.log(span) / np.log(target)) + 1, levels, 2 * levels).astype(int)
     return Plan(h_hi, np.maximum(2.0, span ** (1.0 / (count - 1))), count)
 
 
@@ -118,7 +133,8 @@ def _sequence(
     unit: np.ndarray | float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
     p, q = stencil.order, stencil.exponent_step
-    gain = extrapolation_gain(ratio, p, q, TERMS)
+    terms = terms_for(stencil.n)
+    gain = extrapolation_gain(ratio, p, q, terms)
     eps = line.eps
     unit_n = np.asarray(unit, dtype=np.float64) ** stencil.n
     ds: list[np.ndarray] = []
@@ -149,9 +165,9 @@ def _sequence(
         shifted = np.sum(np.abs(stencil.weights)) * slope * line.input_noise
         d = np.where(np.isfinite(d), d / s**stencil.n, np.nan)
         ds.append(d)
-        row = extrapolate(ds, ratio, p, q, TERMS)[-1]
+        row = extrapolate(ds, ratio, p, q, terms)[-1]
         r = row[-1]
-        if previous is not None and k > TERMS:
+        if previous is not None and k >= _first_candidate(stencil.n):
             before = previous if before is None else before
             rounding = gain * (2.0 * eps * fabs + shifted) / s**stencil.n
             # Choose by the last change; report the larger of the last two changes, so that
@@ -165,7 +181,7 @@ def _sequence(
             best_e = np.where(better, reported, best_e)
             best_s = np.where(better, s, best_s)
             best_k = np.where(better, k, best_k)
-            if tolerance is not None and k >= TERMS:
+            if tolerance is not None and k >= terms:
                 atol, rtol = tolerance
                 if np.all(best_e / unit_n <= atol + rtol * np.abs(best_v) / unit_n):
                     break
