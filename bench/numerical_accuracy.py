@@ -25,7 +25,7 @@ a missing library is skipped. Usage::
 from __future__ import annotations
 
 import argparse
-import math
+import os
 import pathlib
 import platform
 from collections.abc import Callable
@@ -306,7 +306,7 @@ def versions() -> str:
         except ImportError:
             parts.append(f"{mod} not installed")
     cpu = platform.processor() or platform.machine()
-    return f"{platform.platform()}, {cpu}, {math.prod([1])} process; " + ", ".join(parts)
+    return f"{platform.platform()}, {cpu}, {os.cpu_count()} CPUs; " + ", ".join(parts)
 
 
 def main() -> None:
