@@ -200,3 +200,14 @@ def test_estimate_unpacks_as_before_and_reports_status():
         numerical.grad(lambda x: x, 1.0, method="richardson", accuracy=4)
     with pytest.raises(ValueError, match="first derivatives"):
         numerical.derivative(np.sin, 1.0, n=2, method="complex")
+
+
+def test_complex_step_refuses_a_function_that_is_not_analytic():
+    # x * |x| accepts complex input, and the complex step alone would return |x| instead of 2|x|
+    with pytest.raises(TypeError, match="not complex-analytic"):
+        numerical.grad(lambda x: np.sum(x * np.abs(x)), np.array([1.5, -0.5]), method="complex")
+    with pytest.raises(TypeError, match="not complex-analytic"):
+        numerical.derivative(lambda x: np.real(x) ** 2 + x, 2.0, method="complex")
+    got = numerical.grad(lambda x: np.sum(np.exp(x) * np.sin(x)), np.array([1.5, -0.5]), method="complex")
+    x = np.array([1.5, -0.5])
+    np.testing.assert_allclose(got, np.exp(x) * (np.sin(x) + np.cos(x)), rtol=1e-14)

@@ -158,7 +158,8 @@ def grad(
     """The gradient of scalar-valued ``f`` at ``args`` by finite differences.
 
     Cost: O(N) evaluations of ``f`` for N input elements (2N for "central",
-    N for "forward"/"backward"/"complex", 4N for "central4", 8N for
+    N for "forward"/"backward", 5N for "complex" (one complex evaluation, four
+    real ones to check that ``f`` is analytic), 4N for "central4", 8N for
     "richardson", up to 28N for "adaptive"; twice that with
     ``return_estimate`` for the stencils, which then also evaluate at twice
     the step), against about 3 evaluations for backpropagation. Use it to

@@ -13,6 +13,9 @@ The error estimate is
 * for the adaptive method: see :mod:`.adaptive`;
 * for the complex step: rounding only (there is no subtraction, and the
   truncation ``h**2 f''' / 6`` is below rounding at ``h = 1e-20``).
+  Four real evaluations (central differences at two steps) check that the
+  function is complex-analytic (``x * abs(x)`` accepts complex input and
+  fools the complex step).
 
 Near the edge of a function's domain (a non-finite value on one side of
 the point only) the symmetric stencils switch to the one-sided stencil of
@@ -30,6 +33,7 @@ from .adaptive import adaptive
 from .line import Line
 from .richardson import extrapolate
 from .stencils import RICHARDSON_LEVELS, Stencil, make_stencil, method_stencil
+from .steps import scale_of
 
 __all__ = ["LineResult", "difference"]
 
@@ -147,4 +151,40 @@ def _complex(line: Line) -> LineResult:
     if not np.all(np.isfinite(y)):
         raise line.error(1j, y)
     value = np.imag(y)
-    return LineResult(value, 4.0 * line.eps * np.abs(value), 0, "")
+    return LineResult(value, 4.0 * line.eps * np.abs(value), 0, _check_analytic(line, value))
+
+
+def _check_analytic(line: Line, value: np.ndarray) -> str:
+    """Refuse a function the complex step gets wrong: compare with a central difference.
+
+    ``x * abs(x)``, ``np.real``, ``np.conj`` or ``np.maximum`` accept complex input without
+    being complex-analytic, and the complex step then returns a wrong value (``|x|`` for
+    ``x * abs(x)``, not ``2 |x|``) without any sign. Two real evaluations at a central step
+    expose it (four, to estimate the central difference's own error): the two derivatives then
+    disagree far beyond that error.
+    """
+    moved = line.direction != 0
+    scale = scale_of(line.x0[moved]) / np.abs(line.direction[moved])
+    t = float(np.max(scale, initial=1.0)) * line.eps ** (1.0 / 3.0)
+    ys = line.values([t, -t, 2 * t, -2 * t])
+    if not all(np.all(np.isfinite(y)) for y in ys):
+        return "not checked against a central difference: the function is not finite around the point"
+    central = (ys[0] - ys[1]) / (2.0 * t)
+    wide = (ys[2] - ys[3]) / (4.0 * t)
+    # The central difference's own error, generously: three times its truncation (from the
+    # wider step), rounding, and 1e-6 relative.
+    rounding = 1e3 * line.eps * np.maximum(np.abs(ys[0]), np.abs(ys[1])) / t
+    # t f'' plus the noise of f over t: covers noise inside f (cancellation) that eps |f| misses.
+    curvature = np.abs(ys[0] + ys[1] - 2.0 * line.ev.f0) / t
+    tol = np.abs(central - wide) + 1e-6 * np.maximum(np.abs(central), np.abs(value)) + rounding + curvature
+    bad = np.abs(value - central) > tol
+    if np.any(bad):
+        j = int(np.flatnonzero(bad)[0])
+        rel = abs(value[j] - central[j]) / max(abs(value[j]), abs(central[j]))
+        raise TypeError(
+            f"method='complex' and a central difference disagree by {rel:.2g} (relative) for output "
+            f"element {j}, the latter at {line.describe(t, j)}: the function is "
+            "not complex-analytic (abs, np.real, np.conj, np.maximum, comparisons break the complex "
+            "step while accepting complex input). Use method='central4' or 'adaptive'."
+        )
+    return ""
