@@ -17,7 +17,7 @@ method          accuracy    points per input     default step
 ``central``     2           2 for n = 1           ``eps**(1/(n+2)) * s``
 ``central4``    4           4 for n = 1           ``eps**(1/(n+4)) * s``
 ``central6``    6           6 for n = 1           ``eps**(1/(n+6)) * s``
-``complex``     exact       1 (complex), n = 1    ``1e-20 * s``
+``complex``     exact       1 complex + 4 real   ``1e-20 * s``
 ``richardson``  8           8 for n = 1           ``eps**(1/(n+6)) * s``
 ``adaptive``    best found  up to 28 for n = 1    a sequence spanning both scales
 ==============  ==========  ===================  ==============================
