@@ -9,18 +9,18 @@ derivative rules, and why it serves to *check* backpropagation.
 Methods (``method=``); ``n`` is the derivative order (:func:`derivative`
 and :func:`directional` take ``n=1..8``), ``s = |x|`` (1 where ``x = 0``):
 
-==============  ==========  ===================  ==============================
-method          accuracy    points per input     default step
-==============  ==========  ===================  ==============================
-``forward``     1           ``n + 1`` (one-sided) ``eps**(1/(n+1)) * s``
-``backward``    1           ``n + 1`` (one-sided) ``eps**(1/(n+1)) * s``
-``central``     2           2 for n = 1           ``eps**(1/(n+2)) * s``
-``central4``    4           4 for n = 1           ``eps**(1/(n+4)) * s``
-``central6``    6           6 for n = 1           ``eps**(1/(n+6)) * s``
-``complex``     exact       1 complex + 4 real   ``1e-20 * s``
-``richardson``  8           8 for n = 1           ``eps**(1/(n+6)) * s``
-``adaptive``    best found  up to 28 for n = 1    a sequence spanning both scales
-==============  ==========  ===================  ==============================
+==============  ==========  ======================  ===============================
+method          accuracy    points per input        default step
+==============  ==========  ======================  ===============================
+``forward``     1           ``n + 1`` (one-sided)   ``eps**(1/(n+1)) * s``
+``backward``    1           ``n + 1`` (one-sided)   ``eps**(1/(n+1)) * s``
+``central``     2           2 for n = 1             ``eps**(1/(n+2)) * s``
+``central4``    4           4 for n = 1             ``eps**(1/(n+4)) * s``
+``central6``    6           6 for n = 1             ``eps**(1/(n+6)) * s``
+``complex``     exact       1 complex + 4 real      ``1e-20 * s``
+``richardson``  8           8 for n = 1             ``eps**(1/(n+6)) * s``
+``adaptive``    best found  about 28 for n = 1      a sequence spanning both scales
+==============  ==========  ======================  ===============================
 
 Weights for any order and stencil come from Fornberg's algorithm
 (:func:`fornberg_weights`). Symmetric stencils switch to one side near the
