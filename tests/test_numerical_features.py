@@ -7,6 +7,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
+import chainrule as cr
 from chainrule import numerical
 from chainrule.numerical import Estimate, fornberg_weights, make_stencil
 
@@ -211,3 +212,11 @@ def test_complex_step_refuses_a_function_that_is_not_analytic():
     got = numerical.grad(lambda x: np.sum(np.exp(x) * np.sin(x)), np.array([1.5, -0.5]), method="complex")
     x = np.array([1.5, -0.5])
     np.testing.assert_allclose(got, np.exp(x) * (np.sin(x) + np.cos(x)), rtol=1e-14)
+
+
+def test_operations_without_complex_support_refuse_complex_inputs_by_name():
+    z = np.array([1 + 1j, 2.0])
+    with pytest.raises(TypeError, match=r"argument 0 \('z'\) is complex"):
+        numerical.hessian(lambda z: np.sum(np.abs(z) ** 2), z)
+    with pytest.raises(TypeError, match=r"argument 0 \('z'\) is complex"):
+        cr.check_grad(lambda z: np.sum(np.abs(z) ** 2), z)

@@ -76,7 +76,7 @@ class _Problem:
             fs.__qualname__ = f"<u, {_fname(f)}>"
             self.fs = fs
             self.scalarized = True
-        self.inputs = Inputs(self.fs, args, self.nums, upcast=True)
+        self.inputs = Inputs(self.fs, args, self.nums, upcast=True, allow_complex=False)
         self.leaf_dtypes = []
         self.treedefs = []
         for n in self.nums:

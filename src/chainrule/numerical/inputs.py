@@ -39,8 +39,14 @@ def _float_leaf(x: Any, where: str, allow_complex: bool = True) -> np.ndarray:
             "inputs. Pass a float (2.0, or x.astype(float)), or leave it out of argnums."
         )
     arr = np.asarray(x)
-    if np.issubdtype(arr.dtype, np.complexfloating) and allow_complex:
-        return arr
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        if allow_complex:
+            return arr
+        raise TypeError(
+            f"{where} is complex ({arr.dtype}), which this operation does not differentiate: pass "
+            "its real and imaginary parts as separate real arguments, or use numerical.grad / "
+            "numerical.jacobian, which take complex inputs."
+        )
     if not np.issubdtype(arr.dtype, np.floating):
         raise TypeError(
             f"{where} has dtype {arr.dtype}; finite differences differentiate floating-point "
