@@ -109,7 +109,8 @@ def _columns(
     def column(i: int) -> LineResult:
         direction = np.zeros(x0.size)
         direction[i] = h[i]
-        line = Line(ev, x0, direction, describe_element(inputs.label(i), float(x0[i]), float(h[i])))
+        describe = describe_element(lambda: inputs.label(i), float(x0[i]), float(h[i]))
+        line = Line(ev, x0, direction, describe, element=i)
         return difference(
             line, opts.method, opts.n, estimate=estimate, accuracy=opts.accuracy,
             tolerance=opts.tolerance, unit=float(h[i]), plan=(float(plan[0][i]), int(plan[1][i])),

@@ -72,9 +72,21 @@ def difference(
     return _stencil(line, method_stencil(method, n, accuracy), estimate)
 
 
-def _one_sided(line: Line, stencil: Stencil, ts: list[float]) -> tuple[Stencil, str]:
-    """The stencil to use after a look at the values: one-sided if one side is non-finite."""
-    bad = [t for t, y in zip(ts, line.values(ts)) if not np.all(np.isfinite(y))]
+def _points(stencil: Stencil, scales: list[float]) -> list[float]:
+    return [k * s for s in scales for k in stencil.offsets if k != 0]
+
+
+def _first_nonfinite(line: Line, ts: list[float]) -> list[float]:
+    return [t for t, y in zip(ts, line.values(ts)) if not np.all(np.isfinite(y))]
+
+
+def _one_sided(line: Line, stencil: Stencil, scales: list[float]) -> tuple[Stencil, str]:
+    """The stencil to use after a look at the values at ``scales`` (multiples of the step).
+
+    A symmetric stencil whose points are non-finite on one side only becomes the one-sided
+    stencil of the same order on the other side; every point used is checked to be finite.
+    """
+    bad = _first_nonfinite(line, _points(stencil, scales))
     if not bad:
         return stencil, ""
     if stencil.kind == "central" and all(t < 0 for t in bad):
@@ -88,28 +100,27 @@ def _one_sided(line: Line, stencil: Stencil, ts: list[float]) -> tuple[Stencil, 
         f"one-sided ({kind}) differences: the function is not finite {side} the point at "
         f"{line.describe(bad[0], 0)}"
     )
-    return make_stencil(kind, stencil.n, stencil.order), note
+    stencil = make_stencil(kind, stencil.n, stencil.order)
+    still = _first_nonfinite(line, _points(stencil, scales))
+    if still:
+        raise line.error(still[0], line.values([still[0]])[0])
+    return stencil, note
 
 
 def _apply(stencil: Stencil, line: Line, scale: float) -> tuple[np.ndarray, np.ndarray]:
     """``sum w_k f(k s) / s**n`` and ``sum |w_k f(k s)|`` at step ``s = scale``."""
+    # The points were checked for finite values by _one_sided.
     ys = line.values([k * scale for k in stencil.offsets])
-    total = np.zeros(np.shape(line.ev.f0), dtype=np.result_type(*ys))
-    fabs = np.zeros(np.shape(line.ev.f0))
-    for w, y in zip(stencil.weights, ys):
+    total = stencil.weights[0] * ys[0]
+    fabs = abs(stencil.weights[0]) * np.abs(ys[0])
+    for w, y in zip(stencil.weights[1:], ys[1:]):
         total = total + w * y
         fabs = fabs + abs(w) * np.abs(y)
-    for y, k in zip(ys, stencil.offsets):
-        if not np.all(np.isfinite(y)):
-            raise line.error(k * scale, y)
     return total / scale**stencil.n, fabs / scale**stencil.n
 
 
 def _stencil(line: Line, stencil: Stencil, estimate: bool) -> LineResult:
-    ts = [k for k in stencil.offsets if k != 0]
-    if estimate:
-        ts += [2 * k for k in stencil.offsets if k != 0]
-    stencil, note = _one_sided(line, stencil, ts)
+    stencil, note = _one_sided(line, stencil, [1.0, 2.0] if estimate else [1.0])
     d1, fabs = _apply(stencil, line, 1.0)
     if not estimate:
         return LineResult(d1, None, 0, note)
@@ -123,7 +134,7 @@ def _stencil(line: Line, stencil: Stencil, estimate: bool) -> LineResult:
 def _richardson(line: Line, n: int) -> LineResult:
     stencil = method_stencil("richardson", n)
     scales = [0.5**j for j in range(RICHARDSON_LEVELS)]
-    stencil, note = _one_sided(line, stencil, [k * s for s in scales for k in stencil.offsets if k != 0])
+    stencil, note = _one_sided(line, stencil, scales)
     ds, fabs = zip(*(_apply(stencil, line, s) for s in scales))
     p, dp = stencil.order, stencil.exponent_step
     table = extrapolate(list(ds), 2.0, p, dp)

@@ -49,6 +49,8 @@ class Evaluator:
         self.vectorized = vectorized
         self.count = 0
         self._lock = threading.Lock()
+        self._eps: float | None = None
+        self._input_eps: float | None = None
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             out = self._call(inputs.x0)
         self.count = 1
@@ -74,11 +76,20 @@ class Evaluator:
     @property
     def eps(self) -> float:
         """Machine epsilon of the dtype ``f`` computes in: the less precise of inputs and output."""
-        eps = float(np.max(self.inputs.eps(), initial=0.0)) or float(np.finfo(np.float64).eps)
-        for dt in self.out_dtypes:
-            if np.issubdtype(dt, np.inexact):
-                eps = max(eps, float(np.finfo(dt).eps))
-        return eps
+        if self._eps is None:
+            eps = self.input_eps or float(np.finfo(np.float64).eps)
+            for dt in self.out_dtypes:
+                if np.issubdtype(dt, np.inexact):
+                    eps = max(eps, float(np.finfo(dt).eps))
+            self._eps = eps
+        return self._eps
+
+    @property
+    def input_eps(self) -> float:
+        """Machine epsilon of the least precise working dtype of the inputs."""
+        if self._input_eps is None:
+            self._input_eps = max((float(np.finfo(d).eps) for d in self.inputs.dtypes), default=0.0)
+        return self._input_eps
 
     def _flat(self, leaves: Sequence[Any]) -> np.ndarray:
         if not leaves:

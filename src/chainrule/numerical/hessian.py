@@ -207,7 +207,8 @@ def _adaptive_diagonal(
     def one(i: int) -> tuple[float, float, float]:
         direction = np.zeros(x0.size)
         direction[i] = h0[i]
-        line = Line(ev, x0, direction, describe_element(inputs.label(i), float(x0[i]), float(h0[i])))
+        describe = describe_element(lambda: inputs.label(i), float(x0[i]), float(h0[i]))
+        line = Line(ev, x0, direction, describe, element=i)
         ratio, levels = (float(plan.ratio[i]), int(plan.levels[i])) if step is None else (2.0, 14)
         res = adaptive(line, 2, ratio=ratio, levels=levels, tolerance=opts.tolerance, unit=h0[i])
         return float(res.value[0]) / h0[i] ** 2, float(res.error[0]) / h0[i] ** 2, float(res.step[0]) * h0[i]

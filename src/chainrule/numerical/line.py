@@ -39,27 +39,40 @@ class Line:
         direction: np.ndarray,
         describe: Describe,
         executor: Executor | None = None,
+        element: int | None = None,
     ):
         self.ev = ev
         self.x0 = x0
         self.direction = direction
         self.describe = describe
         self.executor = executor
+        self.element = element  # the one input moved, for a line along one input
         self.cache: dict[Any, np.ndarray] = {0.0: ev.f0}
-        moved = direction != 0
-        # How far (in units of t) rounding x0 + t d to the inputs' precision can shift a point.
-        ratio = np.abs(x0[moved]) / np.abs(direction[moved]) if np.any(moved) else np.zeros(1)
-        self.input_noise = float(np.max(ratio, initial=0.0)) * float(np.max(ev.inputs.eps(), initial=0.0))
+        self._input_noise: float | None = None
+
+    @property
+    def input_noise(self) -> float:
+        """How far (in units of t) rounding ``x0 + t d`` to the inputs' precision can shift a point."""
+        if self._input_noise is None:
+            if self.element is not None:
+                i = self.element
+                ratio = abs(float(self.x0[i])) / abs(float(self.direction[i]))
+            else:
+                moved = self.direction != 0
+                ratio = float(np.max(np.abs(self.x0[moved]) / np.abs(self.direction[moved]), initial=0.0))
+            self._input_noise = ratio * self.ev.input_eps
+        return self._input_noise
 
     @property
     def eps(self) -> float:
         return self.ev.eps
 
     def point(self, t: Any) -> np.ndarray:
-        if isinstance(t, complex):
-            return self.x0 + t * self.direction
-        x = self.x0 + t * self.direction
-        return x
+        if self.element is not None and not isinstance(t, complex):
+            x = self.x0.copy()  # one input moves: no full multiply-add
+            x[self.element] += t * self.direction[self.element]
+            return x
+        return self.x0 + t * self.direction
 
     def values(self, ts: Sequence[Any]) -> list[np.ndarray]:
         """The flat outputs at each ``t`` (non-finite values kept)."""
@@ -74,12 +87,16 @@ class Line:
         return nonfinite_error(self.ev.f, y, j, self.describe(t, j))
 
 
-def describe_element(label: str, base: float, h: float) -> Describe:
-    """Messages for a line along one input element ``label`` (value ``base``, step unit ``h``)."""
+def describe_element(label: str | Callable[[], str], base: float, h: float) -> Describe:
+    """Messages for a line along one input element ``label`` (value ``base``, step unit ``h``).
+
+    ``label`` may be a function, called only when a message is needed.
+    """
 
     def describe(t: Any, j: int) -> str:
         shift = t * h
-        return f"{label} = {_fmt(base, 17)} moved by {_fmt(shift)} to {_fmt(base + shift, 17)}"
+        name = label() if callable(label) else label
+        return f"{name} = {_fmt(base, 17)} moved by {_fmt(shift)} to {_fmt(base + shift, 17)}"
 
     return describe
 
