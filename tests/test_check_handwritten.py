@@ -162,3 +162,18 @@ def test_check_vjp_detects_a_transposed_square_weight():
     with pytest.raises(cr.GradientCheckError, match="argument 0"):
         cr.check_vjp(fwd, lambda d, c: (d @ c[1], c[0].T @ d), x, w, seed=0)
     assert cr.check_vjp(fwd, lambda d, c: (d @ c[1].T, c[0].T @ d), x, w, seed=0).passed
+
+
+def test_an_element_the_fixed_step_cannot_resolve_is_re_measured():
+    # w[0] = 1e-9 alone in its array: the step follows the array's scale, but here the loss's
+    # cancellation makes the central difference too uncertain; the adaptive method resolves it,
+    # so an error of 1e-6 in that element's gradient is still caught.
+    f = lambda w: float(np.sum(np.cos(w * np.arange(1.0, 4.0)))) + 3.0
+    g = lambda w: -np.sin(w * np.arange(1.0, 4.0)) * np.arange(1.0, 4.0)
+    w = np.array([1e-9, 0.5, -0.3])
+    report = cr.check_grad(f, w, grad=g)
+    assert report.verdict == "pass"
+    assert any("re-measured with method 'adaptive'" in n for n in report.notes)
+    with pytest.raises(cr.GradientCheckError) as info:
+        cr.check_grad(f, w, grad=lambda w: g(w) + np.array([1e-6, 0.0, 0.0]))
+    assert {r.where for r in info.value.report.rows if r.status == "FAIL"} == {"argument 0 ('w')[0]"}
