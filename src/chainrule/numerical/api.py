@@ -365,11 +365,9 @@ def derivative(
     True
     """
     opts = Options(method, n, accuracy, atol, rtol)
-    extra = tuple(args)
-    g = (lambda x, *a, **k: f(x, *a, **k)) if extra else f
-    inputs = Inputs(lambda x: f(x), (x, *extra), 0, upcast)
-    inputs.names = ["x"]
-    ev = Evaluator(g, inputs, kwargs, vectorized)
+    inputs = Inputs(f, (x, *args), 0, upcast)
+    inputs.names = ["x"]  # messages say "x", whatever f calls its first parameter
+    ev = Evaluator(f, inputs, kwargs, vectorized)
     _refuse_complex_step(inputs, opts)
     if inputs.has_complex and not holomorphic:
         raise TypeError(
