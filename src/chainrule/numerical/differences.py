@@ -5,9 +5,10 @@
 the derivative in ``x``), an estimate of its error, a status and a note.
 The error estimate is
 
-* for stencils: truncation ``2 |D(h) - D(2h)| / (2**order - 1)`` (twice the
-  leading error term, from a second step twice as large) plus rounding
-  ``2 eps sum|w_k f_k| / h**n``;
+* for stencils: truncation ``max(2 / (2**order - 1), 1) |D(h) - D(2h)|``
+  (at least twice the leading error term, from a second step twice as large;
+  at least the whole difference, which is mostly noise where rounding inside
+  f dominates) plus rounding ``2 eps sum|w_k f_k| / h**n``;
 * for Richardson: the difference between the last two extrapolations plus
   the rounding of the smallest step;
 * for the adaptive method: see :mod:`.adaptive`;
@@ -125,9 +126,11 @@ def _stencil(line: Line, stencil: Stencil, estimate: bool) -> LineResult:
     if not estimate:
         return LineResult(d1, None, 0, note)
     d2, _ = _apply(stencil, line, 2.0)
-    # The leading error term, doubled: the next term may add to it (|D(h) - D(2h)| / (2**p - 1)
-    # alone can fall short when the next term has the opposite sign).
-    error = 2.0 * np.abs(d1 - d2) / (2.0**stencil.order - 1.0) + 2.0 * line.eps * fabs
+    # The leading error term |D(h) - D(2h)| / (2**p - 1), doubled (the next term may add to
+    # it), and at least |D(h) - D(2h)| itself: where rounding inside f (cancellation between
+    # its terms) exceeds eps |f|, that difference is mostly noise, of D(h)'s size.
+    factor = max(2.0 / (2.0**stencil.order - 1.0), 1.0)
+    error = factor * np.abs(d1 - d2) + 2.0 * line.eps * fabs
     return LineResult(d1, error, 0, note)
 
 

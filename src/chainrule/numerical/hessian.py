@@ -146,12 +146,14 @@ def hessian(
         if method == "central":
             if len(ds) == 1:
                 return ds[0], rounding[0]
-            # ds = [D(2h), D(h)]: the leading error of D(h) is (D(h) - D(2h)) / (2**2 - 1).
-            return ds[1], abs(ds[1] - ds[0]) / 3.0 + rounding[1]
+            # ds = [D(2h), D(h)]: the leading error of D(h) is (D(h) - D(2h)) / (2**2 - 1); the
+            # whole difference is taken, as for first derivatives (noise inside f, next terms).
+            return ds[1], abs(ds[1] - ds[0]) + rounding[1]
         table = extrapolate([np.asarray(d) for d in ds], 2.0, 2, 2)
         best, previous = float(table[-1][-1]), float(table[-2][-1])
         gain = extrapolation_gain(2.0, 2, 2, 2)
-        return best, abs(best - previous) + gain * rounding[-1]
+        # The change from the previous extrapolation, doubled: it also carries the noise of f.
+        return best, 2.0 * abs(best - previous) + gain * rounding[-1]
 
     executor, owned = executor_for(workers)
     try:
