@@ -14,6 +14,9 @@ Three measurements on the same functions, printed as markdown tables, and a plot
    orders, step counts, tolerances), over the same 70 cases: the median
    relative error versus the mean number of evaluations, plotted to
    ``bench/numerical_accuracy.png``.
+4. How often chainrule's error estimates bound the true error, on random
+   smooth problems (derivatives of orders 1 to 4; gradients and Hessians with
+   inputs of mixed scales).
 
 numdifftools and scipy (>= 1.15, for ``scipy.differentiate``) are optional:
 a missing library is skipped. Usage::
@@ -25,6 +28,7 @@ a missing library is skipped. Usage::
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import pathlib
 import platform
@@ -288,6 +292,66 @@ def sweep(data: list, plot: bool) -> None:
     print(f"plot: {out.relative_to(HERE.parent)}")
 
 
+# -- 4. honesty sweep --------------------------------------------------------------------
+
+
+def honesty_sweep(quick: bool) -> None:
+    """How often chainrule's error estimate bounds the true error, on random smooth problems."""
+    rng = np.random.default_rng(1)
+    families = {
+        "exp(a x)": (lambda a: lambda x: np.exp(a * x), lambda a, x, n: a**n * np.exp(a * x)),
+        "sin(a x)": (lambda a: lambda x: np.sin(a * x), lambda a, x, n: a**n * np.sin(a * x + n * np.pi / 2)),
+        "log(x)": (lambda a: np.log, lambda a, x, n: (-1) ** (n - 1) * math.factorial(n - 1) / x**n),
+        "x**a": (lambda a: lambda x: x**a, lambda a, x, n: np.prod([a - k for k in range(n)]) * x ** (a - n)),
+    }
+    methods = ("adaptive", "richardson", "central")
+    counts = {m: [0, 0] for m in methods}
+    for name, (make, exact) in families.items():
+        for _ in range(10 if quick else 60):
+            a = float(rng.uniform(0.3, 3.0))
+            positive = name in ("log(x)", "x**a")
+            x = float(10 ** rng.uniform(-6, 2)) if positive else float(rng.uniform(-3, 3))
+            for n in (1, 2, 3, 4):
+                for m in methods:
+                    est = numerical.derivative(make(a), x, n=n, method=m, return_estimate=True)
+                    counts[m][0] += 1
+                    counts[m][1] += int(abs(est.value - exact(a, x, n)) <= est.error)
+    print("## 4. Is the error estimate an upper bound? Random smooth problems\n")
+    print("Derivatives of order 1 to 4 of exp(a x), sin(a x) (x in [-3, 3]), log x and x**a (x from 1e-6")
+    print("to 1e2, log-uniform), a in [0.3, 3]:\n")
+    print("| method | derivatives | estimate >= true error |")
+    print("|---|---:|---:|")
+    for m, (total, ok) in counts.items():
+        print(f"| `{m}` | {total} | {ok} ({100 * ok / total:.1f}%) |")
+    grads = {m: [0, 0] for m in ("adaptive", "central")}
+    hess = {m: [0, 0] for m in ("adaptive", "richardson", "central")}
+    for _ in range(10 if quick else 40):
+        k = 5
+        x = rng.standard_normal(k) * 10 ** rng.uniform(-4, 1, k)
+        a_mat = rng.standard_normal((k, k))
+
+        def f(x: np.ndarray, a_mat: np.ndarray = a_mat) -> Any:
+            return np.sum(np.sin(a_mat @ x)) + 0.1 * np.sum(x**4)
+
+        g = a_mat.T @ np.cos(a_mat @ x) + 0.4 * x**3
+        h = -a_mat.T @ np.diag(np.sin(a_mat @ x)) @ a_mat + np.diag(1.2 * x**2)
+        for m, c in grads.items():
+            est = numerical.grad(f, x, method=m, return_estimate=True)
+            c[0] += k
+            c[1] += int(np.sum(np.abs(est.value - g) <= est.error))
+        for m, c in hess.items():
+            est = numerical.hessian(f, x, method=m, return_estimate=True)
+            c[0] += k * k
+            c[1] += int(np.sum(np.abs(est.value - h) <= est.error))
+    print("\nGradients and Hessians of sum(sin(A x)) + 0.1 sum(x**4), 5 inputs of scales 1e-4 to 10:\n")
+    print("| operator, method | elements | estimate >= true error |")
+    print("|---|---:|---:|")
+    for label, table in (("grad", grads), ("hessian", hess)):
+        for m, (total, ok) in table.items():
+            print(f"| `{label}`, `{m}` | {total} | {ok} ({100 * ok / total:.1f}%) |")
+    print()
+
+
 def _nd_steps(num_steps: int) -> Callable[..., tuple[float, int, float]] | None:
     try:
         import numdifftools as nd
@@ -318,6 +382,7 @@ def main() -> None:
     first_derivatives(data)
     rosenbrock_hessians(ns.quick)
     sweep(data, plot=not ns.quick)
+    honesty_sweep(ns.quick)
 
 
 if __name__ == "__main__":
