@@ -20,6 +20,7 @@ import pytest
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 NAMES = ["logistic_regression", "mlp", "cnn", "ode_parameter_fit", "physics_projectile"]
+NAMES.append("handwritten_backprop")
 
 
 def load(name: str) -> ModuleType:
@@ -101,7 +102,22 @@ def test_projectile_finds_the_best_angle() -> None:
     )
 
 
-@pytest.mark.parametrize("name", ["logistic_regression", "ode_parameter_fit"])
+def test_handwritten_backprop_finds_the_wrong_line() -> None:
+    out = load("handwritten_backprop").main(steps=20)
+    # check_vjp passes the correct layers and names the input of the buggy tanh backward
+    assert out["vjp affine"] == out["vjp tanh"] == out["vjp softmax loss"] == "pass"
+    assert out["vjp tanh (buggy)"] == "FAIL"
+    assert "argument 0 ('x')" in out["vjp culprit"]
+    # check_grad(grad=) names the leaves below the slip, and only those
+    assert out["grad correct"] == "pass"
+    assert out["grad buggy"] == "FAIL"
+    assert "['w1']" in out["grad culprit"] and "['b1']" in out["grad culprit"]
+    assert "['w2']" not in out["grad culprit"] and "['b2']" not in out["grad culprit"]
+    # the fixed gradient trains: 3 classes, chance loss log(3) = 1.1
+    assert out["final_loss"] < 0.5 * out["initial_loss"]
+
+
+@pytest.mark.parametrize("name", ["logistic_regression", "ode_parameter_fit", "handwritten_backprop"])
 def test_example_runs_as_a_script(name: str) -> None:
     done = subprocess.run(
         [sys.executable, str(EXAMPLES / f"{name}.py"), "--steps", "2", "--seed", "1"],

@@ -76,17 +76,14 @@ def test_estimates_report_cost_and_step():
 
 def test_default_step_by_method_dtype_and_scale():
     eps64, eps32 = float(np.finfo(np.float64).eps), float(np.finfo(np.float32).eps)
-    x = np.array([0.5, 100.0])
-    np.testing.assert_allclose(
-        numerical.default_step("forward", x), math.sqrt(eps64) * np.array([1.0, 100.0])
-    )
-    np.testing.assert_allclose(
-        numerical.default_step("central", x, np.float32), eps32 ** (1 / 3) * np.array([1.0, 100.0])
-    )
-    np.testing.assert_allclose(
-        numerical.default_step("central4", x), eps64 ** (1 / 5) * np.array([1.0, 100.0])
-    )
-    np.testing.assert_allclose(numerical.default_step("complex", x), [1e-20, 1e-18])
+    x = np.array([0.5, 100.0, 0.0, 3e-6])
+    scale = np.array([0.5, 100.0, 1.0, 3e-6])  # |x|, and 1 at 0: no max(1, |x|)
+    np.testing.assert_allclose(numerical.default_step("forward", x), math.sqrt(eps64) * scale)
+    np.testing.assert_allclose(numerical.default_step("central", x, np.float32), eps32 ** (1 / 3) * scale)
+    np.testing.assert_allclose(numerical.default_step("central4", x), eps64 ** (1 / 5) * scale)
+    np.testing.assert_allclose(numerical.default_step("complex", x), 1e-20 * scale)
+    # the n-th derivative balances eps / h**n against h**p
+    np.testing.assert_allclose(numerical.default_step("central", x, n=3), eps64 ** (1 / 5) * scale)
 
 
 def test_user_step_is_used():
@@ -136,7 +133,7 @@ def test_workers_give_the_same_result():
                                   numerical.directional(f, (x,), (np.ones(20),)))  # fmt: skip
 
 
-def test_float32_inputs_are_upcast():
+def test_float32_inputs_are_upcast_and_results_stay_float32():
     x = np.array([0.3, 1.1], dtype=np.float32)
     seen = []
 
@@ -146,19 +143,28 @@ def test_float32_inputs_are_upcast():
 
     g = numerical.grad(f, x, method="central4")
     assert set(seen) == {np.dtype(np.float64)}
-    np.testing.assert_allclose(g, np.cos(x.astype(np.float64)), rtol=1e-10)
+    assert g.dtype == np.float32  # a gradient has the dtype of its argument
+    np.testing.assert_allclose(g, np.cos(x.astype(np.float64)), rtol=1e-7)
     numerical.grad(f, x, upcast=False)
     assert seen[-1] == np.float32
 
 
-def test_nonfinite_at_a_stencil_point_names_the_input():
-    with pytest.raises(NonFiniteError, match=r"argument 0 \('x'\)\[1\]"):
-        numerical.grad(lambda x: np.sum(np.log(x)), np.array([1.0, 1e-7]))
-    # a one-sided method avoids the edge of the domain
-    g = numerical.grad(lambda x: np.sum(np.log(x)), np.array([1.0, 1e-7]), method="forward", step=1e-12)
-    np.testing.assert_allclose(g[1], 1e7, rtol=1e-4)
+def test_nonfinite_at_a_stencil_point_names_the_input_point_and_shift():
+    # finite only within 1e-7 of x = 0.5: every step of 1e-6 leaves the domain on both sides
+    f = lambda x: x[0] + np.log(1e-14 - (x[1] - 0.5) ** 2)
+    with pytest.raises(NonFiniteError, match=r"argument 0 \('x'\)\[1\] = 0.5 moved by -1e-06 to 0.4999989"):
+        numerical.grad(f, np.array([1.0, 0.5]), step=1e-6)
     with pytest.raises(NonFiniteError, match="at the given point"):
         numerical.grad(lambda x: np.sum(np.sqrt(x)), np.array([-1.0]))
+
+
+def test_one_sided_differences_at_the_edge_of_the_domain():
+    # exp(x) defined for x > 0 only: a central step of 0.01 at x = 0.001 crosses the edge
+    f = lambda x: np.sum(np.exp(x) + 0.0 * np.log(x))
+    est = numerical.grad(f, np.array([1e-3, 1.0]), step=0.01, return_estimate=True)
+    assert "one-sided (forward)" in est.message and "argument 0 ('x')[0]" in est.message
+    np.testing.assert_allclose(est.value, np.exp([1e-3, 1.0]), rtol=1e-4)
+    assert np.all(np.abs(est.value - np.exp([1e-3, 1.0])) <= est.error)
 
 
 def test_non_scalar_output_and_integer_input_refused():

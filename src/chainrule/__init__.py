@@ -15,6 +15,7 @@ from . import (
 from . import rules as _rules  # registers every derivative rule
 from ._version import __version__
 from .check import CheckReport, GradientCheckError, check_grad, taylor_test
+from .check.vjpcheck import check_vjp
 from .derivatives import (
     checkpoint,
     custom_jvp,
@@ -57,6 +58,7 @@ __all__ = [
     "UnsupportedOperationError",
     "__version__",
     "check_grad",
+    "check_vjp",
     "at",
     "checkpoint",
     "custom_jvp",

@@ -4,6 +4,8 @@
 :mod:`chainrule.numerical`, element by element ("full") or along random
 directions ("fast"), and on failure raises :class:`GradientCheckError` with a
 table of the worst elements and the first primitive whose rule disagrees.
+:func:`check_grad` with ``grad=`` and :func:`check_vjp` check hand-written
+gradients and backward passes the same way (finite differences only).
 :func:`taylor_test` gives a step-free verdict from the convergence rate of
 the Taylor remainder. :func:`check_rule` and :func:`check_derivatives` check
 a derivative rule itself, for rule authors and chainrule's own tests.
@@ -11,9 +13,11 @@ a derivative rule itself, for rule authors and chainrule's own tests.
 
 from .errors import CheckCostError, GradientCheckError
 from .gradcheck import check_grad
+from .handwritten import check_given_grad
 from .report import CheckReport, Culprit, Row
 from .rules import BROADCAST_PAIRS, check_derivatives, check_rule
 from .taylor import TaylorReport, taylor_test
+from .vjpcheck import check_vjp
 
 __all__ = [
     "BROADCAST_PAIRS",
@@ -24,7 +28,9 @@ __all__ = [
     "Row",
     "TaylorReport",
     "check_derivatives",
+    "check_given_grad",
     "check_grad",
     "check_rule",
+    "check_vjp",
     "taylor_test",
 ]

@@ -141,8 +141,9 @@ class CheckReport:
             f"gradient check of {self.function}: {self.verdict}",
             f"  mode {self.mode!r}, order {self.order}, modes {', '.join(self.modes)}"
             + (f", {self.probes} random unit-Gaussian probe(s)" if self.probes else ""),
-            f"  max abs error {self.max_abs_error:.3g}, max rel error {self.max_rel_error:.3g}"
-            f" (worst: {self.worst})",
+            f"  max abs error {self.max_abs_error:.3g}, max rel error {self.max_rel_error:.3g}",
+            # On a line of its own: a tree path stays whole (the table may elide it).
+            f"  worst: {self.worst}",
             f"  {self.evaluations} function evaluations in {self.seconds:.3g} s",
             f"  tolerance: {self.tolerance}",
         ]
@@ -174,13 +175,18 @@ class CheckReport:
             if sum(widths) + 2 * (len(widths) - 1) <= width:
                 break
         room = width - (sum(widths[1:]) + 2 * (len(widths) - 1))
+        full_names: list[str] = []
         if widths[0] > room:
             widths[0] = max(room, 12)
+            full_names = [b[0] for b in body if len(b[0]) > widths[0]]
             body = [(_elide(b[0], widths[0]), *b[1:]) for b in body]
         fmt = lambda cells: "  ".join(
             c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))
         ).rstrip()
-        return "\n".join([fmt(head), fmt(tuple("-" * w for w in widths)), *(fmt(b) for b in body)])
+        lines = [fmt(head), fmt(tuple("-" * w for w in widths)), *(fmt(b) for b in body)]
+        if full_names:  # the elided element names in full, one per line
+            lines += ["elements shortened above:", *_wrap([f"  {name}" for name in full_names], width)]
+        return "\n".join(lines)
 
     def __str__(self) -> str:
         text = "\n".join(self._summary())

@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from ..pytree import TreeDef, tree_flatten
+from ..pytree import TreeDef, tree_flatten, tree_unflatten
 from .inputs import Inputs
 
-__all__ = ["Evaluator", "NonFiniteError", "executor_for"]
+__all__ = ["Evaluator", "NonFiniteError", "executor_for", "nonfinite_error"]
 
 
 class NonFiniteError(FloatingPointError):
@@ -28,20 +28,37 @@ class NonFiniteError(FloatingPointError):
 
 
 class Evaluator:
-    """``f`` as a map from the flat input vector to the flat output vector."""
+    """``f`` as a map from the flat input vector to the flat output vector.
 
-    def __init__(self, f: Callable[..., Any], inputs: Inputs):
+    ``kwargs`` are passed to every call. With ``vectorized``, :meth:`many`
+    evaluates several points in one call: each differentiated leaf gets a new
+    leading axis (one entry per point), and ``f`` must return its outputs
+    stacked along a leading axis too.
+    """
+
+    def __init__(
+        self,
+        f: Callable[..., Any],
+        inputs: Inputs,
+        kwargs: dict[str, Any] | None = None,
+        vectorized: bool = False,
+    ):
         self.f = f
         self.inputs = inputs
+        self.kwargs = dict(kwargs or {})
+        self.vectorized = vectorized
         self.count = 0
         self._lock = threading.Lock()
+        self._eps: float | None = None
+        self._input_eps: float | None = None
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            out = f(*inputs.build(inputs.x0))
+            out = self._call(inputs.x0)
         self.count = 1
         leaves, self.out_def = tree_flatten(out)
         self.out_shapes = [np.shape(o) for o in leaves]
         self.out_dtypes = [np.result_type(o) for o in leaves]
         self.f0 = self._flat(leaves)
+        self.complex_output = bool(np.iscomplexobj(self.f0))
         if not np.all(np.isfinite(self.f0)):
             bad = int(np.flatnonzero(~np.isfinite(self.f0))[0])
             raise NonFiniteError(
@@ -49,15 +66,37 @@ class Evaluator:
                 "itself, before any perturbation; a derivative is not defined there."
             )
 
+    def _call(self, x: np.ndarray) -> Any:
+        if self.vectorized:
+            # The base point, too, is evaluated as a stack (of one) so that f sees one convention.
+            out = self.f(*self.inputs.build_stack(x[None, :]), **self.kwargs)
+            return _unstack(out, 0)
+        return self.f(*self.inputs.build(x), **self.kwargs)
+
+    @property
+    def eps(self) -> float:
+        """Machine epsilon of the dtype ``f`` computes in: the less precise of inputs and output."""
+        if self._eps is None:
+            eps = self.input_eps or float(np.finfo(np.float64).eps)
+            for dt in self.out_dtypes:
+                if np.issubdtype(dt, np.inexact):
+                    eps = max(eps, float(np.finfo(dt).eps))
+            self._eps = eps
+        return self._eps
+
+    @property
+    def input_eps(self) -> float:
+        """Machine epsilon of the least precise working dtype of the inputs."""
+        if self._input_eps is None:
+            self._input_eps = max((float(np.finfo(d).eps) for d in self.inputs.dtypes), default=0.0)
+        return self._input_eps
+
     def _flat(self, leaves: Sequence[Any]) -> np.ndarray:
         if not leaves:
             return np.zeros(0)
         return np.concatenate([np.ravel(np.asarray(o)) for o in leaves])
 
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        out = self.f(*self.inputs.build(x, copy=False))
-        with self._lock:
-            self.count += 1
+    def _checked_structure(self, out: Any) -> np.ndarray:
         leaves, out_def = tree_flatten(out)
         if out_def != self.out_def or [np.shape(o) for o in leaves] != self.out_shapes:
             raise ValueError(
@@ -67,25 +106,56 @@ class Evaluator:
             )
         return self._flat(leaves)
 
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        if self.vectorized:
+            return self.many([x])[0]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            out = self.f(*self.inputs.build(x, copy=False), **self.kwargs)
+        with self._lock:
+            self.count += 1
+        return self._checked_structure(out)
+
+    def many(self, xs: Sequence[np.ndarray], executor: Executor | None = None) -> list[np.ndarray]:
+        """The flat outputs at several points (non-finite values are kept, NumPy warnings silenced)."""
+        if not xs:
+            return []
+        if not self.vectorized:
+            return map_ordered(executor, self, xs)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            out = self.f(*self.inputs.build_stack(np.stack(xs)), **self.kwargs)
+            with self._lock:
+                self.count += len(xs)
+            return [self._checked_structure(_unstack(out, i)) for i in range(len(xs))]
+
     def checked(self, x: np.ndarray, where: str, shift: Any) -> np.ndarray:
         """``self(x)``, refusing a non-finite value that the base point did not have.
 
         NumPy's floating-point warnings are silenced during the call: a
         non-finite result is reported by this error, which names the input.
         """
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            y = self(x)
+        y = self(x)
         bad = ~np.isfinite(y)
         if np.any(bad):
             j = int(np.flatnonzero(bad)[0])
-            raise NonFiniteError(
-                f"{_name(self.f)} returned {y[j]} (output element {j}) when {where} was moved "
-                f"by {shift:.3g} for a finite difference, though it is finite at the given point. "
-                "The point is probably near the edge of the function's domain or a singularity: "
-                "use a smaller step (step=...), a one-sided method (method='forward' or "
-                "'backward'), or method='complex' if the function accepts complex input."
-            )
+            raise nonfinite_error(self.f, y, j, f"{where} moved by {shift:.3g}")
         return y
+
+
+def _unstack(out: Any, i: int) -> Any:
+    """Entry ``i`` along the leading axis of every leaf of a vectorized function's output."""
+    leaves, out_def = tree_flatten(out)
+    return tree_unflatten(out_def, [np.asarray(o)[i] for o in leaves])
+
+
+def nonfinite_error(f: Callable[..., Any], y: np.ndarray, j: int, where: str) -> NonFiniteError:
+    """The error for a non-finite output element ``j`` at a perturbed point described by ``where``."""
+    return NonFiniteError(
+        f"{_name(f)} returned {y[j]} (output element {j}) at {where}, though it is finite at the "
+        "given point. The point is probably near the edge of the function's domain or a "
+        "singularity: use a smaller step (step=...), a one-sided method (method='forward' or "
+        "'backward'), method='adaptive' (which drops such steps), or method='complex' if the "
+        "function accepts complex input."
+    )
 
 
 def _name(f: Callable[..., Any]) -> str:

@@ -32,17 +32,25 @@ def arg_name(f: Callable[..., Any], argnum: int) -> str:
     return argument_label(f, argnum)
 
 
-def _float_leaf(x: Any, where: str) -> np.ndarray:
+def _float_leaf(x: Any, where: str, allow_complex: bool = True) -> np.ndarray:
     if isinstance(x, bool | np.bool_ | int | np.integer):
         raise TypeError(
             f"{where} is an integer or boolean ({x!r}); finite differences need floating-point "
             "inputs. Pass a float (2.0, or x.astype(float)), or leave it out of argnums."
         )
     arr = np.asarray(x)
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        if allow_complex:
+            return arr
+        raise TypeError(
+            f"{where} is complex ({arr.dtype}), which this operation does not differentiate: pass "
+            "its real and imaginary parts as separate real arguments, or use numerical.grad / "
+            "numerical.jacobian, which take complex inputs."
+        )
     if not np.issubdtype(arr.dtype, np.floating):
         raise TypeError(
-            f"{where} has dtype {arr.dtype}; finite differences differentiate real "
-            "floating-point inputs only. Convert with x.astype(float), or leave it out of argnums."
+            f"{where} has dtype {arr.dtype}; finite differences differentiate floating-point "
+            "(or complex) inputs only. Convert with x.astype(float), or leave it out of argnums."
         )
     return arr
 
@@ -53,10 +61,19 @@ class Inputs:
     With ``upcast`` (the default) every leaf is perturbed in float64 (or
     wider), whatever its own dtype: the referee is then not noisier than the
     float32 code it referees. Otherwise each leaf keeps its dtype.
+
+    A complex leaf of ``n`` elements takes ``2 n`` real coordinates, its real
+    parts then its imaginary parts: finite differences perturb each
+    separately (``.real``, ``.imag`` in labels).
     """
 
     def __init__(
-        self, f: Callable[..., Any], args: Sequence[Any], argnums: int | Sequence[int], upcast: bool
+        self,
+        f: Callable[..., Any],
+        args: Sequence[Any],
+        argnums: int | Sequence[int],
+        upcast: bool,
+        allow_complex: bool = True,
     ):
         self.args = list(args)
         self.argnums = argnums
@@ -66,20 +83,30 @@ class Inputs:
         self.shapes: list[tuple[int, ...]] = []
         self.dtypes: list[np.dtype] = []  # working dtype per leaf
         self.scalar: list[bool] = []  # a Python float or NumPy scalar, rebuilt as such
+        self.is_complex: list[bool] = []
+        self.native: list[np.dtype] = []  # each leaf's own dtype
         pieces = []
         for n in self.nums:
             leaves, treedef = tree_flatten(args[n])
             name = arg_name(f, n)
             self.treedefs.append(treedef)
             for leaf, path in zip(leaves, paths_of(treedef)):
-                arr = _float_leaf(leaf, f"{name}{path}")
-                dt = np.result_type(arr.dtype, np.float64) if upcast else arr.dtype
+                arr = _float_leaf(leaf, f"{name}{path}", allow_complex)
+                cplx = bool(np.iscomplexobj(arr))
+                real_dt = np.finfo(arr.dtype).dtype if cplx else arr.dtype
+                dt = np.result_type(real_dt, np.float64) if upcast else real_dt
                 self.names.append(f"{name}{path}")
                 self.shapes.append(arr.shape)
                 self.dtypes.append(np.dtype(dt))
+                self.native.append(arr.dtype)
                 self.scalar.append(not isinstance(leaf, np.ndarray))
-                pieces.append(arr.astype(dt).ravel())
-        self.sizes = [int(np.prod(s, dtype=np.int64)) for s in self.shapes]
+                self.is_complex.append(cplx)
+                if cplx:
+                    pieces.append(np.concatenate([arr.real.astype(dt).ravel(), arr.imag.astype(dt).ravel()]))
+                else:
+                    pieces.append(arr.astype(dt).ravel())
+        self.elements = [int(np.prod(s, dtype=np.int64)) for s in self.shapes]
+        self.sizes = [e * (2 if c else 1) for e, c in zip(self.elements, self.is_complex)]
         self.starts = np.concatenate([[0], np.cumsum(self.sizes)]).astype(int)
         self.dtype = np.result_type(*self.dtypes) if self.dtypes else np.dtype(np.float64)
         self.x0 = np.concatenate(pieces).astype(self.dtype) if pieces else np.zeros(0)
@@ -90,18 +117,36 @@ class Inputs:
         """Machine epsilon of each element's working dtype."""
         return np.array([np.finfo(d).eps for d in self.dtypes])[self.leaf_of] if self.size else np.zeros(0)
 
+    @property
+    def has_complex(self) -> bool:
+        return any(self.is_complex)
+
+    def _leaf(self, x: np.ndarray, k: int, copy: bool, lead: tuple[int, ...] = ()) -> np.ndarray:
+        piece = x[..., self.starts[k] : self.starts[k + 1]]
+        if self.is_complex[k]:
+            n = self.elements[k]
+            dt = np.result_type(self.dtypes[k], np.complex64)
+            return (piece[..., :n] + 1j * piece[..., n:]).astype(dt).reshape(lead + self.shapes[k])
+        dt = self.dtypes[k] if not np.iscomplexobj(x) else np.result_type(self.dtypes[k], np.complex64)
+        return np.array(piece, dtype=dt, copy=copy or None).reshape(lead + self.shapes[k])
+
     def build(self, x: np.ndarray, copy: bool = True) -> tuple[Any, ...]:
         """The function's arguments with the differentiated leaves taken from ``x``.
 
         ``copy=False`` hands the function views of ``x`` (for a fresh ``x``).
         """
-        args = list(self.args)
         leaves = []
         for k in range(len(self.shapes)):
-            piece = x[self.starts[k] : self.starts[k + 1]]
-            dt = self.dtypes[k] if not np.iscomplexobj(x) else np.result_type(self.dtypes[k], np.complex64)
-            arr = np.array(piece, dtype=dt, copy=copy or None).reshape(self.shapes[k])
+            arr = self._leaf(x, k, copy)
             leaves.append(arr[()] if self.scalar[k] and arr.ndim == 0 else arr)
+        return self._place(leaves)
+
+    def build_stack(self, xs: np.ndarray) -> tuple[Any, ...]:
+        """The arguments for a stack of points ``xs`` (points x size): each leaf gets a leading axis."""
+        return self._place([self._leaf(xs, k, True, (xs.shape[0],)) for k in range(len(self.shapes))])
+
+    def _place(self, leaves: list[Any]) -> tuple[Any, ...]:
+        args = list(self.args)
         pos = 0
         for n, treedef in zip(self.nums, self.treedefs):
             count = treedef.num_leaves
@@ -110,25 +155,38 @@ class Inputs:
         return tuple(args)
 
     def label(self, i: int) -> str:
-        """``argument 0 ('x')['w'][2, 1]``: where flat element ``i`` lives."""
+        """``argument 0 ('x')['w'][2, 1]``: where flat element ``i`` lives (``.imag`` for a complex part)."""
+        path, index = self.location(i)
+        if not index:
+            return path
         k = int(self.leaf_of[i])
-        shape = self.shapes[k]
-        if not shape:
-            return self.names[k]
-        index = np.unravel_index(i - int(self.starts[k]), shape)
-        return f"{self.names[k]}[{', '.join(str(int(j)) for j in index)}]"
+        base = path[: -len(".imag")] if path.endswith(".imag") else path
+        base = base[: -len(".real")] if base.endswith(".real") else base
+        part = path[len(base) :]
+        return f"{base}[{', '.join(str(int(j)) for j in index)}]{part}" if self.shapes[k] else path
 
     def location(self, i: int) -> tuple[str, tuple[int, ...]]:
         """(leaf path, index within the leaf) of flat element ``i``."""
         k = int(self.leaf_of[i])
-        index = np.unravel_index(i - int(self.starts[k]), self.shapes[k]) if self.shapes[k] else ()
-        return self.names[k], tuple(int(j) for j in index)
+        offset = i - int(self.starts[k])
+        part = ""
+        if self.is_complex[k]:
+            part = ".imag" if offset >= self.elements[k] else ".real"
+            offset %= self.elements[k]
+        index = np.unravel_index(offset, self.shapes[k]) if self.shapes[k] else ()
+        return self.names[k] + part, tuple(int(j) for j in index)
 
-    def unflatten(self, vec: np.ndarray, lead: tuple[int, ...] = (), dtype: Any = None) -> Any:
+    def unflatten(
+        self, vec: np.ndarray, lead: tuple[int, ...] = (), dtype: Any = None, complex_as: str = "grad"
+    ) -> Any:
         """Split ``vec`` (``lead + (size,)``) into trees shaped like the arguments.
 
         Each leaf gets shape ``lead + leaf.shape``; a tuple of trees comes back
-        when ``argnums`` was a tuple.
+        when ``argnums`` was a tuple. The two coordinates of a complex leaf
+        combine per ``complex_as``: "grad" gives ``d/dx - i d/dy`` (JAX's
+        convention for the gradient of a real function), "holomorphic" gives
+        ``d/dx`` (``= df/dz`` for an analytic function), "error" gives
+        ``|e_x| + |e_y|``, "step" the real part's step.
         """
         vec = np.asarray(vec)
         trees = []
@@ -137,7 +195,21 @@ class Inputs:
             leaves = []
             for k in range(pos, pos + treedef.num_leaves):
                 block = vec[..., self.starts[k] : self.starts[k + 1]]
-                dt = dtype or self.dtypes[k]
+                dt = dtype or np.finfo(self.native[k]).dtype
+                if self.is_complex[k]:
+                    re, im = block[..., : self.elements[k]], block[..., self.elements[k] :]
+                    if complex_as == "grad":
+                        block = re - 1j * im
+                    elif complex_as == "holomorphic":
+                        block = re
+                    elif complex_as == "error":
+                        block = np.abs(re) + np.abs(im)
+                    else:
+                        block = re
+                    if complex_as in ("grad", "holomorphic"):
+                        dt = np.result_type(dt, np.complex64)
+                if np.iscomplexobj(block) and not np.issubdtype(np.dtype(dt), np.complexfloating):
+                    dt = np.result_type(dt, np.complex64)
                 leaf = np.asarray(block, dtype=dt).reshape(lead + self.shapes[k])
                 leaves.append(leaf[()] if leaf.ndim == 0 else leaf)
             pos += treedef.num_leaves
@@ -166,7 +238,8 @@ class Inputs:
                     f"arguments ({treedef!r}); got {sdef!r}"
                 )
             for j, leaf in enumerate(leaves):
-                pieces.append(np.broadcast_to(np.asarray(leaf, np.float64), self.shapes[start + j]).ravel())
+                piece = np.broadcast_to(np.asarray(leaf, np.float64), self.shapes[start + j]).ravel()
+                pieces.append(np.concatenate([piece, piece]) if self.is_complex[start + j] else piece)
         return np.concatenate(pieces)
 
     def _first_leaf(self) -> list[int]:

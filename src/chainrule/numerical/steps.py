@@ -1,61 +1,100 @@
-"""Step sizes: chosen per method, dtype and scale of each input, or given by the user.
+"""Step sizes: chosen per method, derivative order, dtype and scale of each input, or given by the user.
 
-A finite difference of order ``p`` has truncation error ``~ h**p`` and
-rounding error ``~ eps / h``; the two balance at ``h ~ eps**(1 / (p + 1))``,
-times the scale of the input ``max(1, |x|)`` (the perturbation must be
-visible next to ``x``). The complex step has no subtraction, hence no
-rounding error, and takes a tiny step.
+A finite difference of order of accuracy ``p`` for the ``n``-th derivative
+has truncation error ``~ h**p`` and rounding error ``~ eps / h**n``; the two
+balance at ``h ~ eps**(1 / (n + p))``, times the scale of the input. The
+scale is ``|x|`` itself (1 at ``x = 0``): a step of ``1e-5`` at ``x = 3e-6``
+would straddle the point (and the singularity of ``log`` or ``1/x`` at 0).
+Where a function varies on a scale unrelated to ``|x|`` (``cos`` near 0),
+the fixed step is not the best one, and the error estimate says so; the
+``adaptive`` method searches a wide range of steps instead.
 
-=============  =====================================
-method         default step
-=============  =====================================
-forward        ``eps**(1/2) * max(1, |x|)``
-backward       ``eps**(1/2) * max(1, |x|)``
-central        ``eps**(1/3) * max(1, |x|)``
-central4       ``eps**(1/5) * max(1, |x|)``
-central6       ``eps**(1/7) * max(1, |x|)``
-richardson     ``eps**(1/7) * max(1, |x|)`` (first of h, h/2, h/4, h/8)
-complex        ``1e-20 * max(1, |x|)``
-=============  =====================================
+``eps`` is that of the dtype the function computes in: the less precise of
+the input's working dtype and the output's (a float64 input to a function
+that computes in float32 gets a float32-sized step).
+
+=============  ==========================================================
+method         default step (``s = |x|``, or 1 where ``x == 0``)
+=============  ==========================================================
+forward        ``eps**(1/(n+1)) * s``
+backward       ``eps**(1/(n+1)) * s``
+central        ``eps**(1/(n+2)) * s``
+central4       ``eps**(1/(n+4)) * s``
+central6       ``eps**(1/(n+6)) * s``
+richardson     ``eps**(1/(n+6)) * s`` (first of h, h/2, h/4, h/8)
+complex        ``1e-20 * s``
+=============  ==========================================================
 """
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["StepUnderflowWarning", "default_step", "representable_step"]
+from .stencils import method_accuracy
 
-_EXPONENT = {
-    "forward": 1 / 2,
-    "backward": 1 / 2,
-    "central": 1 / 3,
-    "central4": 1 / 5,
-    "central6": 1 / 7,
-    "richardson": 1 / 7,
-}
+__all__ = ["StepUnderflowWarning", "default_step", "leaf_floor", "representable_step", "scale_of"]
+
 COMPLEX_STEP = 1e-20
+# Below this scale |x| is treated as 1e-30: steps and their powers h**n must stay normal numbers.
+_TINY_SCALE = 1e-30
 
 
 class StepUnderflowWarning(RuntimeWarning):
     """A step is too small for the precision of the input it perturbs."""
 
 
-def default_step(method: str, x: np.ndarray, dtype: np.dtype | type = np.float64) -> np.ndarray:
-    """The default step of ``method`` for each element of ``x`` computed in ``dtype``.
+def scale_of(x: np.ndarray, floor: np.ndarray | float = 0.0) -> np.ndarray:
+    """The scale a step is relative to: ``max(|x|, floor)``, or 1 where that is 0."""
+    a = np.maximum(np.abs(np.asarray(x)).astype(np.float64), floor)
+    return np.where(a > 0, np.maximum(a, _TINY_SCALE), 1.0)
+
+
+def leaf_floor(x: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Per element, a tenth of the root-mean-square of its leaf (an argument array).
+
+    In a gradient, an array argument's elements share a scale: a weight that
+    happens to be ``1e-5`` in a layer of weights around ``0.1`` is moved on
+    the scale of the layer (a step relative to ``1e-5`` alone would drown in
+    rounding). A leaf of one element keeps its own scale ``|x|``.
+    """
+    out = np.zeros(x.size)
+    for a, b in itertools.pairwise(starts):
+        if b - a > 1:
+            out[a:b] = 0.1 * float(np.sqrt(np.mean(np.square(x[a:b], dtype=np.float64))))
+    return out
+
+
+def default_step(
+    method: str,
+    x: np.ndarray,
+    dtype: np.dtype | type = np.float64,
+    n: int = 1,
+    accuracy: int | None = None,
+    eps: float | None = None,
+    floor: np.ndarray | float = 0.0,
+) -> np.ndarray:
+    """The default step of ``method`` for the ``n``-th derivative at each element of ``x``.
+
+    ``dtype`` is the dtype the function computes in (its machine epsilon sets
+    the rounding error the step balances); ``eps`` overrides it. ``floor``
+    bounds the scale ``|x|`` from below (see :func:`leaf_floor`).
 
     Examples
     --------
     >>> default_step("central", np.array([0.5, 1000.0]))
-    array([6.05545445e-06, 6.05545445e-03])
+    array([3.0277e-06, 6.0555e-03])
+    >>> default_step("central", np.array([0.0, 3e-6]), n=2)
+    array([1.22070312e-04, 3.66210938e-10])
     """
-    scale = np.maximum(1.0, np.abs(np.asarray(x, dtype=np.float64)))
+    scale = scale_of(x, floor)
     if method == "complex":
         return COMPLEX_STEP * scale
-    eps = float(np.finfo(dtype).eps)
-    return eps ** _EXPONENT[method] * scale
+    eps = float(np.finfo(dtype).eps) if eps is None else eps
+    return eps ** (1.0 / (n + method_accuracy(method, accuracy))) * scale
 
 
 def representable_step(
