@@ -35,9 +35,9 @@ class Node:
     """
 
     __slots__ = ("parents",)
-
-    def __init__(self, parents: list[tuple[Node, Callable[[Any], Any], bool]] | tuple[()]):
-        self.parents = parents
+    # No __init__: made on the per-operation path, where a Python-level constructor
+    # would cost a frame; the trace sets ``parents`` right after creating it.
+    parents: list[tuple[Node, Callable[[Any], Any], bool]] | tuple[()]
 
 
 class Recorder(Protocol):
@@ -83,7 +83,9 @@ class ReverseTrace:
 
     def leaf(self, value: Any) -> Tracer:
         """A traced input: a node with no parents."""
-        return Tracer(value, self, Node(()))
+        node = Node()
+        node.parents = ()
+        return Tracer(value, self, node)
 
     def process(self, prim: Primitive, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if not self.active:
@@ -112,7 +114,8 @@ class ReverseTrace:
         # A loop, not a list comprehension: one Python call less per operation.
         for i, fn in cotangent_functions(prim, ans, raw, kwargs, traced):
             parents.append((args[i]._node, fn, fresh))
-        node = Node(parents)
+        node = Node()
+        node.parents = parents
         self.tape.append(node)
         if self.recorder is not None:
             self.recorder(node, prim, args, raw, traced, kwargs, ans)

@@ -37,6 +37,7 @@ from ..extend import (
     masked_quotient,
     primal,
     register_function,
+    times_fresh,
 )
 
 LN2 = math.log(2.0)
@@ -55,7 +56,10 @@ defvjp(np.add, lambda ans, x, y: lambda g: g, lambda ans, x, y: lambda g: g)
 defjvp(np.add, lambda t, ans, x, y: t, lambda t, ans, x, y: t)
 defvjp(np.subtract, lambda ans, x, y: lambda g: g, lambda ans, x, y: lambda g: -g)
 defjvp(np.subtract, lambda t, ans, x, y: t, lambda t, ans, x, y: -t)
-defelementwise(np.multiply, lambda x, y: y, lambda x, y: x)
+# The hottest rules are written in two stages by hand: one Python call less per
+# operation than the derivative-function form (see bench/RESULTS.md, engine v2).
+defvjp(np.multiply, lambda ans, x, y: lambda g: g * y, lambda ans, x, y: lambda g: g * x, fresh=True)
+defjvp(np.multiply, lambda t, ans, x, y: t * y, lambda t, ans, x, y: x * t)
 defvjp(
     np.true_divide,
     lambda ans, x, y: lambda g: masked_quotient(g, y),
@@ -100,7 +104,8 @@ defvjp(np.fmod, lambda ans, x, y: lambda g: g, lambda ans, x, y: lambda g: -g * 
 defjvp(np.fmod, lambda t, ans, x, y: t, lambda t, ans, x, y: -t * np.trunc(x / y))
 
 # -- exponentials and logarithms -----------------------------------------------
-defelementwise(np.exp, lambda ans: ans)
+defvjp(np.exp, lambda ans, x: lambda g: g * ans, fresh=True)
+defjvp(np.exp, lambda t, ans, x: t * ans)
 defelementwise(np.exp2, lambda ans: ans * LN2)
 defelementwise(np.expm1, lambda ans: ans + 1.0)
 defvjp(np.log, lambda ans, x: lambda g: masked_quotient(g, x))
@@ -115,8 +120,10 @@ defelementwise(np.logaddexp, lambda ans, x, y: np.exp(x - ans), lambda ans, x, y
 defelementwise(np.logaddexp2, lambda ans, x, y: np.exp2(x - ans), lambda ans, x, y: np.exp2(y - ans))
 
 # -- trigonometric and hyperbolic ------------------------------------------------
-defelementwise(np.sin, lambda x: np.cos(x), fresh=True)
-defelementwise(np.cos, lambda x: -np.sin(x), fresh=True)
+defvjp(np.sin, lambda ans, x: lambda g: times_fresh(g, np.cos(x)), fresh=True)
+defjvp(np.sin, lambda t, ans, x: t * np.cos(x))
+defvjp(np.cos, lambda ans, x: lambda g: times_fresh(g, -np.sin(x)), fresh=True)
+defjvp(np.cos, lambda t, ans, x: -t * np.sin(x))
 defelementwise(np.tan, lambda ans: 1.0 + ans * ans)
 defelementwise(np.arcsin, lambda x: 1.0 / np.sqrt(1.0 - x * x), masked=True)
 defelementwise(np.arccos, lambda x: -1.0 / np.sqrt(1.0 - x * x), masked=True)
