@@ -45,6 +45,15 @@ def wrong(x):
 
 def raises(x):
     raise RuntimeError("boom")
+
+def quadratic_grad(x):  # hand-written, right
+    return 2.0 * x
+
+def quadratic_grad_wrong(x):  # hand-written, off by a factor
+    return 2.1 * x
+
+def log_sum_grad(x, w):
+    return w / x, np.log(x)
 '''
 
 
@@ -275,3 +284,23 @@ def test_help_fits_80_columns(capsys, monkeypatch):
     out = capsys.readouterr().out
     assert "shape:3,4" in out and "--domain" in out
     assert all(len(line) <= 80 for line in out.splitlines()), out
+
+
+def test_grad_checks_a_hand_written_gradient(user_module, capsys):
+    assert main(["check", f"{user_module}:quadratic", "--arg", "x=shape:3", "--grad",
+                 f"{user_module}:quadratic_grad"]) == 0  # fmt: skip
+    assert "pass" in capsys.readouterr().out
+    assert main(["check", f"{user_module}:quadratic", "--arg", "x=shape:3", "--grad",
+                 f"{user_module}:quadratic_grad_wrong"]) == 1  # fmt: skip
+    assert "FAIL" in capsys.readouterr().out
+    assert main(["check", f"{user_module}:log_sum", "--arg", "x=shape:2", "--arg", "w=[1.0, 2.0]",
+                 "--domain", "x=0.5,2", "--grad", f"{user_module}:log_sum_grad"]) == 0  # fmt: skip
+    capsys.readouterr()
+
+
+def test_grad_usage_errors_are_one_line(user_module, capsys):
+    code = main(["check", f"{user_module}:quadratic", "--arg", "x=shape:3", "--grad", f"{user_module}:nope"])
+    assert "nope" in _one_line_error(capsys, code)
+    code = main(["check", f"{user_module}:quadratic", "--arg", "x=shape:3", "--order", "2",
+                 "--grad", f"{user_module}:quadratic_grad"])  # fmt: skip
+    assert "--order 1" in _one_line_error(capsys, code)

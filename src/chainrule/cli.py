@@ -113,6 +113,13 @@ def _add_check_parser(sub: Any) -> None:
     check.add_argument(
         "--order", type=int, choices=(1, 2), default=1, help="2 also checks Hessian-vector products"
     )
+    check.add_argument(
+        "--grad",
+        default=None,
+        metavar="MODULE:FUNCTION",
+        help="check this hand-written gradient of the function (same arguments, returns one "
+        "gradient per argument) instead of chainrule's, by finite differences only",
+    )
     check.add_argument("--plain", action="store_true", help="no colour, even on a terminal")
 
 
@@ -152,12 +159,16 @@ def check_command(args: argparse.Namespace) -> int:
         if not specs:
             raise InputSpecError("give each argument with --arg NAME=VALUE or --arg NAME=shape:3,4")
         f = load_function(args.target)
+        hand = None if args.grad is None else load_function(args.grad)
+        if hand is not None and args.order != 1:
+            raise InputSpecError("--grad checks a gradient: use it with --order 1")
         specs = order_specs(f, specs)
         values = make_inputs(specs, domains, seed)
     except InputSpecError as exc:
         return _fail(str(exc))
     except (ImportError, SyntaxError) as exc:
-        return _fail(f"cannot import {args.target}: {type(exc).__name__}: {exc}")
+        return _fail(f"cannot import {args.grad if args.grad and args.grad in str(exc) else args.target}: "
+                     f"{type(exc).__name__}: {exc}")  # fmt: skip
     import numpy as np
 
     from .check import GradientCheckError, check_grad
@@ -179,9 +190,13 @@ def check_command(args: argparse.Namespace) -> int:
                      f"its domain{hint}")  # fmt: skip
     colour = False if args.plain else None
     try:
-        report = check_grad(
-            f, *values, argnums=tuple(range(len(values))), seed=seed, mode=args.mode, order=args.order
-        )
+        argnums = tuple(range(len(values)))
+        if hand is None:
+            report = check_grad(f, *values, argnums=argnums, seed=seed, mode=args.mode, order=args.order)
+        else:
+            # The gradient of the only argument, or a tuple of one per argument (as chainrule's grad).
+            given = 0 if len(values) == 1 else argnums
+            report = check_grad(f, *values, argnums=given, seed=seed, mode=args.mode, grad=hand)
     except GradientCheckError as exc:
         exc.report.show(colour=colour)
         return 1
