@@ -1,0 +1,97 @@
+"""Helpers shared by the decomposition rules: packing several outputs into one, ties, refusals.
+
+A primitive has one output, so a decomposition's factors (``U, S, Vh``; ``w, V``;
+``Q, R``) are packed along the last axis into one array and unpacked by
+differentiable slicing (the pattern of :mod:`chainrule.derivatives.custom`).
+One LAPACK call per forward pass, and the rules see every factor.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..extend import UnsupportedOperationError, primal, raw_array
+from .linalg_helpers import matrix_transpose
+
+Shape = tuple[int, ...]
+
+
+def pack(parts: list[Any], batch: Shape) -> Any:
+    """The parts (each of shape ``batch + core``) flattened past ``batch`` and concatenated."""
+    flat = [np.reshape(p, (*batch, -1)) for p in parts]
+    return flat[0] if len(flat) == 1 else np.concatenate(flat, axis=-1)
+
+
+def unpack(packed: Any, batch: Shape, cores: list[Shape]) -> list[Any]:
+    """The inverse of :func:`pack`, given each part's core shape."""
+    out, start = [], 0
+    for core in cores:
+        size = int(np.prod(core, dtype=np.int64))
+        out.append(np.reshape(packed[..., start : start + size], (*batch, *core)))
+        start += size
+    return out
+
+
+def tie_mask(values: Any, scale: Any, count: int) -> np.ndarray:
+    """Pairs ``(i, j)`` of ``values`` (last axis) equal to rounding: ``|v_i - v_j| <= count * eps * scale``.
+
+    ``scale`` has the batch shape (one scale per matrix). The diagonal is
+    always tied. Plain booleans: where values tie is piecewise constant.
+    """
+    v = primal(values)
+    tol = tolerance(v, scale, count)
+    return np.abs(v[..., :, None] - v[..., None, :]) <= tol[..., None, None]  # type: ignore[no-any-return]
+
+
+def tolerance(values: np.ndarray, scale: Any, count: int) -> np.ndarray:
+    """``count * eps * scale``: the rounding level of values of magnitude ``scale`` (batch shape)."""
+    return count * np.finfo(values.dtype).eps * np.asarray(primal(scale))  # type: ignore[no-any-return]
+
+
+def safe_inverse_gaps(gaps: Any, tied: np.ndarray) -> Any:
+    """``1 / gaps`` off the tied pairs and exactly 0 on them (no inf, no NaN, differentiable)."""
+    if not np.any(tied):
+        return 1.0 / gaps
+    return np.where(tied, 0.0, 1.0 / np.where(tied, 1.0, gaps))
+
+
+def safe_reciprocal(s: Any, small: np.ndarray) -> Any:
+    """``1 / s`` where ``s`` is not ``small``, exactly 0 where it is."""
+    if not np.any(small):
+        return 1.0 / s
+    return np.where(small, 0.0, 1.0 / np.where(small, 1.0, s))
+
+
+def from_triangle(t: Any, lower: bool) -> Any:
+    """The symmetric matrix NumPy reads from one triangle of ``t`` (a linear map)."""
+    if lower:
+        return np.tril(t) + matrix_transpose(np.tril(t, -1))
+    return np.triu(t) + matrix_transpose(np.triu(t, 1))
+
+
+def to_triangle(g: Any, lower: bool) -> Any:
+    """The transpose of :func:`from_triangle`: zero on the strict triangle NumPy never reads."""
+    if lower:
+        return np.tril(g) + np.tril(matrix_transpose(g), -1)
+    return np.triu(g) + np.triu(matrix_transpose(g), 1)
+
+
+def real_matrices(name: str, a: Any, square: bool = False) -> np.ndarray:
+    """The plain value of ``a``, refusing complex values, fewer than 2 dimensions, or non-square matrices."""
+    raw = raw_array(a)
+    if np.iscomplexobj(raw):
+        raise UnsupportedOperationError(
+            f"{name} of a complex matrix: chainrule differentiates real arrays only for now "
+            "(complex support is coming); pass a real array."
+        )
+    if raw.ndim < 2:
+        raise np.linalg.LinAlgError(
+            f"{name}: a has {raw.ndim} dimension(s); it needs at least 2 (a matrix or a stack of matrices)"
+        )
+    if square and raw.shape[-1] != raw.shape[-2]:
+        raise np.linalg.LinAlgError(
+            f"{name}: the last two dimensions of a must be square, got {raw.shape[-2:]}"
+        )
+    return raw
