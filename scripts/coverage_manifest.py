@@ -52,6 +52,21 @@ KINKS = {
     "numpy.ptp": "ties: split equally, as max and min",
     "numpy.linalg.norm": "gradient 0 at x = 0",
     "numpy.sort": "ties: order of the stable argsort",
+    "numpy.linalg.svd": "tied singular values: coupling terms of tied pairs dropped (finite; exact for "
+    "symmetric functions of s and basis-free U_c U_c^T, V_c V_c^T, U_c V_c^T; wrong for "
+    "U diag(f(s)) Vh with f non-constant on the tie); full_matrices: extra columns get the "
+    "non-rotating choice (exact for gauge-invariant losses)",
+    "numpy.linalg.svdvals": "tied or zero singular values: u_i^T dA v_i of NumPy's vectors "
+    "(cluster sum exact)",
+    "numpy.linalg.eigh": "reads one triangle (UPLO), gradient 0 on the other; tied eigenvalues: as svd "
+    "(exact for symmetric functions of w and cluster projectors; wrong for V diag(f(w)) V^T)",
+    "numpy.linalg.eigvalsh": "reads one triangle (UPLO); tied eigenvalues: v_i^T dA v_i (cluster sum exact)",
+    "numpy.linalg.qr": "needs the leading min(m, n) columns of full rank; 'complete' of a tall "
+    "matrix and 'raw' refused",
+    "numpy.linalg.pinv": "derivative of the constant-rank branch (rank set by rcond)",
+    "numpy.linalg.lstsq": "solution pinv(a, rcond) @ b: constant-rank branch; rank is a plain int",
+    "numpy.linalg.cond": "p None/2/-2: kinks of the extreme singular values; singular x: no derivative",
+    "numpy.linalg.matrix_power": "negative powers need an invertible matrix",
 }
 
 
@@ -103,7 +118,7 @@ def rows() -> list[tuple[str, str, str, str, str, str]]:
                     KINKS.get(name, "")))  # fmt: skip
     for func, handler in FUNCTION_HANDLERS.items():
         name = qualified_name(func)
-        if getattr(handler, "nondiff", False):
+        if getattr(handler, "nondiff", False) or getattr(handler, "refused", False):
             continue
         prims = _primitives_behind(handler)
         if not prims:
@@ -132,6 +147,11 @@ def nondiff() -> list[str]:
         if getattr(handler, "nondiff", False):
             names.add(qualified_name(func))
     return sorted(names)
+
+
+def refused() -> list[str]:
+    """Functions whose handler refuses every traced call with a reason (e.g. complex results)."""
+    return sorted(qualified_name(f) for f, h in FUNCTION_HANDLERS.items() if getattr(h, "refused", False))
 
 
 def render() -> str:
@@ -164,6 +184,13 @@ def render() -> str:
         "almost everywhere, so they run on the plain values and return plain arrays:",
         "",
         ", ".join(f"`{n}`" for n in nondiff()) + ".",
+        "",
+        "## Refused with a reason",
+        "",
+        "These raise `chainrule.UnsupportedOperationError` saying why and what to use instead",
+        "(complex results are refused until chainrule differentiates complex values):",
+        "",
+        ", ".join(f"`{n}`" for n in refused()) + ".",
         "",
     ]
     return "\n".join(lines)

@@ -12,6 +12,7 @@ order and mode comes from the rules of the parts.
   ``norm(x, p) * norm(inv(x), p)`` with the norms' own subgradients. A singular
   ``x`` has an infinite condition number; its derivative does not exist, and
   ``inv`` raises ``LinAlgError`` for the ``p`` that need it.
+* ``matrix_rank``: an integer, evaluated on the plain value (zero derivative).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ..extend import primal, raw_array, refuse_out, register_function
+from ..extend import defnondiff, primal, raw_array, refuse_out, register_function
 from .spectral_helpers import real_matrices
 
 __all__: list[str] = []
@@ -159,3 +160,6 @@ def _cond(x: Any, p: Any = None) -> Any:
 
 
 register_function(np.linalg.cond, _cond)
+
+# An integer: piecewise constant in the matrix (it jumps where a singular value crosses the tolerance).
+defnondiff(np.linalg.matrix_rank)
