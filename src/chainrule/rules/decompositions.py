@@ -52,6 +52,28 @@ the cluster is exact.
 
 ``eig`` and ``eigvals`` return complex values in general; they are refused by
 name until chainrule supports complex numbers.
+
+Examples
+--------
+The largest singular value's gradient is ``u_1 v_1^T``:
+
+>>> import numpy as np
+>>> import chainrule as cr
+>>> cr.grad(lambda x: np.linalg.svd(x, compute_uv=False)[0])(np.array([[3.0, 0.0], [0.0, 1.0]]))
+array([[1., 0.],
+       [0., 0.]])
+
+``eigvalsh`` reads one triangle, so the gradient ``v v^T`` lands on it (the
+off-diagonal entry counts twice, once for each place it stands in the matrix
+NumPy reads):
+
+>>> s = np.array([[2.0, 1.0], [1.0, 2.0]])
+>>> cr.grad(lambda x: np.linalg.eigvalsh(x)[-1])(s)
+array([[0.5, 0. ],
+       [1. , 0.5]])
+>>> cr.grad(lambda x: np.linalg.eigvalsh(x, UPLO="U")[-1])(s)
+array([[0.5, 1. ],
+       [0. , 0.5]])
 """
 
 from __future__ import annotations

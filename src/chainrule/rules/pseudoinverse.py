@@ -17,6 +17,18 @@ b`` (the minimum-norm least-squares solution, as LAPACK's ``gelsd`` computes),
 the residuals ``sum((b - a x)**2, axis=0)`` (empty unless ``rank == n < m``, as
 in NumPy), the rank a plain integer, and the singular values those of
 ``numpy.linalg.svd``.
+
+Examples
+--------
+The least-squares slope of a line fit, differentiated with respect to the data:
+
+>>> import numpy as np
+>>> import chainrule as cr
+>>> t = np.array([0.0, 1.0, 2.0, 3.0])
+>>> design = np.stack([t, np.ones(4)], axis=1)
+>>> slope = lambda y: np.linalg.lstsq(design, y)[0][0]
+>>> cr.grad(slope)(np.array([1.0, 2.0, 2.5, 4.0]))  # (t - mean(t)) / sum((t - mean(t))**2)
+array([-0.3, -0.1,  0.1,  0.3])
 """
 
 from __future__ import annotations
