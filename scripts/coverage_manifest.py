@@ -53,13 +53,14 @@ KINKS = {
     "numpy.linalg.norm": "gradient 0 at x = 0",
     "numpy.sort": "ties: order of the stable argsort",
     "numpy.linalg.svd": "tied singular values: coupling terms of tied pairs dropped (finite; exact for "
-    "symmetric functions of s and basis-free U_c U_c^T, V_c V_c^T, U_c V_c^T; wrong for "
-    "U diag(f(s)) Vh with f non-constant on the tie); full_matrices: extra columns get the "
-    "non-rotating choice (exact for gauge-invariant losses)",
+    "symmetric functions of s and basis-free U_c U_c^T, V_c V_c^T, U_c V_c^T; U diag(f(s)) Vh "
+    "refused in reverse mode, its tangent misses f' across the tie); full_matrices: extra "
+    "columns get the non-rotating choice (exact for gauge-invariant losses)",
     "numpy.linalg.svdvals": "tied or zero singular values: u_i^T dA v_i of NumPy's vectors "
     "(cluster sum exact)",
     "numpy.linalg.eigh": "reads one triangle (UPLO), gradient 0 on the other; tied eigenvalues: as svd "
-    "(exact for symmetric functions of w and cluster projectors; wrong for V diag(f(w)) V^T)",
+    "(exact for symmetric functions of w and cluster projectors; V diag(f(w)) V^T refused in "
+    "reverse mode, its tangent misses f' across the tie)",
     "numpy.linalg.eigvalsh": "reads one triangle (UPLO); tied eigenvalues: v_i^T dA v_i (cluster sum exact)",
     "numpy.linalg.qr": "needs the leading min(m, n) columns of full rank; 'complete' of a tall "
     "matrix and 'raw' refused",

@@ -221,6 +221,30 @@ def test_svd_degenerate_non_invariant_loss_is_finite():
     assert np.all(np.isfinite(g))
 
 
+def test_svd_tied_values_weighed_differently_are_refused_in_reverse_mode():
+    # U S Vh (= A) and U S^2 U^T at a tie: differentiable, but the derivative needs the
+    # divided difference of f across the tie, which the rule cannot see: refused, not wrong.
+    w = _orthogonal(RNG, 3, 3)
+    a = (w * np.array([2.0, 2.0, 1.0])) @ _orthogonal(RNG, 3, 3).T
+    c = RNG.standard_normal((3, 3))
+
+    def reconstruction(x):
+        u, s, vh = np.linalg.svd(x)
+        return np.sum(c * ((u * s) @ vh))
+
+    def gram(x):
+        u, s, _ = np.linalg.svd(x)
+        return np.sum(c * ((u * s**2) @ u.T))
+
+    for loss in (reconstruction, gram):
+        with pytest.raises(UnsupportedOperationError, match=r"numpy.linalg.svd: .*tied.*a @ a.T"):
+            cr.grad(loss)(a)
+    # Off the tie the same losses are fine, and equal to their forms written from A.
+    b = _separated(RNG, (3, 3))
+    np.testing.assert_allclose(cr.grad(reconstruction)(b), c, atol=1e-12)
+    np.testing.assert_allclose(cr.grad(gram)(b), cr.grad(lambda x: np.sum(c * (x @ x.T)))(b), atol=1e-10)
+
+
 def test_svd_rank_deficient_rectangular_is_finite():
     # A zero singular value of a non-square matrix: its vector is undetermined; finite result,
     # and exact for losses that ignore it (the singular values).
@@ -323,6 +347,21 @@ def test_eigh_degenerate_eigenvalues():
     assert np.all(np.isfinite(g))
     h = cr.hessian(lambda x: np.sum(np.linalg.eigvalsh(x) ** 3))(a)
     assert np.all(np.isfinite(h))
+
+
+def test_eigh_matrix_function_at_a_tie_is_refused_in_reverse_mode():
+    # V diag(sqrt(w)) V^T (a matrix square root) at the identity: refused, never wrong.
+    c = RNG.standard_normal((3, 3))
+
+    def sqrtm(x):
+        w, v = np.linalg.eigh(x)
+        return np.sum(c * ((v * np.sqrt(w)) @ v.T))
+
+    with pytest.raises(UnsupportedOperationError, match=r"numpy.linalg.eigh: .*V diag\(f\(w\)\) V\^T"):
+        cr.grad(sqrtm)(np.eye(3) + 0.0)
+    # Symmetric functions of the tied eigenvalues are not refused: d trace(sqrt(S)) = S^{-1/2} / 2.
+    np.testing.assert_allclose(cr.grad(lambda x: np.sum(np.sqrt(np.linalg.eigvalsh(x))))(4.0 * np.eye(3)),
+                               0.25 * np.eye(3), atol=1e-14)  # fmt: skip
 
 
 def test_eigh_refuses_bad_uplo_and_non_square():

@@ -37,12 +37,15 @@ cluster only through
   and for the SVD the polar factor ``U_c V_c^T``.
 
 Losses that pair the vectors of a cluster with *distinct functions of its tied
-values*, such as ``U diag(f(s)) Vh`` or ``V diag(f(w)) V^T`` with a non-constant
-``f``, are differentiable functions of ``a`` whose derivative at the tie needs the
-limit ``(f(s_j) - f(s_i)) / (s_j - s_i) -> f'(s)``; a rule that sees the factors
-separately cannot know it, and the result there is *wrong* (it misses that term).
-Write such quantities from ``a`` directly (``a @ a.T``, not ``U S**2 U^T``), or
-keep the spectrum separated. Losses that depend on the basis itself have no
+values*, such as ``U diag(f(s)) Vh`` (``U S Vh`` itself) or ``V diag(f(w)) V^T``
+with a non-constant ``f``, may be differentiable functions of ``a``, but their
+derivative at the tie needs the limit ``(f(s_j) - f(s_i)) / (s_j - s_i) -> f'(s)``,
+which a rule that sees the factors separately cannot know. Reverse mode detects
+them (the tied values' cotangents differ while their vectors' are nonzero) and
+raises ``UnsupportedOperationError`` saying so; forward mode sees no loss and
+cannot tell, so its tangent there misses that term. Write such quantities from
+``a`` directly (``a @ a.T``, not ``U S**2 U^T``), or keep the spectrum separated.
+Losses that depend on the basis itself have no
 derivative; their result is finite and meaningless. A zero singular value of a
 non-square ``a`` leaves its singular vector undetermined: the terms dividing by it
 are dropped (exact for losses that do not use that vector). Singular values and
@@ -88,6 +91,7 @@ from .spectral_helpers import (
     from_triangle,
     pack,
     real_matrices,
+    refuse_mixed_ties,
     safe_inverse_gaps,
     safe_reciprocal,
     tie_mask,
@@ -150,7 +154,8 @@ class _SVD:
         si, sj = s[..., :, None], s[..., None, :]
         # Townsend's F_ij = 1 / (s_j^2 - s_i^2) split into partial fractions: the part over
         # s_j - s_i (0 on tied pairs) and the part over s_j + s_i (0 where both are 0).
-        self.g_minus = safe_inverse_gaps(sj - si, tie_mask(plain_s, smax, count))
+        self.tied = tie_mask(plain_s, smax, count)
+        self.g_minus = safe_inverse_gaps(sj - si, self.tied)
         self.g_plus = safe_inverse_gaps(sj + si, small[..., :, None] & small[..., None, :])
         self.inv_s = safe_reciprocal(s, small)
 
@@ -188,6 +193,7 @@ class _SVD:
         if self.full and self.n > k:
             v2 = matrix_transpose(self.vh[..., k:, :])
             gv = gv[..., :, :k] - v2 @ (matrix_transpose(gv[..., :, k:]) @ v1)
+        refuse_mixed_ties("numpy.linalg.svd", self.tied, gs, [gu, gv])
         utgu = matrix_transpose(u1) @ gu
         vtgv = matrix_transpose(v1) @ gv
         both, diff = utgu + vtgv, utgu - vtgv
@@ -254,9 +260,9 @@ class _Eigh:
         self.w, self.v = unpack(ans, self.batch, [(n,), (n, n)])
         plain_w = np.asarray(primal(self.w))
         scale = np.max(np.abs(plain_w), axis=-1) if n else np.zeros(self.batch, plain_w.dtype)
-        tied = tie_mask(plain_w, scale, _TIE_FACTOR * n)
+        self.tied = tie_mask(plain_w, scale, _TIE_FACTOR * n)
         # F_ij = 1 / (w_j - w_i) off the ties, 0 on them.
-        self.f = safe_inverse_gaps(self.w[..., None, :] - self.w[..., :, None], tied)
+        self.f = safe_inverse_gaps(self.w[..., None, :] - self.w[..., :, None], self.tied)
 
     def tangent(self, t: Any, lower: bool) -> Any:
         v = self.v
@@ -266,6 +272,7 @@ class _Eigh:
     def cotangent(self, g: Any, lower: bool) -> Any:
         n = np.shape(self.w)[-1]
         gw, gv = unpack(g, self.batch, [(n,), (n, n)])
+        refuse_mixed_ties("numpy.linalg.eigh", self.tied, gw, [gv])
         v = self.v
         inner = _diag(gw) + self.f * (matrix_transpose(v) @ gv)
         return to_triangle(v @ inner @ matrix_transpose(v), lower)

@@ -95,3 +95,38 @@ def real_matrices(name: str, a: Any, square: bool = False) -> np.ndarray:
             f"{name}: the last two dimensions of a must be square, got {raw.shape[-2:]}"
         )
     return raw
+
+
+def refuse_mixed_ties(
+    name: str, tied: np.ndarray, value_cotangent: Any, vector_cotangents: list[Any]
+) -> None:
+    """Refuse a cotangent whose derivative at tied values the rules cannot give.
+
+    At a tie, a loss that weighs the tied values differently (their cotangents
+    differ) *and* uses their vectors is, like ``V diag(f(w)) V^T``, either
+    differentiable with a derivative that needs ``f'`` across the tie (which a
+    rule seeing the factors separately cannot know) or not differentiable at
+    all: never something the rule can return correctly. Symmetric functions of
+    the values (equal cotangents) and basis-free functions of the vectors (no
+    value cotangent) pass. ``tied`` is ``(..., k, k)``; each vector cotangent
+    has the vectors in its columns ``(..., n, k)``.
+    """
+    k = tied.shape[-1]
+    off = tied & ~np.eye(k, dtype=bool)
+    if not np.any(off):
+        return
+    gv = np.asarray(primal(value_cotangent))
+    scale = np.max(np.abs(gv), axis=-1, keepdims=True)[..., None]
+    differ = np.abs(gv[..., :, None] - gv[..., None, :]) > 1e-8 * scale
+    used = np.zeros(gv.shape, dtype=bool)
+    for g in vector_cotangents:
+        used |= np.any(np.asarray(primal(g)) != 0, axis=-2)
+    if np.any(off & differ & (used[..., :, None] | used[..., None, :])):
+        raise UnsupportedOperationError(
+            f"{name}: the loss uses the vectors of tied (equal to rounding) values while weighing "
+            "those values differently, as in U diag(f(s)) Vh or V diag(f(w)) V^T at a repeated "
+            "value. Its derivative there needs f' across the tie, which the decomposition's rule "
+            "cannot see (or does not exist), so chainrule refuses rather than return a wrong "
+            "gradient. Compute the quantity from the matrix itself (a @ a.T instead of "
+            "U S**2 U^T; a instead of U S Vh), or move off the tie."
+        )
