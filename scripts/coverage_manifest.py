@@ -76,6 +76,10 @@ SECOND_ORDER = {
     "numpy.sinc": "yes, except exactly at x = 0",
     "numpy.linalg.norm": "yes; 'nuc', 2, -2: not beyond second order",
     "numpy.linalg.matrix_norm": "yes; 'nuc', 2, -2: not beyond second order",
+    "numpy.linalg.svd": "yes; at tied values refused when f'' across the tie is needed",
+    "numpy.linalg.svdvals": "yes; at tied values refused when f'' across the tie is needed",
+    "numpy.linalg.eigh": "yes; at tied values refused when f'' across the tie is needed",
+    "numpy.linalg.eigvalsh": "yes; at tied values refused when f'' across the tie is needed",
 }
 
 

@@ -45,6 +45,10 @@ them (the tied values' cotangents differ while their vectors' are nonzero) and
 raises ``UnsupportedOperationError`` saying so; forward mode sees no loss and
 cannot tell, so its tangent there misses that term. Write such quantities from
 ``a`` directly (``a @ a.T``, not ``U S**2 U^T``), or keep the spectrum separated.
+For the same reason a second derivative through a tie whose value cotangent is
+itself differentiated (the Hessian of ``sum(f(w))`` with ``f`` not linear) is
+refused in every mode; a constant value cotangent (``sum(w)``, the nuclear norm)
+has no such term and its Hessian is exact.
 Losses that depend on the basis itself have no
 derivative; their result is finite and meaningless. A zero singular value of a
 non-square ``a`` leaves its singular vector undetermined: the terms dividing by it
@@ -92,6 +96,7 @@ from .spectral_helpers import (
     pack,
     real_matrices,
     refuse_mixed_ties,
+    refuse_traced_ties,
     safe_inverse_gaps,
     safe_reciprocal,
     tie_mask,
@@ -194,6 +199,7 @@ class _SVD:
             v2 = matrix_transpose(self.vh[..., k:, :])
             gv = gv[..., :, :k] - v2 @ (matrix_transpose(gv[..., :, k:]) @ v1)
         refuse_mixed_ties("numpy.linalg.svd", self.tied, gs, [gu, gv])
+        refuse_traced_ties("numpy.linalg.svd", self.tied, gs)
         utgu = matrix_transpose(u1) @ gu
         vtgv = matrix_transpose(v1) @ gv
         both, diff = utgu + vtgv, utgu - vtgv
@@ -273,6 +279,7 @@ class _Eigh:
         n = np.shape(self.w)[-1]
         gw, gv = unpack(g, self.batch, [(n,), (n, n)])
         refuse_mixed_ties("numpy.linalg.eigh", self.tied, gw, [gv])
+        refuse_traced_ties("numpy.linalg.eigh", self.tied, gw)
         v = self.v
         inner = _diag(gw) + self.f * (matrix_transpose(v) @ gv)
         return to_triangle(v @ inner @ matrix_transpose(v), lower)

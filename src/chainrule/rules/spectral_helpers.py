@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..extend import UnsupportedOperationError, primal, raw_array
+from ..extend import Tracer, UnsupportedOperationError, primal, raw_array
 from .linalg_helpers import matrix_transpose
 
 Shape = tuple[int, ...]
@@ -129,4 +129,29 @@ def refuse_mixed_ties(
             "cannot see (or does not exist), so chainrule refuses rather than return a wrong "
             "gradient. Compute the quantity from the matrix itself (a @ a.T instead of "
             "U S**2 U^T; a instead of U S Vh), or move off the tie."
+        )
+
+
+def refuse_traced_ties(name: str, tied: np.ndarray, value_cotangent: Any) -> None:
+    """Refuse to differentiate a reverse rule at tied values when the values' cotangent is traced.
+
+    The cotangent of the values is ``f'(w)`` for a spectral function; when it
+    is itself being differentiated (a Hessian), the result needs ``f''``
+    across each tie, which the rules cannot see (they would silently drop it).
+    A constant cotangent (``f`` linear, as in ``sum(w)`` or the nuclear norm)
+    has no such term and passes.
+    """
+    if type(value_cotangent) is not Tracer:
+        return
+    off = tied & ~np.eye(tied.shape[-1], dtype=bool)
+    if not np.any(off):
+        return
+    used = np.asarray(primal(value_cotangent)) != 0
+    if np.any(off & (used[..., :, None] | used[..., None, :])):
+        raise UnsupportedOperationError(
+            f"{name}: a second derivative through tied (equal to rounding) values, e.g. the Hessian "
+            "of sum(f(w)) at a repeated eigenvalue, needs f'' across the tie, which the "
+            "decomposition's rule cannot see; chainrule refuses rather than return a wrong "
+            "Hessian. Compute the quantity from the matrix itself (np.trace(a @ a @ a) instead "
+            "of sum(eigvalsh(a)**3)), or move off the tie."
         )
