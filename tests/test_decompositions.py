@@ -447,3 +447,53 @@ def test_complex_input_refused_by_name(name, call):
 def test_vectors_refused_with_the_shape():
     with pytest.raises(np.linalg.LinAlgError, match="svd: a has 1 dimension"):
         cr.grad(lambda x: np.sum(np.linalg.svd(x)[1]))(np.ones(3))
+
+
+# -- acceptance: the decomposition cases of HIPS autograd's tests/test_linalg.py -----------------
+# The same functions and shapes, as plain NumPy on random inputs, checked at orders 1 and 2 in
+# both modes (autograd checks reverse mode only). Raw U, V are compared: NumPy's signs are locally
+# constant at these random points.
+def _tril_symmetrized(x):
+    lower = np.tril(x)
+    return (lower + np.swapaxes(lower, -1, -2)) / 2.0
+
+
+def _psd(*shape):
+    m = RNG.standard_normal(shape)
+    return m @ np.swapaxes(m, -1, -2)
+
+
+def _reduced_svd(x):
+    return tuple(np.linalg.svd(x, full_matrices=False))
+
+
+def _randn(*shape):
+    return lambda: RNG.standard_normal(shape)
+
+
+AUTOGRAD_CASES = {
+    "eigh_lower": (lambda x: tuple(np.linalg.eigh(_tril_symmetrized(x))), lambda: _psd(6, 6)),
+    "eigh_upper": (lambda x: tuple(np.linalg.eigh(_tril_symmetrized(x), "U")), lambda: _psd(6, 6)),
+    "eigh_lower_broadcasting": (
+        lambda x: tuple(np.linalg.eigh(_tril_symmetrized(x))),
+        lambda: _psd(2, 3, 6, 6) + 10.0 * np.eye(6),
+    ),
+    "eigh_upper_broadcasting": (
+        lambda x: tuple(np.linalg.eigh(_tril_symmetrized(x), "U")),
+        lambda: _psd(2, 3, 6, 6) + 10.0 * np.eye(6),
+    ),
+    "svd_wide_2d": (_reduced_svd, _randn(3, 5)),
+    "svd_wide_3d": (_reduced_svd, _randn(4, 3, 5)),
+    "svd_square_2d": (_reduced_svd, _randn(4, 4)),
+    "svd_square_3d": (_reduced_svd, _randn(3, 4, 4)),
+    "svd_tall_2d": (_reduced_svd, _randn(5, 3)),
+    "svd_tall_3d": (_reduced_svd, _randn(4, 5, 3)),
+    "svd_only_s_2d": (lambda x: np.linalg.svd(x, False, False), _randn(5, 3)),
+    "svd_only_s_3d": (lambda x: np.linalg.svd(x, False, False), _randn(4, 5, 3)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(AUTOGRAD_CASES))
+def test_autograd_acceptance_cases(case):
+    fun, make = AUTOGRAD_CASES[case]
+    check_derivatives(fun, make(), order=2, h=1e-4, rtol=1e-5)
