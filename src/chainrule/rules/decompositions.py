@@ -85,6 +85,7 @@ array([[0.5, 1. ],
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -141,10 +142,9 @@ svd_p = Primitive("numpy.linalg.svd", _svd_impl)
 
 
 class _SVD:
-    """The factors of one recorded SVD and the quantities both rules need."""
+    """The factors of one recorded SVD and the quantities both rules need (not the input)."""
 
-    def __init__(self, ans: Any, a: Any, full: bool):
-        shape = np.shape(a)
+    def __init__(self, ans: Any, shape: tuple[int, ...], full: bool):
         self.batch, (self.m, self.n) = shape[:-2], shape[-2:]
         self.k = k = min(self.m, self.n)
         self.full = full
@@ -216,8 +216,8 @@ class _SVD:
         return ga
 
 
-defvjp(svd_p, lambda ans, a, full: _SVD(ans, a, full).cotangent)
-defjvp(svd_p, lambda t, ans, a, full: _SVD(ans, a, full).tangent(t))
+defvjp(svd_p, lambda ans, a, full: _SVD(ans, np.shape(a), full).cotangent)
+defjvp(svd_p, lambda t, ans, a, full: _SVD(ans, np.shape(a), full).tangent(t))
 
 
 def _svd_via_eigh(a: Any, compute_uv: bool) -> Any:
@@ -260,8 +260,9 @@ eigh_p = Primitive("numpy.linalg.eigh", _eigh_impl)
 
 
 class _Eigh:
-    def __init__(self, ans: Any, a: Any):
-        shape = np.shape(a)
+    """The factors of one recorded ``eigh`` and the quantities both rules need (not the input)."""
+
+    def __init__(self, ans: Any, shape: tuple[int, ...]):
         self.batch, n = shape[:-2], shape[-1]
         self.w, self.v = unpack(ans, self.batch, [(n,), (n, n)])
         plain_w = np.asarray(primal(self.w))
@@ -285,8 +286,8 @@ class _Eigh:
         return to_triangle(v @ inner @ matrix_transpose(v), lower)
 
 
-defvjp(eigh_p, lambda ans, a, lower: lambda g: _Eigh(ans, a).cotangent(g, lower))
-defjvp(eigh_p, lambda t, ans, a, lower: _Eigh(ans, a).tangent(t, lower))
+defvjp(eigh_p, lambda ans, a, lower: partial(_Eigh(ans, np.shape(a)).cotangent, lower=lower))
+defjvp(eigh_p, lambda t, ans, a, lower: _Eigh(ans, np.shape(a)).tangent(t, lower))
 
 
 def _uplo(name: str, uplo: Any) -> bool:

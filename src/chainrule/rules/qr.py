@@ -70,15 +70,14 @@ def _square_cotangent(q: Any, r: Any, gq: Any, gr: Any) -> Any:
     return _right_inverse(gq + q @ sym, matrix_transpose(r))
 
 
-def _parts(ans: Any, a: Any) -> tuple[Any, Any, int, int, tuple[int, ...]]:
-    shape = np.shape(a)
+def _parts(ans: Any, shape: tuple[int, ...]) -> tuple[Any, Any, int, int, tuple[int, ...]]:
     m, n = shape[-2:]
     q, r = unpack(ans, shape[:-2], _cores(m, n))
     return q, r, m, n, shape[:-2]
 
 
 def _qr_jvp(t: Any, ans: Any, a: Any) -> Any:
-    q, r, m, n, batch = _parts(ans, a)
+    q, r, m, n, batch = _parts(ans, np.shape(a))
     if m >= n:
         dq, dr = _square_tangent(q, r, t)
         return pack([dq, dr], batch)
@@ -89,13 +88,16 @@ def _qr_jvp(t: Any, ans: Any, a: Any) -> Any:
 
 
 def _qr_vjp(ans: Any, a: Any) -> Any:
+    shape = np.shape(a)  # the closure keeps the factors, not the input
+
     def vjp(g: Any) -> Any:
-        q, r, m, n, batch = _parts(ans, a)
+        q, r, m, n, batch = _parts(ans, shape)
         gq, gr = unpack(g, batch, _cores(m, n))
         if m >= n:
             return _square_cotangent(q, r, gq, gr)
-        y, gr2 = a[..., :, m:], gr[..., :, m:]
-        gx = _square_cotangent(q, r[..., :, :m], gq + y @ matrix_transpose(gr2), gr[..., :, :m])
+        r2, gr2 = r[..., :, m:], gr[..., :, m:]
+        # a's last columns Y = Q R_2: their cotangent term Y gR_2^T, from the factors.
+        gx = _square_cotangent(q, r[..., :, :m], gq + q @ (r2 @ matrix_transpose(gr2)), gr[..., :, :m])
         return np.concatenate([gx, q @ gr2], axis=-1)
 
     return vjp
