@@ -64,12 +64,19 @@ KINKS = {
     "numpy.linalg.eigvalsh": "reads one triangle (UPLO); tied eigenvalues: v_i^T dA v_i (cluster sum exact)",
     "numpy.linalg.qr": "needs the leading min(m, n) columns of full rank; 'complete' of a tall "
     "matrix and 'raw' refused",
-    "numpy.linalg.pinv": "derivative of the constant-rank branch (rank set by rcond)",
-    "numpy.linalg.lstsq": "solution pinv(a, rcond) @ b: constant-rank branch; rank is a plain int",
+    "numpy.linalg.pinv": "derivative of the constant-rank branch (rank set by rcond); a cutoff "
+    "dropping nonzero singular values is differentiated as the truncated V_r S_r^-1 U_r^T",
+    "numpy.linalg.lstsq": "solution pinv(a, rcond) @ b: the same branches as pinv",
     "numpy.linalg.cond": "p None/2/-2: kinks of the extreme singular values; singular x: no derivative",
     "numpy.linalg.matrix_power": "negative powers need an invertible matrix",
 }
 
+
+# Differentiable arguments of handlers that mix primitives with operators (which the code
+# reading of _primitives_behind cannot see).
+ARGUMENTS = {
+    "numpy.linalg.lstsq": "0, 1 (solution, residuals, singular values; the rank is an int)",
+}
 
 # Second order works wherever first order does (rules are differentiable), except here.
 SECOND_ORDER = {
@@ -141,6 +148,7 @@ def rows() -> list[tuple[str, str, str, str, str, str]]:
         parts = dict.fromkeys(f"{p.name}: {_args_of(p, p.vjp_makers, p.any_vjp)}" for p in prims)
         first = prims[0]
         diff = "; ".join(parts) if len(parts) > 1 else _args_of(first, first.vjp_makers, first.any_vjp)
+        diff = ARGUMENTS.get(name, diff)
         fwd = "yes" if all(p.jvp_rules or p.any_jvp for p in prims) else "no"
         out.append((name, "function", diff, fwd, SECOND_ORDER.get(name, "yes"), KINKS.get(name, "")))
     return sorted(set(out))

@@ -63,6 +63,21 @@ def test_pinv_rank_deficient_constant_rank():
     check_derivatives(lambda x, y: np.linalg.pinv(x @ y, rtol=1e-10), b, c, order=1, h=5e-4)
 
 
+def test_pinv_truncating_nonzero_singular_values():
+    # A large rcond drops singular values that are not zero: pinv is the truncated
+    # V_r S_r^{-1} U_r^T, whose derivative couples kept and dropped singular vectors
+    # (Golub-Pereyra, which treats the dropped values as 0, is off by terms of their size).
+    a = _separated(RNG, (3, 4, 3))  # singular values 1, 2, 3
+    rcond = np.array([1e-15, 0.5, 0.9])  # keeps 3, 2 and 1 of them
+    fun = lambda x: np.linalg.pinv(x, rcond=rcond)
+    np.testing.assert_allclose(cr.jvp(fun, (a,), (a,))[0], np.linalg.pinv(a, rcond=rcond), atol=1e-12)
+    check_derivatives(fun, a, order=2, h=5e-4)
+    b = RNG.standard_normal(4)
+    sol = lambda x, y: np.linalg.lstsq(x, y, rcond=0.5)[0]
+    np.testing.assert_allclose(sol(a[0], b), np.linalg.lstsq(a[0], b, rcond=0.5)[0], atol=1e-12)
+    check_derivatives(sol, a[0], b, order=2, h=5e-4)
+
+
 def test_pinv_hermitian_reads_the_lower_triangle():
     s = _well_conditioned(RNG, (3, 3))
     a = np.tril(s + s.T) + np.triu(RNG.standard_normal((3, 3)), 1)  # junk above the diagonal

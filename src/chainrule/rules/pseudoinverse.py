@@ -7,13 +7,19 @@ values above ``rcond`` times the largest) is locally constant::
 
     dA+ = -A+ dA A+ + A+ A+^T dA^T (I - A A+) + (I - A+ A) dA^T A+^T A+
 
-Where the rank changes (a singular value crosses the cutoff) ``pinv`` jumps;
-the rules give the derivative of the constant-rank branch NumPy chose. Stacks of
-matrices are supported, and ``hermitian=True`` reads the lower triangle only,
-as NumPy does.
+That formula treats the singular values below the cutoff as zero. When the
+cutoff drops singular values that are *not* zero to rounding (a large ``rcond``
+used to regularize), ``pinv`` is the truncated ``V_r S_r^{-1} U_r^T``, whose
+derivative couples the kept and the dropped singular vectors: it is then built
+from the rules of ``numpy.linalg.svd`` (so tied kept singular values are refused
+in reverse mode, as there). Where the rank changes (a singular value crosses the
+cutoff) ``pinv`` jumps; the rules give the derivative of the branch NumPy chose.
+Stacks of matrices are supported (``rcond`` may be one per matrix), and
+``hermitian=True`` reads the lower triangle only, as NumPy does.
 
 ``lstsq(a, b, rcond)`` is built from them: the solution is ``pinv(a, rcond) @
-b`` (the minimum-norm least-squares solution, as LAPACK's ``gelsd`` computes),
+b`` (the minimum-norm least-squares solution, as LAPACK's ``gelsd`` computes,
+truncated the same way),
 the residuals ``sum((b - a x)**2, axis=0)`` (empty unless ``rank == n < m``, as
 in NumPy), the rank a plain integer, and the singular values those of
 ``numpy.linalg.svd``.
@@ -92,10 +98,31 @@ def _pinv(a: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = _NO
             rcond = max(raw.shape[-2:]) * np.finfo(raw.dtype).eps
         else:
             rcond = rtol
-    rcond = np.asarray(primal(rcond))
+    return _pseudo_inverse(a, np.asarray(primal(rcond)), bool(hermitian))
+
+
+def _drops_nonzero(matrix: np.ndarray, rcond: np.ndarray) -> bool:
+    """Whether the cutoff drops singular values that are not zero to rounding."""
+    if matrix.size == 0:
+        return False
+    s = np.linalg.svd(matrix, compute_uv=False)
+    largest = s[..., :1]
+    dropped = s <= rcond[..., None] * largest
+    rounding = 100 * max(matrix.shape[-2:]) * np.finfo(s.dtype).eps * largest
+    return bool(np.any(dropped & (s > rounding)))
+
+
+def _pseudo_inverse(a: Any, rcond: np.ndarray, hermitian: bool) -> Any:
     if hermitian:
         a = from_triangle(a, lower=True)
-    return pinv_p(a, rcond, bool(hermitian))
+    if not _drops_nonzero(np.asarray(primal(a)), rcond):
+        return pinv_p(a, rcond, hermitian)
+    # The truncated pseudo-inverse: differentiated through the SVD's rules.
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    plain_s = np.asarray(primal(s))
+    kept = plain_s > rcond[..., None] * plain_s[..., :1]
+    inverse = np.where(kept, 1.0 / np.where(kept, s, 1.0), 0.0)
+    return matrix_transpose(vh) @ (inverse[..., :, None] * matrix_transpose(u))
 
 
 register_function(np.linalg.pinv, _pinv)
@@ -120,7 +147,7 @@ def _lstsq(a: Any, b: Any, rcond: Any = None) -> Any:
     s = np.linalg.svd(a, compute_uv=False)
     plain_s = np.asarray(primal(s))
     rank = int(np.sum(plain_s > rcond * plain_s[0])) if plain_s.size else 0
-    x = pinv_p(a, np.asarray(rcond), False) @ b
+    x = _pseudo_inverse(a, np.asarray(rcond), False) @ b
     if rank == n and m > n:
         residual = np.sum((b - a @ x) ** 2, axis=0)
         residuals = np.reshape(residual, (1,)) if raw_b.ndim == 1 else residual
