@@ -51,14 +51,41 @@ KINKS = {
     "numpy.ptp": "ties: split equally, as max and min",
     "numpy.linalg.norm": "gradient 0 at x = 0",
     "numpy.sort": "ties: order of the stable argsort",
+    "numpy.linalg.svd": "tied singular values: coupling terms of tied pairs dropped (finite; exact for "
+    "symmetric functions of s and basis-free U_c U_c^T, V_c V_c^T, U_c V_c^T; U diag(f(s)) Vh "
+    "refused in reverse mode, its tangent misses f' across the tie); full_matrices: extra "
+    "columns get the non-rotating choice (exact for gauge-invariant losses)",
+    "numpy.linalg.svdvals": "tied or zero singular values: u_i^T dA v_i of NumPy's vectors "
+    "(cluster sum exact)",
+    "numpy.linalg.eigh": "reads one triangle (UPLO), gradient 0 on the other; tied eigenvalues: as svd "
+    "(exact for symmetric functions of w and cluster projectors; V diag(f(w)) V^T refused in "
+    "reverse mode, its tangent misses f' across the tie)",
+    "numpy.linalg.eigvalsh": "reads one triangle (UPLO); tied eigenvalues: v_i^T dA v_i (cluster sum exact)",
+    "numpy.linalg.qr": "needs the leading min(m, n) columns of full rank; 'complete' of a tall "
+    "matrix and 'raw' refused",
+    "numpy.linalg.pinv": "derivative of the constant-rank branch (rank set by rcond); a cutoff "
+    "dropping nonzero singular values is differentiated as the truncated V_r S_r^-1 U_r^T",
+    "numpy.linalg.lstsq": "solution pinv(a, rcond) @ b: the same branches as pinv",
+    "numpy.linalg.cond": "p None/2/-2: kinks of the extreme singular values; singular x: no derivative",
+    "numpy.linalg.matrix_power": "negative powers need an invertible matrix",
 }
 
+
+# Differentiable arguments of handlers that mix primitives with operators (which the code
+# reading of _primitives_behind cannot see).
+ARGUMENTS = {
+    "numpy.linalg.lstsq": "0, 1 (solution, residuals, singular values; the rank is an int)",
+}
 
 # Second order works wherever first order does (rules are differentiable), except here.
 SECOND_ORDER = {
     "numpy.sinc": "yes, except exactly at x = 0",
     "numpy.linalg.norm": "yes; 'nuc', 2, -2: not beyond second order",
     "numpy.linalg.matrix_norm": "yes; 'nuc', 2, -2: not beyond second order",
+    "numpy.linalg.svd": "yes; at tied values refused when f'' across the tie is needed",
+    "numpy.linalg.svdvals": "yes; at tied values refused when f'' across the tie is needed",
+    "numpy.linalg.eigh": "yes; at tied values refused when f'' across the tie is needed",
+    "numpy.linalg.eigvalsh": "yes; at tied values refused when f'' across the tie is needed",
 }
 
 
@@ -136,7 +163,7 @@ def rows() -> list[tuple[str, str, str, str, str, str]]:
                     KINKS.get(name, "")))  # fmt: skip
     for func, handler in FUNCTION_HANDLERS.items():
         name = qualified_name(func)
-        if getattr(handler, "nondiff", False):
+        if getattr(handler, "nondiff", False) or getattr(handler, "refused", False):
             continue
         prims = _primitives_behind(handler)
         if not prims:
@@ -155,6 +182,7 @@ def rows() -> list[tuple[str, str, str, str, str, str]]:
         parts = dict.fromkeys(f"{n}: {_args_of(p, p.vjp_makers, p.any_vjp)}" for n, p in named if n)
         first = next((p for n, p in named if n), prims[0])
         diff = "; ".join(parts) if len(parts) > 1 else _args_of(first, first.vjp_makers, first.any_vjp)
+        diff = ARGUMENTS.get(name, diff)
         fwd = "yes" if all(p.jvp_rules or p.any_jvp for p in prims) else "no"
         out.append((name, "function", diff, fwd, SECOND_ORDER.get(name, "yes"), KINKS.get(name, "")))
     return sorted(set(out))
@@ -166,6 +194,11 @@ def nondiff() -> list[str]:
         if getattr(handler, "nondiff", False):
             names.add(qualified_name(func))
     return sorted(n for n in names if public_name(n))
+
+
+def refused() -> list[str]:
+    """Functions whose handler refuses every traced call with a reason (e.g. complex results)."""
+    return sorted(qualified_name(f) for f, h in FUNCTION_HANDLERS.items() if getattr(h, "refused", False))
 
 
 def render() -> str:
@@ -198,6 +231,13 @@ def render() -> str:
         "almost everywhere, so they run on the plain values and return plain arrays:",
         "",
         ", ".join(f"`{n}`" for n in nondiff()) + ".",
+        "",
+        "## Refused with a reason",
+        "",
+        "These raise `chainrule.UnsupportedOperationError` saying why and what to use instead",
+        "(complex results are refused until chainrule differentiates complex values):",
+        "",
+        ", ".join(f"`{n}`" for n in refused()) + ".",
         "",
     ]
     return "\n".join(lines)

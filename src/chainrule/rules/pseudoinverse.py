@@ -1,0 +1,159 @@
+"""Derivative rules of ``numpy.linalg.pinv`` and ``numpy.linalg.lstsq``.
+
+``pinv`` is a primitive with the derivative of Golub and Pereyra ("The
+differentiation of pseudo-inverses and nonlinear least squares problems whose
+variables separate", 1973), valid where the rank (the number of singular
+values above ``rcond`` times the largest) is locally constant::
+
+    dA+ = -A+ dA A+ + A+ A+^T dA^T (I - A A+) + (I - A+ A) dA^T A+^T A+
+
+That formula treats the singular values below the cutoff as zero. When the
+cutoff drops singular values that are *not* zero to rounding (a large ``rcond``
+used to regularize), ``pinv`` is the truncated ``V_r S_r^{-1} U_r^T``, whose
+derivative couples the kept and the dropped singular vectors: it is then built
+from the rules of ``numpy.linalg.svd`` (so tied kept singular values are refused
+in reverse mode, as there). Where the rank changes (a singular value crosses the
+cutoff) ``pinv`` jumps; the rules give the derivative of the branch NumPy chose.
+Stacks of matrices are supported (``rcond`` may be one per matrix), and
+``hermitian=True`` reads the lower triangle only, as NumPy does.
+
+``lstsq(a, b, rcond)`` is built from them: the solution is ``pinv(a, rcond) @
+b`` (the minimum-norm least-squares solution, as LAPACK's ``gelsd`` computes,
+truncated the same way),
+the residuals ``sum((b - a x)**2, axis=0)`` (empty unless ``rank == n < m``, as
+in NumPy), the rank a plain integer, and the singular values those of
+``numpy.linalg.svd``.
+
+Examples
+--------
+The least-squares slope of a line fit, differentiated with respect to the data:
+
+>>> import numpy as np
+>>> import chainrule as cr
+>>> t = np.array([0.0, 1.0, 2.0, 3.0])
+>>> design = np.stack([t, np.ones(4)], axis=1)
+>>> slope = lambda y: np.linalg.lstsq(design, y)[0][0]
+>>> cr.grad(slope)(np.array([1.0, 2.0, 2.5, 4.0]))  # (t - mean(t)) / sum((t - mean(t))**2)
+array([-0.3, -0.1,  0.1,  0.3])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..extend import Primitive, defjvp, defvjp, primal, register_function
+from .linalg_helpers import matrix_transpose
+from .spectral_helpers import from_triangle, real_matrices
+
+__all__ = ["pinv_p"]
+
+
+def _pinv_impl(a: Any, rcond: Any, hermitian: bool) -> Any:
+    return np.linalg.pinv(a, rcond=rcond, hermitian=hermitian)
+
+
+pinv_p = Primitive("numpy.linalg.pinv", _pinv_impl)
+
+
+def _identity_minus(p: Any) -> Any:
+    n = np.shape(p)[-1]
+    return np.eye(n, dtype=primal(p).dtype) - p
+
+
+def _pinv_jvp(t: Any, ans: Any, a: Any, rcond: Any, hermitian: bool) -> Any:
+    p, pt, tt = ans, matrix_transpose(ans), matrix_transpose(t)
+    out = -(p @ t @ p)
+    out = out + p @ (pt @ (tt @ _identity_minus(a @ p)))
+    return out + _identity_minus(p @ a) @ (tt @ (pt @ p))
+
+
+def _pinv_vjp(ans: Any, a: Any, rcond: Any, hermitian: bool) -> Any:
+    def vjp(g: Any) -> Any:
+        p, pt, gt = ans, matrix_transpose(ans), matrix_transpose(g)
+        out = -(pt @ g @ pt)
+        out = out + _identity_minus(a @ p) @ (gt @ (p @ pt))
+        return out + (pt @ p) @ (gt @ _identity_minus(p @ a))
+
+    return vjp
+
+
+defvjp(pinv_p, _pinv_vjp)
+defjvp(pinv_p, _pinv_jvp)
+
+
+_NO_VALUE = object()
+
+
+def _pinv(a: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = _NO_VALUE) -> Any:
+    raw = real_matrices("numpy.linalg.pinv", a)
+    # NumPy's defaults: rcond=None and rtol unset mean 1e-15; rtol=None means max(m, n) * eps.
+    if rtol is not _NO_VALUE and rcond is not None:
+        raise ValueError("numpy.linalg.pinv: `rtol` and `rcond` can't be both set.")
+    if rcond is None:
+        if rtol is _NO_VALUE:
+            rcond = 1e-15
+        elif rtol is None:
+            rcond = max(raw.shape[-2:]) * np.finfo(raw.dtype).eps
+        else:
+            rcond = rtol
+    return _pseudo_inverse(a, np.asarray(primal(rcond)), bool(hermitian))
+
+
+def _drops_nonzero(matrix: np.ndarray, rcond: np.ndarray) -> bool:
+    """Whether the cutoff drops singular values that are not zero to rounding."""
+    if matrix.size == 0:
+        return False
+    s = np.linalg.svd(matrix, compute_uv=False)
+    largest = s[..., :1]
+    dropped = s <= rcond[..., None] * largest
+    rounding = 100 * max(matrix.shape[-2:]) * np.finfo(s.dtype).eps * largest
+    return bool(np.any(dropped & (s > rounding)))
+
+
+def _pseudo_inverse(a: Any, rcond: np.ndarray, hermitian: bool) -> Any:
+    if hermitian:
+        a = from_triangle(a, lower=True)
+    if not _drops_nonzero(np.asarray(primal(a)), rcond):
+        return pinv_p(a, rcond, hermitian)
+    # The truncated pseudo-inverse: differentiated through the SVD's rules.
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    plain_s = np.asarray(primal(s))
+    kept = plain_s > rcond[..., None] * plain_s[..., :1]
+    inverse = np.where(kept, 1.0 / np.where(kept, s, 1.0), 0.0)
+    return matrix_transpose(vh) @ (inverse[..., :, None] * matrix_transpose(u))
+
+
+register_function(np.linalg.pinv, _pinv)
+
+
+def _lstsq(a: Any, b: Any, rcond: Any = None) -> Any:
+    raw = real_matrices("numpy.linalg.lstsq", a)
+    raw_b = np.asarray(primal(b))
+    if raw.ndim != 2:
+        raise np.linalg.LinAlgError(f"numpy.linalg.lstsq: a must be 2-dimensional, got shape {raw.shape}")
+    if raw_b.ndim not in (1, 2) or raw_b.shape[0] != raw.shape[0]:
+        raise np.linalg.LinAlgError(
+            f"numpy.linalg.lstsq: b must have shape ({raw.shape[0]},) or ({raw.shape[0]}, k), "
+            f"got {raw_b.shape}"
+        )
+    m, n = raw.shape
+    dtype = np.result_type(raw, raw_b, np.float64 if raw.dtype.kind in "iub" else raw.dtype)
+    if rcond is None:
+        rcond = np.finfo(dtype).eps * max(m, n)
+    elif rcond < 0:
+        rcond = np.finfo(dtype).eps  # NumPy's legacy meaning of a negative rcond
+    s = np.linalg.svd(a, compute_uv=False)
+    plain_s = np.asarray(primal(s))
+    rank = int(np.sum(plain_s > rcond * plain_s[0])) if plain_s.size else 0
+    x = _pseudo_inverse(a, np.asarray(rcond), False) @ b
+    if rank == n and m > n:
+        residual = np.sum((b - a @ x) ** 2, axis=0)
+        residuals = np.reshape(residual, (1,)) if raw_b.ndim == 1 else residual
+    else:
+        residuals = np.zeros((0,), dtype=dtype)
+    return x, residuals, np.int32(rank), s
+
+
+register_function(np.linalg.lstsq, _lstsq)
