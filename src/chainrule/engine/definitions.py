@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .core import JvpRule, Primitive, VjpMaker, primal
+from .core import JvpRule, Primitive, VjpMaker, apply, primal
 from .registry import FUNCTION_HANDLERS, NONDIFF_UFUNCS, UFUNC_PRIMITIVES, qualified_name
 
 __all__ = [
@@ -148,7 +148,7 @@ def _same_function(prim: Primitive, i: int) -> JvpRule:
     def tangent(t: Any, ans: Any, *args: Any, **kwargs: Any) -> Any:
         moved = list(args)
         moved[i] = t
-        return prim(*moved, **kwargs)
+        return apply(prim, tuple(moved), kwargs)
 
     return tangent
 

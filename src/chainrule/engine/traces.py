@@ -139,23 +139,24 @@ class ForwardTrace:
     def process(self, prim: Primitive, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if not self.active:
             raise _leaked(prim)
-        raw: list[Any] = []
+        raw = list(args)
         traced: list[int] = []
         tangents: list[Any] = []
         outer = False
-        for a in args:
+        for i, a in enumerate(args):
             if type(a) is Tracer:
                 if a._trace is self:
-                    traced.append(len(raw))
+                    traced.append(i)
                     tangents.append(a._tangent)
-                    a = a._value
-                    if type(a) is Tracer:
+                    value = raw[i] = a._value
+                    if type(value) is Tracer:
                         outer = True
-                    raw.append(a)
-                    continue
-                outer = True
-            raw.append(a)
-        ans = apply(prim, tuple(raw), kwargs) if outer and not prim.composite else prim.impl(*raw, **kwargs)
+                else:
+                    outer = True
+        if outer and not prim.composite:
+            ans = apply(prim, tuple(raw), kwargs)
+        else:
+            ans = prim.impl(*raw, **kwargs) if kwargs else prim.impl(*raw)
         t = output_tangent(prim, ans, raw, kwargs, traced, tangents)
         if t is None:
             return ans  # no tangent: a constant of this trace
