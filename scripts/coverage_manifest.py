@@ -52,6 +52,19 @@ KINKS = {
     "numpy.ptp": "ties: split equally, as max and min",
     "numpy.linalg.norm": "gradient 0 at x = 0",
     "numpy.sort": "ties: order of the stable argsort",
+    "numpy.heaviside": "d/dx2 is 1 where x1 = 0, else 0",
+    "numpy.unique": "ties: the first occurrence gets the gradient",
+    "numpy.median": "ties: the element the stable sort puts there",
+    "numpy.nanmedian": "ties: the element the stable sort puts there; NaN skipped",
+    "numpy.quantile": "ties: the element the stable sort puts there",
+    "numpy.nanquantile": "ties: the element the stable sort puts there; NaN skipped",
+    "numpy.percentile": "ties: the element the stable sort puts there",
+    "numpy.nanpercentile": "ties: the element the stable sort puts there; NaN skipped",
+    "numpy.nanmax": "ties: split equally; NaN and all-NaN slices get 0",
+    "numpy.nanmin": "ties: split equally; NaN and all-NaN slices get 0",
+    "numpy.nanstd": "gradient 0 at zero variance",
+    "numpy.interp": "at a knot: slope of the segment to its right (last segment at xp[-1])",
+    "numpy.histogram": "counts piecewise constant in a; linear in weights",
 }
 
 

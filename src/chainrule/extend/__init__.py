@@ -45,7 +45,17 @@ from ..engine import (
     unsupported,
 )
 from ..errors import InPlaceError, TracerConversionError, UnsupportedOperationError
-from .arguments import axis_index, axis_tuple, plain_ints, raw_array, reduced_axes, refuse_out
+from .arguments import (
+    as_traced_array,
+    axis_index,
+    axis_tuple,
+    contains_tracer,
+    plain_ints,
+    raw_array,
+    reduced_axes,
+    refuse_complex,
+    refuse_out,
+)
 from .families import defelementwise
 from .masking import masked_product, masked_quotient, times_fresh
 
@@ -57,9 +67,11 @@ __all__ = [
     "Tracer",
     "TracerConversionError",
     "UnsupportedOperationError",
+    "as_traced_array",
     "astype",
     "axis_index",
     "axis_tuple",
+    "contains_tracer",
     "defelementwise",
     "defjvp",
     "deflinear",
@@ -76,6 +88,7 @@ __all__ = [
     "qualified_name",
     "raw_array",
     "reduced_axes",
+    "refuse_complex",
     "refuse_out",
     "register_function",
     "register_ufunc",

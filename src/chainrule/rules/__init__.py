@@ -5,15 +5,20 @@ Each module imports :mod:`chainrule.extend` only (and sibling rule modules).
 
 from . import (
     casting,
+    construction,
+    counting,
     cumulative,
+    differences,
     elementwise,
     indexing,
     joining,
     linalg,
     nondiff,
+    polynomials,
     products,
     reductions,
     shape,
+    statistics,
     updates,
 )
 
@@ -26,14 +31,19 @@ else:
 
 __all__ = [
     "casting",
+    "construction",
+    "counting",
     "cumulative",
+    "differences",
     "elementwise",
     "indexing",
     "joining",
     "linalg",
     "nondiff",
+    "polynomials",
     "products",
     "reductions",
     "shape",
+    "statistics",
     "updates",
 ]
