@@ -16,6 +16,7 @@ array([-2., -2.,  4.])
 from __future__ import annotations
 
 import operator
+import warnings
 from typing import Any
 
 import numpy as np
@@ -197,6 +198,13 @@ def _cross(a: Any, b: Any, axisa: Any = -1, axisb: Any = -1, axisc: Any = -1, ax
     na, nb = np.shape(a)[-1], np.shape(b)[-1]
     if na not in (2, 3) or nb not in (2, 3):
         raise ValueError("incompatible dimensions for cross product\n(dimension must be 2 or 3)")
+    if na == 2 or nb == 2:  # as NumPy 2 does
+        warnings.warn(
+            "Arrays of 2-dimensional vectors are deprecated. Use arrays of 3-dimensional vectors "
+            "instead. (deprecated in NumPy 2.0)",
+            DeprecationWarning,
+            stacklevel=3,
+        )
     if na == 2 and nb == 2:
         # NumPy returns the z component alone (and warns that 2-vectors are deprecated).
         return a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]
