@@ -96,12 +96,12 @@ def _geomspace(start: Any, stop: Any, num: Any = 50, endpoint: bool = True, dtyp
     start, stop = as_traced_array(start), as_traced_array(stop)
     refuse_complex("numpy.geomspace", start, stop)
     ps, pe = primal(start), primal(stop)
-    np.geomspace(ps, pe, operator.index(num), endpoint)  # NumPy's own checks (zeros)
-    if np.any(np.sign(ps) != np.sign(pe)):
+    if np.any(np.sign(ps) * np.sign(pe) < 0):
         raise ValueError(
             "numpy.geomspace: start and stop of opposite signs give complex samples, which "
             "chainrule does not differentiate yet."
         )
+    np.geomspace(ps, pe, operator.index(num), endpoint)  # NumPy's own checks (zeros)
     sign = np.sign(ps)
     y = _linspace(np.log(np.abs(start)), np.log(np.abs(stop)), num, endpoint, axis=0)
     y = sign * np.exp(y)
