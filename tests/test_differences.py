@@ -31,7 +31,11 @@ def test_diff_rule(kwargs, shapes):
 
 def test_diff_prepend_append_traced_and_plain():
     # prepend/append traced: both the array and the extras get their derivatives
-    check_rule(lambda a, p, q: np.diff(a, prepend=p, append=q), nargs=3, shapes=[((4,), (1,), (2,)), ((2, 3), (2, 1), (2, 2))])
+    check_rule(
+        lambda a, p, q: np.diff(a, prepend=p, append=q),
+        nargs=3,
+        shapes=[((4,), (1,), (2,)), ((2, 3), (2, 1), (2, 2))],
+    )
     check_rule(lambda a, p: np.diff(a, axis=0, prepend=p), nargs=2, shapes=[((3, 2), ())])
     x = np.array([1.0, 4.0, 9.0])
     got = _value(lambda a: np.diff(a, prepend=0.0, append=[20.0, 30.0]), x)
@@ -96,7 +100,9 @@ def test_trapezoid():
     if not hasattr(np, "trapezoid"):
         pytest.skip("numpy.trapezoid is new in NumPy 2.0")
     check_rule(np.trapezoid, nargs=1, shapes=[(5,), (3, 4)])
-    check_rule(lambda y, x: np.trapezoid(y, x), nargs=2, shapes=[((5,), (5,)), ((2, 4), (4,)), ((2, 4), (2, 4))])
+    check_rule(
+        lambda y, x: np.trapezoid(y, x), nargs=2, shapes=[((5,), (5,)), ((2, 4), (4,)), ((2, 4), (2, 4))]
+    )
     check_rule(lambda y: np.trapezoid(y, dx=0.3, axis=0), nargs=1, shapes=[(4, 2)])
     y = np.array([1.0, 2.0, 4.0])
     x = np.array([0.0, 1.0, 3.0])
@@ -112,7 +118,7 @@ def test_cross():
     np.testing.assert_array_equal(_value(np.cross, a, b), [0.0, 0.0, 1.0])
     with pytest.warns(DeprecationWarning, match="2-dimensional vectors"):
         got = _value(np.cross, a, b[:2])
-    with pytest.warns(DeprecationWarning):
+    with pytest.warns(DeprecationWarning, match="2-dimensional vectors"):
         np.testing.assert_array_equal(got, np.cross(a, b[:2]))
     with pytest.raises(ValueError, match="dimension must be 2 or 3"):
         cr.grad(lambda v: np.sum(np.cross(v, v)))(np.ones(4))
@@ -121,12 +127,16 @@ def test_cross():
 @pytest.mark.parametrize("fun", [np.convolve, np.correlate])
 @pytest.mark.parametrize("mode", ["full", "same", "valid"])
 def test_convolve_correlate(fun, mode):
-    check_rule(lambda a, v: fun(a, v, mode), nargs=2, shapes=[((5,), (3,)), ((3,), (5,)), ((4,), (4,)), ((1,), (3,))])
+    check_rule(
+        lambda a, v: fun(a, v, mode), nargs=2, shapes=[((5,), (3,)), ((3,), (5,)), ((4,), (4,)), ((1,), (3,))]
+    )
     rng = np.random.default_rng(4)
     for n in range(1, 6):
         for m in range(1, 6):
             a, v = rng.normal(size=n), rng.normal(size=m)
-            np.testing.assert_allclose(_value(lambda x, y: fun(x, y, mode), a, v), fun(a, v, mode), rtol=1e-13)
+            np.testing.assert_allclose(
+                _value(lambda x, y: fun(x, y, mode), a, v), fun(a, v, mode), rtol=1e-13
+            )
 
 
 def test_convolve_errors():

@@ -25,7 +25,9 @@ def test_polyval():
 @pytest.mark.parametrize(("n", "increasing"), [(None, False), (3, False), (5, True), (1, True), (0, False)])
 def test_vander(n, increasing):
     x = np.array([0.0, -1.5, 2.0, 0.5])
-    np.testing.assert_array_equal(_value(lambda v: np.vander(v, n, increasing), x), np.vander(x, n, increasing))
+    np.testing.assert_array_equal(
+        _value(lambda v: np.vander(v, n, increasing), x), np.vander(x, n, increasing)
+    )
     if n != 0:
         check_rule(lambda v: np.vander(v, n, increasing), nargs=1, shapes=[(4,), (1,)])
 
@@ -36,7 +38,9 @@ def test_polyfit_in_y(deg):
     x = np.sort(rng.uniform(-2.0, 2.0, 9))
     w = rng.uniform(0.5, 1.5, 9)
     for y in (rng.normal(size=9), rng.normal(size=(9, 2))):
-        np.testing.assert_allclose(_value(lambda v: np.polyfit(x, v, deg), y), np.polyfit(x, y, deg), atol=1e-12)
+        np.testing.assert_allclose(
+            _value(lambda v: np.polyfit(x, v, deg), y), np.polyfit(x, y, deg), atol=1e-12
+        )
         np.testing.assert_allclose(
             _value(lambda v: np.polyfit(x, v, deg, w=w), y), np.polyfit(x, y, deg, w=w), atol=1e-12
         )
@@ -89,7 +93,9 @@ def test_interp_kinks():
     g = cr.grad(lambda x: np.sum(np.interp(x, xp, fp)))(np.array([1.0, 3.0, 0.0]))
     np.testing.assert_array_equal(g, [0.5, 0.5, 2.0])
     # outside the knots the value is constant: zero derivative
-    np.testing.assert_array_equal(cr.grad(lambda x: np.sum(np.interp(x, xp, fp)))(np.array([-1.0, 4.0])), [0, 0])
+    np.testing.assert_array_equal(
+        cr.grad(lambda x: np.sum(np.interp(x, xp, fp)))(np.array([-1.0, 4.0])), [0, 0]
+    )
     with pytest.raises(UnsupportedOperationError, match="period="):
         cr.grad(lambda x: np.interp(x, xp, fp, period=2.0))(0.5)
 

@@ -28,7 +28,7 @@ def _distinct(rng, shapes):
 
 def _with_nans(rng, shapes):
     (x,) = _distinct(rng, shapes)
-    x.flat[:: 3] = np.nan
+    x.flat[::3] = np.nan
     return (x,)
 
 
@@ -43,7 +43,12 @@ def test_quantile_every_method(method):
     for axis in (None, 0, 1, (0, 1)):
         for q in (0.3, [0.0, 0.1, 0.5, 0.97, 1.0]):
             for keepdims in (False, True):
-                got = _value(lambda a: np.quantile(a, q, axis=axis, method=method, keepdims=keepdims), x)
+                got = _value(
+                    lambda a, q=q, ax=axis, kd=keepdims: np.quantile(
+                        a, q, axis=ax, method=method, keepdims=kd
+                    ),
+                    x,
+                )
                 ref = np.quantile(x, q, axis=axis, method=method, keepdims=keepdims)
                 assert got.shape == ref.shape
                 np.testing.assert_allclose(got, ref, rtol=1e-13)
