@@ -116,7 +116,7 @@ def rows() -> list[tuple[str, str, str, str, str, str]]:
                     KINKS.get(name, "")))  # fmt: skip
     for func, handler in FUNCTION_HANDLERS.items():
         name = qualified_name(func)
-        if getattr(handler, "nondiff", False):
+        if getattr(handler, "nondiff", False) or getattr(handler, "refused", False):
             continue
         prims = _primitives_behind(handler)
         if not prims:
@@ -145,6 +145,10 @@ def nondiff() -> list[str]:
         if getattr(handler, "nondiff", False):
             names.add(qualified_name(func))
     return sorted(names)
+
+
+def refused() -> list[str]:
+    return sorted(qualified_name(f) for f, h in FUNCTION_HANDLERS.items() if getattr(h, "refused", False))
 
 
 def render() -> str:
@@ -177,6 +181,31 @@ def render() -> str:
         "almost everywhere, so they run on the plain values and return plain arrays:",
         "",
         ", ".join(f"`{n}`" for n in nondiff()) + ".",
+        "",
+        "## Ufunc methods",
+        "",
+        "`reduce` and `accumulate` of `add`, `multiply`, `maximum`, `minimum` (as `sum`, `prod`,",
+        "`max`, `min`, `cumsum`, `cumprod`) and of `subtract`, `true_divide`, `logaddexp`,",
+        "`logaddexp2`, `hypot`, `fmax`, `fmin` (NumPy's left fold, one recorded call per element);",
+        "`outer` of every ufunc with a rule. `at` and `reduceat` are refused, and so is `reduce` of",
+        "other ufuncs (NumPy's float `power.reduce` is not a left fold).",
+        "",
+        "## Refused with an alternative",
+        "",
+        "These dispatch to chainrule but write into plain arrays; the error names the alternative:",
+        "",
+        ", ".join(f"`{n}`" for n in refused()) + ".",
+        "",
+        "Conversions NumPy does without dispatching cannot be intercepted, only refused: a list or",
+        "tuple holding traced values passed to a function that converts it with `np.asarray`",
+        "(`np.mean([a, b])`, `np.linalg.norm([x, x + 2])`, `np.array([a, b])`), `np.vectorize`, and",
+        "SciPy's Python functions raise `TracerConversionError` naming the function (found on the",
+        "call stack) and the alternative (`np.stack` first). `np.float64(x)`, `np.asarray(x)` and",
+        "`np.full(shape, x)` convert in C and are refused with the generic message. The joining",
+        "functions (`concatenate`, `stack`, `hstack`, `vstack`, `dstack`, `column_stack`) and",
+        "`select` dispatch on the elements of such containers and stack them; the other handlers",
+        "stack container arguments once NumPy has dispatched on a traced one",
+        "(`np.append(x, [np.prod(x)])`, `np.diff(x, append=[x[0]])`).",
         "",
     ]
     return "\n".join(lines)
