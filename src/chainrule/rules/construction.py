@@ -59,7 +59,10 @@ def _linspace(start: Any, stop: Any, num: Any = 50, endpoint: bool = True, retst
     shape = np.broadcast_shapes(np.shape(start), np.shape(stop))
     start_b = np.reshape(start, (1,) * (len(shape) - np.ndim(start)) + np.shape(start))
     stop_b = np.reshape(stop, (1,) * (len(shape) - np.ndim(stop)) + np.shape(stop))
-    t = np.reshape(frac, (-1,) + (1,) * len(shape))
+    # NumPy's dtype: that of start, stop and a float (float32 endpoints give float32 samples).
+    t = np.reshape(frac, (-1,) + (1,) * len(shape)).astype(
+        np.result_type(primal(start), primal(stop), float(num))
+    )
     delta = stop_b - start_b
     y = start_b + delta * t
     if endpoint and num > 1:  # the last sample is stop exactly, as in NumPy
@@ -80,8 +83,13 @@ register_function(np.linspace, _linspace)
 
 def _logspace(start: Any, stop: Any, num: Any = 50, endpoint: bool = True, base: Any = 10.0,
               dtype: Any = None, axis: Any = 0) -> Any:  # fmt: skip
+    if isinstance(base, list | tuple):
+        base = as_traced_array(base)
+    if np.ndim(base):  # as NumPy: start, stop and base broadcast together first
+        start, stop = as_traced_array(start), as_traced_array(stop)
+        shape = np.broadcast_shapes(np.shape(start), np.shape(stop), np.shape(base))
+        start, stop = np.broadcast_to(start, shape), np.broadcast_to(stop, shape)
     y = _linspace(start, stop, num, endpoint, axis=axis)
-    base = as_traced_array(base)
     if np.ndim(base):
         base = np.expand_dims(base, axis_index(axis, np.ndim(y)))
     out = np.power(base, y)
@@ -213,10 +221,8 @@ register_function(np.select, _select)
 def _piecewise(x: Any, condlist: Any, funclist: Any, *args: Any, **kw: Any) -> Any:
     x = as_traced_array(x)
     px = primal(x)
-    if (
-        (isinstance(condlist, np.ndarray)
-        and condlist.ndim == px.ndim + 1)
-        or isinstance(condlist, list | tuple)
+    if (isinstance(condlist, np.ndarray) and condlist.ndim == px.ndim + 1) or isinstance(
+        condlist, list | tuple
     ):
         conds = [np.asarray(primal(c), dtype=bool) for c in condlist]
     else:

@@ -109,7 +109,7 @@ def _edges(a: Any, bins: Any, range: Any, plain_edges: np.ndarray) -> Any:
     if primal(lo) == primal(hi):  # NumPy widens an empty range by 0.5 each side
         lo, hi = lo - 0.5, hi + 0.5
     n = len(plain_edges) - 1
-    steps = np.arange(n + 1) / n
+    steps = (np.arange(n + 1) / n).astype(plain_edges.dtype)
     inner = lo + (hi - lo) * steps[1:-1]
     return np.concatenate([np.reshape(lo, (1,)), inner, np.reshape(hi, (1,))])
 
@@ -128,7 +128,7 @@ def _histogram(a: Any, bins: Any = 10, range: Any = None, density: Any = None, w
         idx = _bin_of(pa, plain_edges)
         inside = idx >= 0
         w = np.ravel(weights)[inside]
-        counts = scatter_add_p(w, idx[inside], counts.shape, np.result_type(primal(weights), np.float64))
+        counts = scatter_add_p(w, idx[inside], counts.shape, counts.dtype)
     if density:
         return counts / np.sum(counts) / np.diff(edges), edges
     return counts, edges

@@ -156,10 +156,12 @@ def _gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: Any = 1) -> A
         if axis is None
         else tuple(axis_index(a, nd) for a in (axis if isinstance(axis, tuple | list) else (axis,)))
     )
+    # NumPy's result has f's dtype when it is a float one (float64 otherwise).
+    dtype = f.dtype if np.issubdtype(f.dtype, np.inexact) else np.dtype(np.float64)
     out = []
     for ax, h in zip(axes, _spacings(f, varargs, axes)):
         moved = np.moveaxis(f, ax, 0)
-        out.append(np.moveaxis(_gradient_1d(moved, h, edge_order), 0, ax))
+        out.append(np.moveaxis(_gradient_1d(moved, h, edge_order), 0, ax).astype(dtype))
     return out[0] if len(out) == 1 else tuple(out)
 
 

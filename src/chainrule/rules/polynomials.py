@@ -55,6 +55,7 @@ def _vander(x: Any, N: Any = None, increasing: bool = False) -> Any:
     if np.ndim(x) != 1:
         raise ValueError("x must be a one-dimensional array or sequence.")
     n = np.shape(x)[0] if N is None else operator.index(N)
+    x = x.astype(np.promote_types(primal(x).dtype, int))  # NumPy's dtype (float32 gives float64)
     cols: list[Any] = []
     if n > 0:
         cols.append(np.ones(np.shape(x), primal(x).dtype))

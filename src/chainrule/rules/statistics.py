@@ -55,7 +55,9 @@ def _positions(count: int, q: np.ndarray, method: str) -> tuple[np.ndarray, np.n
     return lo, hi, virtual - lo
 
 
-def _quantile_core(a: Any, q: Any, axis: Any, method: str, keepdims: bool, skip_nan: bool, name: str) -> Any:
+def _quantile_core(
+    a: Any, q: Any, axis: Any, method: str, keepdims: bool, skip_nan: bool, name: str, dtype: Any = None
+) -> Any:
     a = as_traced_array(a)
     refuse_complex(name, a)
     if type(q) is Tracer:
@@ -85,6 +87,8 @@ def _quantile_core(a: Any, q: Any, axis: Any, method: str, keepdims: bool, skip_
         cols = counts == c
         lo_c, hi_c, w_c = _positions(int(c), q.ravel(), method)
         lo[:, cols], hi[:, cols], w[:, cols] = lo_c[:, None], hi_c[:, None], w_c[:, None]
+    if dtype is not None:  # NumPy's: float32 data and a Python-float q give float32
+        w = w.astype(dtype)
     s_lo = np.take_along_axis(s, lo, axis=0)
     s_hi = np.take_along_axis(s, hi, axis=0)
     out = s_lo + w * (s_hi - s_lo) if np.any(w) else s_lo
@@ -111,9 +115,13 @@ def _quantile_handler(name: str, scale: float, skip_nan: bool, fixed_q: float | 
                 "values; use method= (all of NumPy's methods are)."
             )
         qq = fixed_q if fixed_q is not None else q
+        dtype = None
         if type(qq) is not Tracer:
+            a = as_traced_array(a)
+            weak = qq if isinstance(qq, float | int | np.ndarray | np.generic) else np.asarray(qq)
+            dtype = np.result_type(primal(a).dtype, weak, np.float16)  # at least a float
             qq = np.asarray(qq, dtype=np.float64) / scale
-        return _quantile_core(a, qq, axis, method, keepdims, skip_nan, name)
+        return _quantile_core(a, qq, axis, method, keepdims, skip_nan, name, dtype)
 
     return handler
 
@@ -211,7 +219,7 @@ def _nan_moment(root: bool, name: str) -> Any:
         centre = np.nanmean(a, axis=axes, keepdims=True) if nan.any() else 0.0
         filled = np.where(nan, centre, a) if nan.any() else a
         dof = count - ddof
-        factor = np.where(dof > 0, size / np.where(dof > 0, dof, 1), np.nan)
+        factor = np.where(dof > 0, size / np.where(dof > 0, dof, 1), np.nan).astype(primal(a).dtype)
         if root:
             result = np.std(filled, axis=axes, keepdims=True) * np.sqrt(factor)
         else:
