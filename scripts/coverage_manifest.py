@@ -68,6 +68,22 @@ KINKS = {
 }
 
 
+# Where the registry cannot tell which arguments carry a derivative (handlers built on shared primitives).
+ARGS = {
+    "numpy.bincount": "weights (1)",
+    "numpy.histogram": "a (0) through the edges; weights (4)",
+    "numpy.histogram_bin_edges": "a (0), range (2)",
+    "numpy.polyfit": "y (1) only; a traced x or w is refused",
+    "numpy.quantile": "a (0); a traced q is refused",
+    "numpy.percentile": "a (0); a traced q is refused",
+    "numpy.nanquantile": "a (0); a traced q is refused",
+    "numpy.nanpercentile": "a (0); a traced q is refused",
+    "numpy.unique": "ar (0): the values; indices and counts are plain",
+    "numpy.piecewise": "x (0) through the functions",
+    "numpy.select": "choicelist (1), default (2)",
+}
+
+
 # Second order works wherever first order does (rules are differentiable), except here.
 SECOND_ORDER = {
     "numpy.sinc": "yes, except exactly at x = 0",
@@ -136,7 +152,7 @@ def rows() -> list[tuple[str, str, str, str, str, str]]:
         diff = "; ".join(parts) if len(parts) > 1 else _args_of(first, first.vjp_makers, first.any_vjp)
         fwd = "yes" if all(p.jvp_rules or p.any_jvp for p in prims) else "no"
         out.append((name, "function", diff, fwd, SECOND_ORDER.get(name, "yes"), KINKS.get(name, "")))
-    return sorted(set(out))
+    return sorted({(n, k, ARGS.get(n, a), f, s, c) for n, k, a, f, s, c in out})
 
 
 def nondiff() -> list[str]:

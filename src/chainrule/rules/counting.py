@@ -42,8 +42,6 @@ def _unique(
     **kwargs: Any,
 ) -> Any:
     refuse_complex("numpy.unique", ar)
-    if kwargs.get("sorted", True) is False:
-        kwargs.pop("sorted")  # NumPy may return them sorted anyway; the gather follows the index
     plain = np.unique(
         primal(ar),
         return_index=True,
