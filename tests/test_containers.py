@@ -85,3 +85,13 @@ def test_scipy_python_functions_are_named():
         TracerConversionError, match=r"Inside scipy\.stats\..*logpdf: SciPy's Python functions"
     ):
         cr.grad(lambda v: np.sum(stats.norm.logpdf(v)))(np.array([0.1, 0.2]))
+
+
+def test_ufunc_inputs_holding_traced_values_are_stacked():
+    x = np.array([1.0, 2.0, 3.0])
+    # sum((x0 + x1)^2 + (x1 + x2)^2)
+    np.testing.assert_array_equal(
+        cr.grad(lambda v: np.sum(np.add([v[0], v[1]], v[1:]) ** 2))(x), [6.0, 16.0, 10.0]
+    )
+    check_rule(lambda v: np.multiply.outer((v[0], 2.0), v), nargs=1, shapes=[(3,)])
+    check_rule(lambda v: np.hypot([[v[0]], [v[1]]], v), nargs=1, shapes=[(2,)], domain=(0.5, 2.0))

@@ -40,7 +40,9 @@ __all__ = [
     "Primitive",
     "Tracer",
     "apply",
+    "as_traced_array",
     "astype",
+    "contains_tracer",
     "is_basic_index",
     "normalize_index",
     "primal",
@@ -181,6 +183,38 @@ def primal(x: Any) -> Any:
     return x
 
 
+def contains_tracer(value: Any) -> bool:
+    """Whether ``value`` is traced, or a list or tuple (at any depth) holding a traced value."""
+    if type(value) is Tracer:
+        return True
+    if isinstance(value, list | tuple):
+        return any(contains_tracer(v) for v in value)
+    return False
+
+
+def as_traced_array(value: Any) -> Any:
+    """An array-like argument as one array: nested lists holding traced values are stacked.
+
+    NumPy accepts ``[x, [np.prod(x)]]``-style containers where it expects an
+    array, but converting one that holds a traced value would drop its
+    derivative. A handler that NumPy dispatched to calls this instead of
+    ``np.asarray``: a traced value is returned as it is, a container holding
+    traced values becomes ``np.stack`` of its elements (recursively, so the
+    result is traced), and anything else becomes ``np.asarray(value)``.
+
+    >>> as_traced_array([1.0, 2.0])
+    array([1., 2.])
+    """
+    if type(value) is Tracer:
+        return value
+    if isinstance(value, list | tuple) and contains_tracer(value):
+        parts = [as_traced_array(v) for v in value]
+        if not parts:
+            return np.asarray(value)
+        return np.stack(parts)
+    return np.asarray(value)
+
+
 def _newest(a: Tracer, b: Any) -> Any:
     """The trace that records ``a op b``: the newer of the two operands' traces."""
     if type(b) is Tracer and b._trace.level > a._trace.level:
@@ -253,6 +287,10 @@ class Tracer(ArrayMethods):
     __hash__ = object.__hash__
 
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        for v in inputs:  # np.add([x[0], x[1]], y): a ufunc's inputs are array-likes
+            if type(v) is list or type(v) is tuple:
+                inputs = tuple(as_traced_array(u) if isinstance(u, list | tuple) else u for u in inputs)
+                break
         if method == "__call__" and not kwargs:
             prim = UFUNC_PRIMITIVES.get(ufunc)
             if prim is not None:

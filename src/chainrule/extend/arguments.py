@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import Tracer, primal
+from ..engine import Tracer, as_traced_array, contains_tracer, primal
 from ..errors import InPlaceError, TracerConversionError, UnsupportedOperationError
 
 __all__ = [
@@ -84,39 +84,6 @@ def plain_ints(name: str, what: str, value: Any) -> Any:
             f"chainrule.primal({what}) (as integers) instead."
         )
     return value
-
-
-def contains_tracer(value: Any) -> bool:
-    """Whether ``value`` is traced, or a list or tuple (at any depth) holding a traced value."""
-    if type(value) is Tracer:
-        return True
-    if isinstance(value, list | tuple):
-        return any(contains_tracer(v) for v in value)
-    return False
-
-
-def as_traced_array(value: Any) -> Any:
-    """An array-like argument as one array: nested lists holding traced values are stacked.
-
-    NumPy accepts ``[x, [np.prod(x)]]``-style containers where it expects an
-    array, but converting one that holds a traced value would drop its
-    derivative. A handler that NumPy dispatched to calls this instead of
-    ``np.asarray``: a traced value is returned as it is, a container holding
-    traced values becomes ``np.stack`` of its elements (recursively, so the
-    result is traced), and anything else becomes ``np.asarray(value)``.
-
-    >>> import numpy as np
-    >>> as_traced_array([1.0, 2.0])
-    array([1., 2.])
-    """
-    if type(value) is Tracer:
-        return value
-    if isinstance(value, list | tuple) and contains_tracer(value):
-        parts = [as_traced_array(v) for v in value]
-        if not parts:
-            return np.asarray(value)
-        return np.stack(parts)
-    return np.asarray(value)
 
 
 def refuse_complex(name: str, *values: Any) -> None:
