@@ -17,7 +17,9 @@ A rule module imports from here only::
 * :func:`register_function` / :func:`register_ufunc`: route a NumPy function
   to a handler or a ufunc to a primitive.
 * Helpers: :func:`unbroadcast`, :func:`masked_product`, :func:`primal`,
-  :func:`astype`, argument normalization, and the errors to raise.
+  :func:`astype`, argument normalization (:func:`as_traced_array` for
+  array-like arguments that may be lists holding traced values,
+  :func:`refuse_complex` until complex rules land), and the errors to raise.
 
 The engine re-applies a primitive on values of outer traces itself (nested
 derivatives), so an implementation never checks for traced values.
