@@ -25,6 +25,10 @@ _ALTERNATIVES = {
         "(NumPy's ufuncs broadcast), or loop in Python and np.stack the results"
     ),
     "numpy.frompyfunc": "np.frompyfunc works on plain objects; write the function with array operations",
+    "numpy.full": (
+        "np.full(shape, v) allocates a plain array and writes v into it; with a traced v write "
+        "np.broadcast_to(v, shape) (or np.full_like(x, v) with x traced)"
+    ),
 }
 
 
