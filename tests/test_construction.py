@@ -131,6 +131,12 @@ def test_piecewise():
     # one condition, functions with extra arguments; later conditions win where both hold
     g = lambda v: np.piecewise(v, [v > 0, v > 1], [lambda u, k: k * u, lambda u, k: k * u * u], 3.0)
     np.testing.assert_allclose(_value(g, x), g(x))
+    # a list of booleans is one condition, as NumPy reads it; a bare array too
+    h = lambda v: np.piecewise(v, [True, False, True, False, True], [lambda u: u**2, 7.0])
+    np.testing.assert_allclose(_value(h, x), h(x))
+    np.testing.assert_allclose(cr.grad(lambda v: np.sum(h(v)))(x), [-4.0, 0.0, 1.0, 0.0, 6.0])
+    k = lambda v: np.piecewise(v, v > 0, [lambda u: u**2, lambda u: -u])
+    np.testing.assert_allclose(_value(k, x), k(x))
     with pytest.raises(ValueError, match="functions are expected"):
         cr.grad(lambda v: np.sum(np.piecewise(v, [v > 0], [1.0, 2.0, 3.0])))(x)
 

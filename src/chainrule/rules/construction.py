@@ -222,12 +222,10 @@ register_function(np.select, _select)
 def _piecewise(x: Any, condlist: Any, funclist: Any, *args: Any, **kw: Any) -> Any:
     x = as_traced_array(x)
     px = primal(x)
-    if (isinstance(condlist, np.ndarray) and condlist.ndim == px.ndim + 1) or isinstance(
-        condlist, list | tuple
-    ):
-        conds = [np.asarray(primal(c), dtype=bool) for c in condlist]
-    else:
-        conds = [np.asarray(primal(condlist), dtype=bool)]
+    # NumPy's reading: one condition unless condlist is a sequence of lists or arrays.
+    if np.isscalar(condlist) or (not isinstance(primal(condlist[0]), list | np.ndarray) and px.ndim != 0):
+        condlist = [condlist]
+    conds = [np.asarray(primal(c), dtype=bool) for c in condlist]
     if len(funclist) == len(conds) + 1:  # the last function is "otherwise"
         otherwise = ~np.any(conds, axis=0) if conds else np.ones(px.shape, bool)
         conds.append(otherwise)

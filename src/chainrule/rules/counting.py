@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ..extend import Tracer, plain_ints, primal, refuse_complex, register_function
+from ..extend import Tracer, as_traced_array, plain_ints, primal, refuse_complex, register_function
 from .indexing import scatter_add_p
 
 __all__: list[str] = []
@@ -41,6 +41,7 @@ def _unique(
     axis: Any = None,
     **kwargs: Any,
 ) -> Any:
+    ar = as_traced_array(ar)
     refuse_complex("numpy.unique", ar)
     plain = np.unique(
         primal(ar),
@@ -72,6 +73,7 @@ def _bincount(x: Any, weights: Any = None, minlength: int = 0) -> Any:
     x = np.asarray(plain_ints("numpy.bincount", "x", x))
     if weights is None:
         return np.bincount(x, minlength=minlength)
+    weights = as_traced_array(weights)
     refuse_complex("numpy.bincount", weights)
     size = np.bincount(x, minlength=minlength).shape  # NumPy's own checks and length
     if np.shape(weights) != x.shape:
@@ -113,6 +115,8 @@ def _edges(a: Any, bins: Any, range: Any, plain_edges: np.ndarray) -> Any:
 
 
 def _histogram(a: Any, bins: Any = 10, range: Any = None, density: Any = None, weights: Any = None) -> Any:
+    a = as_traced_array(a)
+    weights = None if weights is None else as_traced_array(weights)
     refuse_complex("numpy.histogram", a, weights)
     pa = np.ravel(primal(a))
     pbins = primal(bins) if np.ndim(primal(bins)) == 1 else bins
