@@ -21,7 +21,8 @@ from ..extend import defnondiff
 
 NONDIFF_FUNCTIONS = [
     np.shape, np.ndim, np.size, np.result_type, np.iscomplexobj, np.isrealobj,
-    np.argmax, np.argmin, np.nanargmax, np.nanargmin, np.isin, np.argsort, np.argpartition, np.nonzero, np.flatnonzero, np.argwhere,
+    np.argmax, np.argmin, np.nanargmax, np.nanargmin, np.isin,
+    np.argsort, np.argpartition, np.nonzero, np.flatnonzero, np.argwhere,
     np.searchsorted, np.digitize, np.count_nonzero, np.all, np.any,
     np.isclose, np.allclose, np.array_equal, np.array_equiv, np.isreal, np.iscomplex,
     np.round, np.around, np.fix, np.lexsort,
