@@ -68,6 +68,20 @@ def test_outer(ufunc):
     np.testing.assert_allclose(cr.vjp(ufunc.outer, a, b)[0], ufunc.outer(a, b), rtol=1e-14)
 
 
+def test_ufunc_call_with_dtype_casts_the_inputs():
+    x = np.array([1.0, 2.0, 3.0])
+    got, g = cr.value_and_grad(lambda v: np.sum(np.multiply(v, v, dtype=np.float32)))(x)
+    assert np.result_type(got) == np.float32
+    np.testing.assert_allclose(g, 2.0 * x)
+    assert g.dtype == np.float64
+    check_rule(lambda a, b: np.subtract(a, b, dtype=np.float64), nargs=2)
+    # NumPy's own histogram code subtracts traced range ends with dtype=: now recorded
+    data = np.random.default_rng(0).normal(size=20)
+    jac = cr.jacobian(lambda r: np.histogram(data, bins=4, range=(r[0], r[1]))[1])(np.array([-1.0, 1.0]))
+    t = np.linspace(0.0, 1.0, 5)
+    np.testing.assert_allclose(jac, np.stack([1 - t, t], axis=1))
+
+
 def test_refused_methods():
     x = np.array([1.5, 2.0, 0.5])
     with pytest.raises(UnsupportedOperationError, match=r"numpy.power.reduce"):

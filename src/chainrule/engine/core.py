@@ -521,6 +521,10 @@ def _dispatch_ufunc(ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwarg
         )
     if method == "__call__":
         prim = UFUNC_PRIMITIVES.get(ufunc)
+        if prim is not None and kwargs.get("dtype") is not None and ufunc not in NONDIFF_UFUNCS:
+            # ufunc(a, b, dtype=d) computes in d: cast the inputs, then the plain call.
+            dtype = np.dtype(kwargs.pop("dtype"))
+            inputs = tuple(astype(v, dtype) if type(v) is Tracer else np.asarray(v, dtype) for v in inputs)
         if prim is not None:
             return apply(prim, inputs, kwargs)
         if ufunc in NONDIFF_UFUNCS:
