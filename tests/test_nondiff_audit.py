@@ -192,7 +192,8 @@ def test_histogram_weights_and_edges():
     np.testing.assert_allclose(jac[:, 0], 1 - t)  # the minimum
     np.testing.assert_allclose(jac[:, 1], t)  # the maximum
     np.testing.assert_array_equal(jac[:, 2:], 0.0)
-    # ... and a traced range (NumPy dispatches on the data, not on range: the data must be traced)
+    # ... and a traced range, through chainrule's handler (traced data; with plain data NumPy's
+    # own code runs on the traced range: tests/test_ufunc_methods.py)
     jac = cr.jacobian(lambda r: np.histogram(x + 0.0 * r[0], bins=4, range=(r[0], r[1]))[1])(
         np.array([-1.0, 1.0])
     )
