@@ -68,6 +68,19 @@ KINKS = {
     "numpy.linalg.lstsq": "solution pinv(a, rcond) @ b: the same branches as pinv",
     "numpy.linalg.cond": "p None/2/-2: kinks of the extreme singular values; singular x: no derivative",
     "numpy.linalg.matrix_power": "negative powers need an invertible matrix",
+    "numpy.heaviside": "d/dx2 is 1 where x1 = 0, else 0",
+    "numpy.unique": "ties: the first occurrence gets the gradient",
+    "numpy.median": "ties: the element the stable sort puts there",
+    "numpy.nanmedian": "ties: the element the stable sort puts there; NaN skipped",
+    "numpy.quantile": "ties: the element the stable sort puts there",
+    "numpy.nanquantile": "ties: the element the stable sort puts there; NaN skipped",
+    "numpy.percentile": "ties: the element the stable sort puts there",
+    "numpy.nanpercentile": "ties: the element the stable sort puts there; NaN skipped",
+    "numpy.nanmax": "ties: split equally; NaN and all-NaN slices get 0",
+    "numpy.nanmin": "ties: split equally; NaN and all-NaN slices get 0",
+    "numpy.nanstd": "gradient 0 at zero variance",
+    "numpy.interp": "at a knot: slope of the segment to its right (last segment at xp[-1])",
+    "numpy.histogram": "counts piecewise constant in a; linear in weights",
 }
 
 
@@ -75,6 +88,17 @@ KINKS = {
 # reading of _primitives_behind cannot see).
 ARGUMENTS = {
     "numpy.linalg.lstsq": "0, 1 (solution, residuals, singular values; the rank is an int)",
+    "numpy.bincount": "weights (1)",
+    "numpy.histogram": "a (0) through the edges; weights (4)",
+    "numpy.histogram_bin_edges": "a (0), range (2)",
+    "numpy.polyfit": "y (1) only; a traced x or w is refused",
+    "numpy.quantile": "a (0); a traced q is refused",
+    "numpy.percentile": "a (0); a traced q is refused",
+    "numpy.nanquantile": "a (0); a traced q is refused",
+    "numpy.nanpercentile": "a (0); a traced q is refused",
+    "numpy.unique": "ar (0): the values; indices and counts are plain",
+    "numpy.piecewise": "x (0) through the functions",
+    "numpy.select": "choicelist (1), default (2)",
 }
 
 # Second order works wherever first order does (rules are differentiable), except here.
@@ -185,7 +209,7 @@ def rows() -> list[tuple[str, str, str, str, str, str]]:
         diff = ARGUMENTS.get(name, diff)
         fwd = "yes" if all(p.jvp_rules or p.any_jvp for p in prims) else "no"
         out.append((name, "function", diff, fwd, SECOND_ORDER.get(name, "yes"), KINKS.get(name, "")))
-    return sorted(set(out))
+    return sorted({(n, k, ARGUMENTS.get(n, a), f, s, c) for n, k, a, f, s, c in out})
 
 
 def nondiff() -> list[str]:
@@ -232,12 +256,33 @@ def render() -> str:
         "",
         ", ".join(f"`{n}`" for n in nondiff()) + ".",
         "",
+        "## Ufunc methods",
+        "",
+        "`reduce` and `accumulate` of `add`, `multiply`, `maximum`, `minimum` (as `sum`, `prod`,",
+        "`max`, `min`, `cumsum`, `cumprod`) and of `subtract`, `true_divide`, `logaddexp`,",
+        "`logaddexp2`, `hypot`, `fmax`, `fmin` (NumPy's left fold, one recorded call per element);",
+        "`outer` of every ufunc with a rule. `at` and `reduceat` are refused, and so is `reduce` of",
+        "other ufuncs (NumPy's float `power.reduce` is not a left fold).",
+        "",
         "## Refused with a reason",
         "",
         "These raise `chainrule.UnsupportedOperationError` saying why and what to use instead",
-        "(complex results are refused until chainrule differentiates complex values):",
+        "(complex results are refused until chainrule differentiates complex values; functions that",
+        "write into plain arrays name the alternative):",
         "",
         ", ".join(f"`{n}`" for n in refused()) + ".",
+        "",
+        "Conversions NumPy does without dispatching cannot be intercepted, only refused: a list or",
+        "tuple holding traced values passed to a function that converts it with `np.asarray`",
+        "(`np.mean([a, b])`, `np.linalg.norm([x, x + 2])`, `np.array([a, b])`), `np.vectorize`, and",
+        "SciPy's Python functions raise `TracerConversionError` naming the function (found on the",
+        "call stack) and the alternative (`np.stack` first; `np.broadcast_to(v, shape)` for",
+        "`np.full(shape, v)`). `np.float64(x)` and `np.asarray(x)` convert in C, with no NumPy",
+        "frame to name, and are refused with the generic message. The joining",
+        "functions (`concatenate`, `stack`, `hstack`, `vstack`, `dstack`, `column_stack`) and",
+        "`select` dispatch on the elements of such containers and stack them; the other handlers",
+        "stack container arguments once NumPy has dispatched on a traced one",
+        "(`np.append(x, [np.prod(x)])`, `np.diff(x, append=[x[0]])`).",
         "",
     ]
     return "\n".join(lines)

@@ -6,7 +6,19 @@ primitives through :mod:`chainrule.extend`.
 """
 
 from .broadcasting import unbroadcast, unbroadcaster
-from .core import CAST, GETITEM, Primitive, Tracer, apply, astype, is_basic_index, normalize_index, primal
+from .core import (
+    CAST,
+    GETITEM,
+    Primitive,
+    Tracer,
+    apply,
+    as_traced_array,
+    astype,
+    contains_tracer,
+    is_basic_index,
+    normalize_index,
+    primal,
+)
 from .definitions import (
     RULED_PRIMITIVES,
     defjvp,
@@ -39,7 +51,9 @@ __all__ = [
     "SweepObserver",
     "Tracer",
     "apply",
+    "as_traced_array",
     "astype",
+    "contains_tracer",
     "cotangent_functions",
     "defjvp",
     "deflinear",

@@ -31,6 +31,7 @@ import numpy as np
 
 from ..errors import InPlaceError, TracerConversionError, UnsupportedOperationError
 from .array_methods import ArrayMethods
+from .conversion import library_hint
 from .registry import FUNCTION_HANDLERS, NONDIFF_UFUNCS, UFUNC_PRIMITIVES, qualified_name, unsupported
 
 __all__ = [
@@ -39,7 +40,9 @@ __all__ = [
     "Primitive",
     "Tracer",
     "apply",
+    "as_traced_array",
     "astype",
+    "contains_tracer",
     "is_basic_index",
     "normalize_index",
     "primal",
@@ -180,6 +183,38 @@ def primal(x: Any) -> Any:
     return x
 
 
+def contains_tracer(value: Any) -> bool:
+    """Whether ``value`` is traced, or a list or tuple (at any depth) holding a traced value."""
+    if type(value) is Tracer:
+        return True
+    if isinstance(value, list | tuple):
+        return any(contains_tracer(v) for v in value)
+    return False
+
+
+def as_traced_array(value: Any) -> Any:
+    """An array-like argument as one array: nested lists holding traced values are stacked.
+
+    NumPy accepts ``[x, [np.prod(x)]]``-style containers where it expects an
+    array, but converting one that holds a traced value would drop its
+    derivative. A handler that NumPy dispatched to calls this instead of
+    ``np.asarray``: a traced value is returned as it is, a container holding
+    traced values becomes ``np.stack`` of its elements (recursively, so the
+    result is traced), and anything else becomes ``np.asarray(value)``.
+
+    >>> as_traced_array([1.0, 2.0])
+    array([1., 2.])
+    """
+    if type(value) is Tracer:
+        return value
+    if isinstance(value, list | tuple) and contains_tracer(value):
+        parts = [as_traced_array(v) for v in value]
+        if not parts:
+            return np.asarray(value)
+        return np.stack(parts)
+    return np.asarray(value)
+
+
 def _newest(a: Tracer, b: Any) -> Any:
     """The trace that records ``a op b``: the newer of the two operands' traces."""
     if type(b) is Tracer and b._trace.level > a._trace.level:
@@ -189,7 +224,7 @@ def _newest(a: Tracer, b: Any) -> Any:
 
 def _conversion_error(what: str) -> TracerConversionError:
     return TracerConversionError(
-        f"{what} a traced value would drop its derivative, so chainrule refuses. "
+        f"{library_hint()}{what} a traced value would drop its derivative, so chainrule refuses. "
         "This happens with np.asarray(x), np.array([...x...]), float(x), x.tolist(), "
         "and when a traced value is written into a NumPy array (y[i] = x). Use array "
         "operations instead: np.stack([a, b]) instead of np.array([a, b]); "
@@ -252,6 +287,10 @@ class Tracer(ArrayMethods):
     __hash__ = object.__hash__
 
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        for v in inputs:  # np.add([x[0], x[1]], y): a ufunc's inputs are array-likes
+            if type(v) is list or type(v) is tuple:
+                inputs = tuple(as_traced_array(u) if isinstance(u, list | tuple) else u for u in inputs)
+                break
         if method == "__call__" and not kwargs:
             prim = UFUNC_PRIMITIVES.get(ufunc)
             if prim is not None:
@@ -450,6 +489,12 @@ def astype(x: Any, dtype: Any) -> Any:
 # -- NumPy's ufunc protocol (NEP 13) beyond a plain call ------------------------------
 _REDUCE = {np.add: np.sum, np.multiply: np.prod, np.maximum: np.max, np.minimum: np.min}
 _ACCUMULATE = {np.add: np.cumsum, np.multiply: np.cumprod}
+# Binary ufuncs whose reduce/accumulate NumPy computes as the left fold ((a0 op a1) op a2)...
+# (power is not among them: NumPy's float power.reduce is not that fold).
+_FOLDS = {
+    np.subtract, np.true_divide, np.logaddexp, np.logaddexp2, np.hypot,
+    np.maximum, np.minimum, np.fmax, np.fmin, np.add, np.multiply,
+}  # fmt: skip
 
 
 def _dispatch_ufunc(ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -476,6 +521,10 @@ def _dispatch_ufunc(ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwarg
         )
     if method == "__call__":
         prim = UFUNC_PRIMITIVES.get(ufunc)
+        if prim is not None and kwargs.get("dtype") is not None and ufunc not in NONDIFF_UFUNCS:
+            # ufunc(a, b, dtype=d) computes in d: cast the inputs, then the plain call.
+            dtype = np.dtype(kwargs.pop("dtype"))
+            inputs = tuple(astype(v, dtype) if type(v) is Tracer else np.asarray(v, dtype) for v in inputs)
         if prim is not None:
             return apply(prim, inputs, kwargs)
         if ufunc in NONDIFF_UFUNCS:
@@ -487,6 +536,8 @@ def _dispatch_ufunc(ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwarg
     if method == "accumulate" and ufunc in _ACCUMULATE:
         axis = kwargs.pop("axis", 0)
         return _ACCUMULATE[ufunc](inputs[0], axis=axis, **kwargs)
+    if method in ("reduce", "accumulate") and ufunc in _FOLDS and len(inputs) == 1:
+        return _fold(ufunc, method, inputs[0], kwargs)
     if method == "outer" and ufunc in UFUNC_PRIMITIVES and len(inputs) == 2:
         a, b = inputs
         a = np.reshape(a, np.shape(a) + (1,) * np.ndim(b))
@@ -499,3 +550,41 @@ def _dispatch_ufunc(ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwarg
             "chainrule.at(x)[idx].add(v) (duplicate indices accumulate)."
         )
     raise unsupported(ufunc, f".{method}")
+
+
+def _fold(ufunc: np.ufunc, method: str, a: Any, kwargs: dict[str, Any]) -> Any:
+    """``ufunc.reduce``/``ufunc.accumulate`` of a binary ufunc in ``_FOLDS``, as NumPy's left fold.
+
+    ``((a0 op a1) op a2) ...`` along the axis, one recorded call per element
+    (so ``subtract``/``divide``/``power`` keep NumPy's order); several axes
+    (reduce only) fold one after the other, as NumPy allows for reorderable ufuncs.
+    """
+    # NumPy validates the call (axes, identity of empty reductions, dtype) on the plain value.
+    expected = getattr(ufunc, method)(primal(a), **kwargs)
+    axis = kwargs.pop("axis", 0)
+    dtype = kwargs.pop("dtype", None)
+    keepdims = kwargs.pop("keepdims", False)
+    initial = kwargs.pop("initial", None)
+    if kwargs:
+        raise unsupported(ufunc, f".{method} with {', '.join(sorted(kwargs))}=")
+    if dtype is not None:
+        a = astype(a, dtype)
+    if axis is None:
+        a = np.reshape(a, (-1,))
+        axes: tuple[int, ...] = (0,)
+    else:
+        given = axis if isinstance(axis, tuple) else (axis,)
+        axes = tuple(sorted((operator.index(x) % max(a.ndim, 1) for x in given), reverse=True))
+    for ax in axes:  # from the last axis, so the others keep their positions
+        moved = np.moveaxis(a, ax, 0)
+        acc = moved[0] if initial is None else ufunc(initial, moved[0])
+        partial = [acc]
+        for i in range(1, moved.shape[0]):
+            acc = ufunc(acc, moved[i])
+            partial.append(acc)
+        if method == "accumulate":
+            return np.moveaxis(np.stack(partial), 0, ax)
+        a = np.expand_dims(acc, ax) if keepdims else acc
+    if axis is None and keepdims:
+        a = np.reshape(a, np.shape(expected))
+    return a

@@ -17,7 +17,9 @@ A rule module imports from here only::
 * :func:`register_function` / :func:`register_ufunc`: route a NumPy function
   to a handler or a ufunc to a primitive.
 * Helpers: :func:`unbroadcast`, :func:`masked_product`, :func:`primal`,
-  :func:`astype`, argument normalization, and the errors to raise.
+  :func:`astype`, argument normalization (:func:`as_traced_array` for
+  array-like arguments that may be lists holding traced values,
+  :func:`refuse_complex` until complex rules land), and the errors to raise.
 
 The engine re-applies a primitive on values of outer traces itself (nested
 derivatives), so an implementation never checks for traced values.
@@ -45,7 +47,17 @@ from ..engine import (
     unsupported,
 )
 from ..errors import InPlaceError, TracerConversionError, UnsupportedOperationError
-from .arguments import axis_index, axis_tuple, plain_ints, raw_array, reduced_axes, refuse_out
+from .arguments import (
+    as_traced_array,
+    axis_index,
+    axis_tuple,
+    contains_tracer,
+    plain_ints,
+    raw_array,
+    reduced_axes,
+    refuse_complex,
+    refuse_out,
+)
 from .families import defelementwise
 from .masking import masked_product, masked_quotient, times_fresh
 
@@ -57,9 +69,11 @@ __all__ = [
     "Tracer",
     "TracerConversionError",
     "UnsupportedOperationError",
+    "as_traced_array",
     "astype",
     "axis_index",
     "axis_tuple",
+    "contains_tracer",
     "defelementwise",
     "defjvp",
     "deflinear",
@@ -76,6 +90,7 @@ __all__ = [
     "qualified_name",
     "raw_array",
     "reduced_axes",
+    "refuse_complex",
     "refuse_out",
     "register_function",
     "register_ufunc",

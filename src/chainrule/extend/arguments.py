@@ -12,10 +12,20 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import Tracer, primal
-from ..errors import InPlaceError, TracerConversionError
+from ..engine import Tracer, as_traced_array, contains_tracer, primal
+from ..errors import InPlaceError, TracerConversionError, UnsupportedOperationError
 
-__all__ = ["axis_index", "axis_tuple", "plain_ints", "raw_array", "reduced_axes", "refuse_out"]
+__all__ = [
+    "as_traced_array",
+    "axis_index",
+    "axis_tuple",
+    "contains_tracer",
+    "plain_ints",
+    "raw_array",
+    "reduced_axes",
+    "refuse_complex",
+    "refuse_out",
+]
 
 
 def axis_index(axis: Any, ndim: int) -> int:
@@ -74,3 +84,15 @@ def plain_ints(name: str, what: str, value: Any) -> Any:
             f"chainrule.primal({what}) (as integers) instead."
         )
     return value
+
+
+def refuse_complex(name: str, *values: Any) -> None:
+    """Refuse complex arguments by name until complex rules land (never cast them silently)."""
+    for v in values:
+        dtype = getattr(v, "dtype", None)
+        complex_ = np.dtype(dtype).kind == "c" if dtype is not None else isinstance(v, complex)
+        if complex_:
+            raise UnsupportedOperationError(
+                f"{name}: complex arguments are not supported yet (chainrule never drops an "
+                "imaginary part silently); pass real arrays, e.g. the real and imaginary parts separately."
+            )

@@ -14,8 +14,10 @@ Subgradients at kinks, chosen once and used everywhere:
 * ``abs`` at 0: 0 (the sign).
 * ``maximum``/``minimum``/``fmax``/``fmin`` with ties: half to each argument.
 * ``clip`` at its bounds: the gradient passes to ``x`` (bounds inclusive).
-* rounding, ``sign``, ``heaviside``, ``floor_divide``, comparisons: zero
-  gradient; they return plain arrays.
+* rounding, ``sign``, ``floor_divide``, comparisons: zero gradient; they
+  return plain arrays.
+* ``heaviside(x1, x2)`` is ``x2`` where ``x1 == 0``: derivative 0 in ``x1``
+  and ``1`` in ``x2`` exactly there (it is not piecewise constant in ``x2``).
 """
 
 from __future__ import annotations
@@ -265,9 +267,12 @@ def _sinc_d(x: Any) -> Any:
 
 defelementwise(np.sinc, lambda x: _sinc_d(x))
 
+# heaviside(x1, x2) takes the value x2 where x1 == 0 (so it is not derivative-free in x2).
+defelementwise(np.heaviside, None, lambda x1, x2: np.where(primal(x1) == 0, 1.0, 0.0))
+
 # -- no derivative: these return plain arrays ----------------------------------
 defnondiff(
-    np.sign, np.floor, np.ceil, np.trunc, np.rint, np.heaviside, np.floor_divide,
+    np.sign, np.floor, np.ceil, np.trunc, np.rint, np.floor_divide,
     np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.not_equal,
     np.logical_and, np.logical_or, np.logical_xor, np.logical_not,
     np.isnan, np.isinf, np.isfinite, np.signbit, np.spacing,

@@ -20,6 +20,7 @@ import numpy as np
 from ..extend import (
     Primitive,
     Tracer,
+    as_traced_array,
     astype,
     axis_index,
     defvariadic,
@@ -63,7 +64,7 @@ def _concatenate(
     arrays: Any, axis: Any = 0, out: Any = None, *, dtype: Any = None, casting: str = "same_kind"
 ) -> Any:
     refuse_out("numpy.concatenate", out)
-    arrays = list(arrays)
+    arrays = [as_traced_array(a) for a in arrays]
     if axis is None:
         arrays = [np.ravel(a) for a in arrays]
         axis = 0
@@ -100,7 +101,7 @@ def _stack(
     arrays: Any, axis: Any = 0, out: Any = None, *, dtype: Any = None, casting: str = "same_kind"
 ) -> Any:
     refuse_out("numpy.stack", out)
-    arrays = list(arrays)
+    arrays = [as_traced_array(a) for a in arrays]
     if not arrays:
         raise ValueError("need at least one array to stack")
     axis = axis_index(axis, np.ndim(arrays[0]) + 1)
@@ -111,22 +112,22 @@ register_function(np.stack, _stack)
 
 
 def _hstack(tup: Any, *, dtype: Any = None, casting: str = "same_kind") -> Any:
-    arrs = [np.atleast_1d(a) for a in tup]
+    arrs = [np.atleast_1d(as_traced_array(a)) for a in tup]
     axis = 0 if arrs and np.ndim(arrs[0]) == 1 else 1
     return _concatenate(arrs, axis, dtype=dtype)
 
 
 def _vstack(tup: Any, *, dtype: Any = None, casting: str = "same_kind") -> Any:
-    return _concatenate([np.atleast_2d(a) for a in tup], 0, dtype=dtype)
+    return _concatenate([np.atleast_2d(as_traced_array(a)) for a in tup], 0, dtype=dtype)
 
 
 def _dstack(tup: Any) -> Any:
-    return _concatenate([np.atleast_3d(a) for a in tup], 2)
+    return _concatenate([np.atleast_3d(as_traced_array(a)) for a in tup], 2)
 
 
 def _column_stack(tup: Any) -> Any:
     cols = []
-    for a in tup:
+    for a in map(as_traced_array, tup):
         nd = np.ndim(a)
         if nd < 2:
             a = np.reshape(a, (-1, 1)) if type(a) is Tracer else np.asarray(a).reshape(-1, 1)
@@ -135,6 +136,7 @@ def _column_stack(tup: Any) -> Any:
 
 
 def _append(arr: Any, values: Any, axis: Any = None) -> Any:
+    arr, values = as_traced_array(arr), as_traced_array(values)
     if axis is None:
         return _concatenate([np.ravel(arr), np.ravel(values)], 0)
     return _concatenate([arr, values], axis)

@@ -1,0 +1,81 @@
+"""Naming the NumPy or SciPy function inside which a traced value was converted to a plain array.
+
+NumPy hands a traced value to chainrule only where it dispatches (ufuncs and
+array functions whose dispatcher sees it). Elsewhere (a list of traced values
+given to ``np.mean``, ``np.vectorize``, SciPy's Python functions) the library
+calls ``np.asarray`` and the conversion is refused. The refusal is clearer
+when it names the function the user called: the outermost NumPy/SciPy frame
+on the stack below the user's code. Conversions NumPy does in C with no
+Python frame of its own (``np.float64(x)``, ``np.asarray(x)``) name nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+from types import FrameType
+
+__all__ = ["library_caller", "library_hint"]
+
+_LIBRARIES = ("numpy", "scipy")
+
+# Alternatives for the common cases, by public name.
+_ALTERNATIVES = {
+    "numpy.vectorize": (
+        "np.vectorize calls the function on plain scalars; write it with array operations "
+        "(NumPy's ufuncs broadcast), or loop in Python and np.stack the results"
+    ),
+    "numpy.frompyfunc": "np.frompyfunc works on plain objects; write the function with array operations",
+    "numpy.full": (
+        "np.full(shape, v) allocates a plain array and writes v into it; with a traced v write "
+        "np.broadcast_to(v, shape) (or np.full_like(x, v) with x traced)"
+    ),
+}
+
+
+def _public_name(frame: FrameType) -> str:
+    """``numpy.linalg.norm`` for a frame of ``numpy.linalg._linalg.norm``; methods keep their class."""
+    module = frame.f_globals.get("__name__", "")
+    code = frame.f_code
+    qualname = getattr(code, "co_qualname", code.co_name)
+    head, _, rest = qualname.partition(".")
+    shown = head if rest in ("__call__", "") else qualname
+    parts = [p for p in module.split(".") if not p.startswith("_")]
+    for k in range(1, len(parts) + 1):  # the shortest public module that exports it
+        mod = sys.modules.get(".".join(parts[:k]))
+        if mod is not None and getattr(mod, head, None) is not None:
+            return f"{'.'.join(parts[:k])}.{shown}"
+    return f"{module}.{qualname}"
+
+
+def library_caller() -> str | None:
+    """The public name of the NumPy/SciPy function the user's code called, if one is on the stack."""
+    frame = sys._getframe(1)
+    outer = None
+    while frame is not None:
+        root = frame.f_globals.get("__name__", "").split(".")[0]
+        if root in _LIBRARIES:
+            outer = frame
+        elif root != "chainrule" and outer is not None:
+            break  # back in the user's code
+        frame = frame.f_back  # type: ignore[assignment]
+    return None if outer is None else _public_name(outer)
+
+
+def library_hint() -> str:
+    """A sentence naming the library function that converted a traced value, or ''."""
+    name = library_caller()
+    if name is None:
+        return ""
+    advice = _ALTERNATIVES.get(name)
+    if advice is None and name.startswith("scipy."):
+        advice = (
+            "SciPy's Python functions convert their inputs with np.asarray, so chainrule cannot "
+            "differentiate through them; write the computation with NumPy operations, or give it a "
+            "rule with chainrule.custom_vjp"
+        )
+    if advice is None:
+        advice = (
+            f"{name} does not dispatch on what it was given (a list or tuple holding traced values "
+            f"is converted with np.asarray): stack them first, {name}(np.stack([...])), or pass arrays"
+        )
+    return f"Inside {name}: {advice}. "
