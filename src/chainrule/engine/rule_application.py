@@ -1,10 +1,10 @@
-"""Applying a primitive's rules to one recorded call: the one place it is done.
+"""A primitive's rules applied to one call, outside a traced function: what the checker's localization needs.
 
-The reverse trace builds its node's cotangent functions with
-:func:`cotangent_functions`, the forward trace its output tangent with
-:func:`output_tangent`, and the gradient checker's localization calls both to
-re-check one primitive at the values it saw. Broadcasting is undone here, once,
-for every primitive declared with ``broadcasts=True``.
+The rules are applied in one place, the traces' ``process`` methods (the
+per-operation path, written out there). Applying them to a single recorded
+call, as the checker does to re-check one primitive at the values it saw,
+runs that same method on a one-operation trace, so the check sees exactly
+what a gradient computation does (broadcasting undone, zero rules skipped).
 """
 
 from __future__ import annotations
@@ -12,66 +12,43 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
-
-from .broadcasting import unbroadcaster
-from .core import Primitive
+from .core import Primitive, Tracer
+from .traces import ForwardTrace, ReverseTrace, trace_scope
 
 __all__ = ["cotangent_functions", "output_tangent"]
 
 
 def cotangent_functions(
     prim: Primitive,
-    ans: Any,
     raw: Sequence[Any],
     kwargs: dict[str, Any],
     argnums: Sequence[int],
 ) -> list[tuple[int, Callable[[Any], Any]]]:
     """``(i, g -> cotangent of argument i)`` for each argument in ``argnums`` with a non-zero rule.
 
-    ``raw`` are the plain arguments and ``ans`` the plain result of the call.
-    Each function returns a cotangent of argument ``i``'s exact shape.
+    ``raw`` are the plain arguments of the call. Each function returns a
+    cotangent of argument ``i``'s exact shape.
     """
-    makers = prim.vjp_makers
-    out = []
-    for i in argnums:
-        maker = makers[i] if i in makers else prim.vjp_maker(i)
-        if maker is None:
-            continue
-        fn = maker(ans, *raw, **kwargs) if kwargs else maker(ans, *raw)
-        if fn is None:
-            continue
-        if prim.broadcasts:
-            # Traced values and ufunc results are NumPy arrays or scalars: read the
-            # attribute (np.shape goes through NumPy's dispatch, a cost per operation).
-            try:
-                shape, out_shape = raw[i].shape, ans.shape
-            except AttributeError:
-                shape, out_shape = np.shape(raw[i]), np.shape(ans)
-            if shape != out_shape:
-                fn = unbroadcaster(fn, shape, out_shape)
-        out.append((i, fn))
-    return out
+    with trace_scope(ReverseTrace()) as trace:
+        args = list(raw)
+        for i in argnums:
+            args[i] = trace.leaf(raw[i])
+        out = trace.process(prim, tuple(args), kwargs)
+    position = {id(args[i]._node): i for i in argnums}
+    return [(position[id(parent)], fn) for parent, fn, _ in out._node.parents]
 
 
 def output_tangent(
     prim: Primitive,
-    ans: Any,
     raw: Sequence[Any],
     kwargs: dict[str, Any],
     argnums: Sequence[int],
     tangents: Sequence[Any],
 ) -> Any:
     """The tangent of the call's output given the tangents of arguments ``argnums``; ``None`` for zero."""
-    out = None
-    for i, t in zip(argnums, tangents):
-        rule = prim.jvp_rule(i)
-        if rule is None:
-            continue
-        c = rule(t, ans, *raw, **kwargs) if kwargs else rule(t, ans, *raw)
-        if c is None:
-            continue
-        if prim.broadcasts and np.shape(c) != np.shape(ans):
-            c = np.broadcast_to(c, np.shape(ans))
-        out = c if out is None else out + c
-    return out
+    with trace_scope(ForwardTrace()) as trace:
+        args = list(raw)
+        for i, t in zip(argnums, tangents):
+            args[i] = trace.leaf(raw[i], t)
+        out = trace.process(prim, tuple(args), kwargs)
+    return out._tangent if type(out) is Tracer and out._trace is trace else None

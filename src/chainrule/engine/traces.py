@@ -18,9 +18,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol, TypeVar
 
+import numpy as np
+
 from ..errors import LeakedTracerError
+from .broadcasting import unbroadcaster
 from .core import Primitive, Tracer, apply
-from .rule_application import cotangent_functions, output_tangent
 
 __all__ = ["ForwardTrace", "Node", "Recorder", "ReverseTrace", "trace_scope"]
 
@@ -109,10 +111,29 @@ class ReverseTrace:
             ans = apply(prim, tuple(raw), kwargs)
         else:
             ans = prim.impl(*raw, **kwargs) if kwargs else prim.impl(*raw)
+        # The rules, applied: for each traced argument, its function g -> cotangent.
+        # Written out here, on the per-operation path (no helper call); everything
+        # else that needs a rule applied (the checker's localization) goes through
+        # this method (see rule_application.py).
         fresh = prim.fresh_cotangents
+        makers = prim.vjp_makers
         parents = []
-        # A loop, not a list comprehension: one Python call less per operation.
-        for i, fn in cotangent_functions(prim, ans, raw, kwargs, traced):
+        for i in traced:
+            maker = makers[i] if i in makers else prim.vjp_maker(i)
+            if maker is None:
+                continue
+            fn = maker(ans, *raw, **kwargs) if kwargs else maker(ans, *raw)
+            if fn is None:
+                continue
+            if prim.broadcasts:
+                # Traced values and ufunc results are NumPy arrays or scalars: read the
+                # attribute (np.shape goes through NumPy's dispatch).
+                try:
+                    shape, out_shape = raw[i].shape, ans.shape
+                except AttributeError:
+                    shape, out_shape = np.shape(raw[i]), np.shape(ans)
+                if shape != out_shape:
+                    fn = unbroadcaster(fn, shape, out_shape)
             parents.append((args[i]._node, fn, fresh))
         node = Node()
         node.parents = parents
@@ -157,7 +178,18 @@ class ForwardTrace:
             ans = apply(prim, tuple(raw), kwargs)
         else:
             ans = prim.impl(*raw, **kwargs) if kwargs else prim.impl(*raw)
-        t = output_tangent(prim, ans, raw, kwargs, traced, tangents)
+        # The rules, applied: the output's tangent, summed over the traced arguments.
+        t = None
+        for i, t_in in zip(traced, tangents):
+            rule = prim.jvp_rule(i)
+            if rule is None:
+                continue
+            c = rule(t_in, ans, *raw, **kwargs) if kwargs else rule(t_in, ans, *raw)
+            if c is None:
+                continue
+            if prim.broadcasts and np.shape(c) != np.shape(ans):
+                c = np.broadcast_to(c, np.shape(ans))
+            t = c if t is None else t + c
         if t is None:
             return ans  # no tangent: a constant of this trace
         return Tracer(ans, self, None, t)
