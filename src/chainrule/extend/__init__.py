@@ -45,7 +45,7 @@ from ..engine import (
     unsupported,
 )
 from ..errors import InPlaceError, TracerConversionError, UnsupportedOperationError
-from .arguments import axis_index, axis_tuple, plain_ints, raw_array, reduced_axes, refuse_out
+from .arguments import axis_index, axis_tuple, int_array, plain_ints, raw_array, reduced_axes, refuse_out
 from .families import defelementwise
 from .masking import masked_product, masked_quotient, times_fresh
 
@@ -70,6 +70,7 @@ __all__ = [
     "masked_product",
     "masked_quotient",
     "normalize_index",
+    "int_array",
     "plain_ints",
     "primal",
     "primitive_for",
