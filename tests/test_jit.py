@@ -11,6 +11,7 @@ import pytest
 
 import chainrule as cr
 from chainrule.errors import StagingError
+from chainrule.jit.api import MAX_STRUCTURES
 
 rng = np.random.default_rng(7)
 
@@ -326,3 +327,17 @@ def test_a_gradient_equal_to_an_input_is_a_new_array() -> None:
         g = jf(sym(3), y)
         np.testing.assert_array_equal(g, y)
         assert g is not y
+
+
+def test_memory_order_and_many_static_values() -> None:
+    f = lambda x: np.sum(np.ravel(x, order="A") * np.arange(6.0))
+    jf = cr.jit(f)
+    c = sym(2, 3)
+    fortran = np.asfortranarray(sym(2, 3))
+    _close(jf(c), f(c))
+    _close(jf(fortran), f(fortran))  # a different memory order is a different structure
+    assert jf.stagings == 2
+    scaled = cr.jit(lambda x, s: x * s)
+    for k in range(MAX_STRUCTURES + 5):  # each Python number is a new structure
+        _close(scaled(c, float(k)), c * float(k))
+    assert len(scaled._cache) == MAX_STRUCTURES

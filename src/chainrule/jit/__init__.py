@@ -5,7 +5,7 @@ compiled code (:mod:`.api`); :mod:`.codegen` writes the source;
 :mod:`.constants` notices closed-over values that changed.
 """
 
-from .api import MAX_VARIANTS, Jitted, jit
+from .api import MAX_STRUCTURES, MAX_VARIANTS, Jitted, jit
 from .codegen import GuardFailed
 
-__all__ = ["MAX_VARIANTS", "GuardFailed", "Jitted", "jit"]
+__all__ = ["MAX_STRUCTURES", "MAX_VARIANTS", "GuardFailed", "Jitted", "jit"]

@@ -30,7 +30,8 @@ from .constants import ConstantGuard
 
 __all__ = ["Jitted", "jit"]
 
-MAX_VARIANTS = 8
+MAX_VARIANTS = 8  # stagings kept per structure (guard outcomes); then the function runs as is
+MAX_STRUCTURES = 64  # structures kept (shapes, dtypes, static values); the oldest is dropped
 
 
 class _Variant:
@@ -116,7 +117,8 @@ class Jitted:
             if t is np.ndarray or isinstance(v, np.generic):
                 if v.dtype.kind in "OV":
                     raise TypeError(f"chainrule.jit: argument leaf {k} has dtype {v.dtype}, not numeric")
-                spec.append((t, v.shape, v.dtype))
+                # Memory order too: a few rules choose C or Fortran order from it (ravel order="A").
+                spec.append((t, v.shape, v.dtype, t is np.ndarray and not v.flags.c_contiguous))
                 traced.append(k)
             elif t is Tracer:
                 return None, leaves, traced, treedef
@@ -208,6 +210,8 @@ class Jitted:
         # Private constants are referenced by the staged code's two namespaces only.
         constants = ConstantGuard(self.fun, code.namespace, private_refs=2)
         self.stagings += 1
+        if key not in self._cache and len(self._cache) >= MAX_STRUCTURES:
+            del self._cache[next(iter(self._cache))]  # the oldest structure goes first
         self._cache.setdefault(key, []).insert(0, _Variant(code, constants, out_def))
         return tree_unflatten(out_def, plain)
 
