@@ -255,6 +255,53 @@ def _simplify(program: Program, outputs: list[Any]) -> tuple[list[Equation | Gua
     return steps, _subst(outputs, alias)
 
 
+def _fold_negations(
+    steps: list[Equation | Guard], outputs: list[Any], types: dict[str, Any]
+) -> list[Equation | Guard]:
+    """``n = -a; m = n * 1.01`` becomes ``m = a * -1.01`` when nothing else reads ``n``.
+
+    Exact: rounding to nearest is symmetric, so ``(-a) * c == a * (-c)`` bit for bit.
+    (Rules write the derivative of ``-x`` and of ``x * c`` one after the other.)
+    """
+    count: dict[str, int] = {}
+    for step in steps:
+        used: list[str] = []
+        if isinstance(step, Guard):
+            used.append(step.var.name)
+        else:
+            names: set[str] = set()
+            _uses((step.args, step.kwargs), names)
+            used.extend(names)
+        for name in used:
+            count[name] = count.get(name, 0) + 1
+    returned: set[str] = set()
+    _uses(outputs, returned)
+    negations = {
+        step.outs[0].name: step.args[0]
+        for step in steps
+        if isinstance(step, Equation)
+        and step.fn is np.negative
+        and len(step.args) == 1
+        and not step.kwargs
+        and type(step.args[0]) is Var
+        and types.get(step.args[0].name, ((), np.dtype(object)))[1].kind == "f"
+        and count.get(step.outs[0].name) == 1
+        and step.outs[0].name not in returned
+    }
+    folded: set[str] = set()
+    for step in steps:
+        if isinstance(step, Guard) or step.fn is not np.multiply or step.kwargs or len(step.args) != 2:
+            continue
+        a, b = step.args
+        if type(a) is Var and a.name in negations and type(b) is float:
+            step.args, _ = (negations[a.name], -b), folded.add(a.name)
+        elif type(b) is Var and b.name in negations and type(a) is float:
+            step.args, _ = (-a, negations[b.name]), folded.add(b.name)
+    return [
+        s for s in steps if isinstance(s, Guard) or s.outs[0].name not in folded or s.fn is not np.negative
+    ]
+
+
 # Arrays at least this large are written into a dead temporary instead of a new buffer:
 # a new buffer of this size is fresh pages from the system (page faults on first touch).
 REUSE_MIN_SIZE = 32768
@@ -346,6 +393,7 @@ def generate(program: Program, outputs: list[Any], name: str, header: list[str])
         if type(b) is Var and a is not b and (b.name in inputs or names.count(b.name) > 1)
     }
     live = _live_steps(Program(steps, program.inputs, program.types), outputs)
+    live = _fold_negations(live, outputs, program.types)
     _reuse_buffers(live, outputs, program.types)
     open_err: dict[str, str] = {}
     guards = 0
