@@ -210,6 +210,13 @@ def test_closed_over_arrays_that_change_are_noticed() -> None:
     finally:
         W_GLOBAL = old
 
+    # Through chainrule's own wrapper: grad(f) is followed to f's closure.
+    weights = np.array([1.0, 2.0, 3.0])
+    jg = cr.jit(cr.grad(lambda x: np.sum(weights * x**2)))
+    np.testing.assert_array_equal(jg(x), 2.0 * weights)
+    weights[0] = 5.0
+    np.testing.assert_array_equal(jg(x), 2.0 * weights)
+
     scale = 2.0
     h = cr.jit(lambda x: np.sum(x) * scale)
     assert h(x) == 6.0

@@ -6,8 +6,9 @@ checked before every call:
 
 * **Rebinding** (``W = W - lr * g`` at module level, a closure variable
   assigned anew): for the function and the Python functions it refers to
-  (three levels deep), every global name its code reads and every closure cell
-  is compared by identity with what it held at staging.
+  (three levels deep), every global name its code reads (modules aside) and
+  every closure cell is compared by identity with what it held at staging.
+  For chainrule's own wrappers (``grad(f)``) only the closure is followed.
 * **Writing into an array** (``W[0] = 1``, ``W -= lr * g``): each array
   constant is fingerprinted. Up to 64 KiB the whole buffer is compared with a
   snapshot; a larger array is compared at 256 evenly spread elements (plus its
@@ -47,10 +48,13 @@ def _bindings(fun: Any, depth: int, seen: set[int], out: list[tuple[Any, str, bo
         c = stack.pop()
         names.update(c.co_names)
         stack.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
-    glob = getattr(fun, "__globals__", {})
+    # chainrule's own functions (grad's wrapper) read only chainrule's globals: their
+    # closures (the user's function) are followed, their module globals are not checked.
+    own = (getattr(fun, "__module__", None) or "").startswith("chainrule.")
+    glob = {} if own else getattr(fun, "__globals__", {})
     found = []
     for name in sorted(names):
-        if name in glob:
+        if name in glob and not isinstance(glob[name], types.ModuleType):
             out.append((glob, name, False, glob[name]))
             found.append(glob[name])
     for name, cell in zip(code.co_freevars, getattr(fun, "__closure__", None) or ()):
