@@ -366,3 +366,24 @@ def test_rewrites_are_exact_bit_for_bit() -> None:
         ev, eg = cr.value_and_grad(chain)(x)
         assert value == ev
         np.testing.assert_array_equal(g, eg)
+
+
+def test_integer_inputs_custom_rules_and_checkpoints() -> None:
+    x = sym(3)
+    pick = cr.jit(lambda i, x: np.sum(x[i] ** 2))
+    for i in (np.array([0, 2]), np.array([1, 1])):
+        assert pick(i, x) == np.sum(x[i] ** 2)
+
+    @cr.custom_vjp
+    def clipped(x):
+        return np.sin(x)
+
+    clipped.defvjp(lambda x: (np.sin(x), np.cos(x)), lambda res, g: (np.clip(g * res, -0.1, 0.1),))
+    custom = lambda x: np.sum(clipped(x) * x)
+    saved = lambda x: np.sum(cr.checkpoint(lambda y: np.tanh(y) ** 2)(x))
+    for f in (custom, saved):
+        jg = cr.jit(cr.grad(f))
+        for _ in range(3):
+            x = sym(3) * 3
+            _close(jg(x), cr.grad(f)(x))
+        assert jg.stagings == 1
