@@ -387,3 +387,8 @@ def test_integer_inputs_custom_rules_and_checkpoints() -> None:
             x = sym(3) * 3
             _close(jg(x), cr.grad(f)(x))
         assert jg.stagings == 1
+
+
+def test_integer_argument_to_grad_inside_jit_is_refused_as_without_jit() -> None:
+    with pytest.raises(TypeError, match="has dtype int64"):
+        cr.jit(cr.grad(lambda x: np.sum(x * x)))(np.array([1, 2]))
