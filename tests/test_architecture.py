@@ -27,7 +27,7 @@ LAYERS = {
     "engine": 2,
     "extend": 3,
     "rules": 4,
-    "derivatives": 5,
+    "derivatives": 5, "jit": 5,
     "check": 6,
     "optim": 7, "nn": 7, "explain": 7,
     "demo": 8, "cli": 8, "cli_inputs": 8, "__main__": 8,

@@ -37,10 +37,12 @@ from .errors import (
     InPlaceError,
     LeakedTracerError,
     NonScalarOutputError,
+    StagingError,
     TracerConversionError,
     UnsupportedOperationError,
 )
 from .explain import Explanation
+from .jit import jit  # the function; its package stays importable as chainrule.jit.api etc.
 from .pytree import tree_flatten, tree_leaves, tree_map, tree_unflatten
 from .rules.updates import at
 
@@ -53,11 +55,13 @@ __all__ = [
     "LeakedTracerError",
     "NonScalarOutputError",
     "Primitive",
+    "StagingError",
     "Tracer",
     "TracerConversionError",
     "UnsupportedOperationError",
     "__version__",
     "check_grad",
+    "jit",
     "check_vjp",
     "at",
     "checkpoint",

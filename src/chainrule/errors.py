@@ -7,6 +7,7 @@ __all__ = [
     "InPlaceError",
     "LeakedTracerError",
     "NonScalarOutputError",
+    "StagingError",
     "TracerConversionError",
     "UnsupportedOperationError",
 ]
@@ -43,3 +44,10 @@ class NonScalarOutputError(ChainruleError, TypeError):
 
 class LeakedTracerError(ChainruleError, RuntimeError):
     """A traced value escaped the transformation that created it and was used later."""
+
+
+class StagingError(ChainruleError, TypeError):
+    """``chainrule.jit`` met something it cannot stage (printing or converting a traced value).
+
+    The message names the line of the function that did it.
+    """

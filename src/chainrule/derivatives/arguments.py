@@ -41,7 +41,9 @@ def as_float_leaf(x: Any, describe: Callable[[], str]) -> Any:
     failure, because naming needs ``inspect.signature`` (slow on a hot path).
     """
     if type(x) is Tracer:
-        return x
+        if primal(x) is not x or x.dtype.kind == "f":
+            return x
+        x = x._value  # chainrule.jit's staging value: checked like the array it holds (refused below)
     if type(x) is np.ndarray and x.dtype.kind == "f":
         return x
     where = describe()

@@ -27,6 +27,29 @@ class ArrayMethods:
 
     __slots__ = ()
 
+    # Logical operators on boolean values (masks built under chainrule.jit's staging trace;
+    # on other traces the ufuncs refuse or run on plain values as NumPy's dispatch decides).
+    def __and__(self, other: Any) -> Any:
+        return np.bitwise_and(self, other)
+
+    def __rand__(self, other: Any) -> Any:
+        return np.bitwise_and(other, self)
+
+    def __or__(self, other: Any) -> Any:
+        return np.bitwise_or(self, other)
+
+    def __ror__(self, other: Any) -> Any:
+        return np.bitwise_or(other, self)
+
+    def __xor__(self, other: Any) -> Any:
+        return np.bitwise_xor(self, other)
+
+    def __rxor__(self, other: Any) -> Any:
+        return np.bitwise_xor(other, self)
+
+    def __invert__(self) -> Any:
+        return np.invert(self)
+
     @property
     def T(self) -> Any:
         return np.transpose(self)

@@ -36,6 +36,7 @@ from .registry import FUNCTION_HANDLERS, NONDIFF_UFUNCS, UFUNC_PRIMITIVES, quali
 
 __all__ = [
     "CAST",
+    "STAGING",
     "GETITEM",
     "Primitive",
     "Tracer",
@@ -167,6 +168,11 @@ def apply(prim: Primitive, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any
                 top = t
                 level = t.level
     if top is None:
+        for a in args:  # a staging value inside a tuple (an index) is data the staging trace records
+            if type(a) is tuple:
+                for b in a:
+                    if type(b) is Tracer and b._trace.kind is STAGING:
+                        return b._trace.process(prim, args, kwargs)
         return prim.impl(*args, **kwargs)
     return top.process(prim, args, kwargs)
 
@@ -174,11 +180,16 @@ def apply(prim: Primitive, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any
 def primal(x: Any) -> Any:
     """The plain value under any number of trace wrappers (no derivative flows).
 
+    Under ``chainrule.jit`` it stops at the staging trace's value: that is the
+    function's data, which the staged code must read when it runs.
+
     >>> import chainrule as cr
     >>> cr.grad(lambda x: x * cr.primal(x))(3.0)  # the second factor is a constant
     np.float64(3.0)
     """
     while type(x) is Tracer:
+        if x._trace.kind is STAGING:
+            return x
         x = x._value
     return x
 
@@ -213,6 +224,40 @@ def as_traced_array(value: Any) -> Any:
             return np.asarray(value)
         return np.stack(parts)
     return np.asarray(value)
+
+
+# -- the staging trace's hook (chainrule.jit; the trace itself is in .staging) -----------
+# A staging trace is always the outermost trace. It records every NumPy call made on its
+# values, with derivative rules or without, so the calls can be replayed later with no
+# tracing. Where the engine would otherwise compute on plain values (comparisons, bool(),
+# functions without rules), a value that is still traced after primal() is a staging
+# value, and the call goes to its trace's ``call`` (record a NumPy call) or ``concrete``
+# (a Python value the staged code must guard).
+STAGING = "staging"
+
+
+def staging_trace(args: Any, kwargs: dict[str, Any] = NO_KWARGS) -> Any:
+    """The staging trace when it is the only trace among ``args`` (one level into lists), else None."""
+    trace = None
+    for a in (*args, *kwargs.values()):
+        if type(a) is list or type(a) is tuple:
+            for b in a:
+                if type(b) is Tracer:
+                    if b._trace.kind is not STAGING:
+                        return None
+                    trace = b._trace
+        elif type(a) is Tracer:
+            if a._trace.kind is not STAGING:
+                return None
+            trace = a._trace
+    return trace
+
+
+def _compare(op: Callable[[Any, Any], Any], a: Any, b: Any) -> Any:
+    a, b = primal(a), primal(b)
+    if type(a) is Tracer or type(b) is Tracer:  # staging values: the comparison is recorded
+        return (a if type(a) is Tracer else b)._trace.call(op, (a, b), NO_KWARGS)
+    return op(a, b)
 
 
 def _newest(a: Tracer, b: Any) -> Any:
@@ -279,10 +324,22 @@ class Tracer(ArrayMethods):
             yield self[i]
 
     def __repr__(self) -> str:
-        return f"Tracer({primal(self)!r}, {self._trace.kind} trace {self._trace.level})"
+        value = primal(self)
+        if type(value) is Tracer:
+            return value._trace.describe(value)  # type: ignore[no-any-return]
+        return f"Tracer({value!r}, {self._trace.kind} trace {self._trace.level})"
+
+    def __str__(self) -> str:
+        value = primal(self)
+        if type(value) is Tracer:  # print() while staging: refused, naming the line
+            return value._trace.concrete(value, str)  # type: ignore[no-any-return]
+        return repr(self)
 
     def __bool__(self) -> bool:
-        return bool(primal(self))
+        value = primal(self)
+        if type(value) is Tracer:  # a branch on a staging value: guarded in the staged code
+            return value._trace.concrete(value, bool)  # type: ignore[no-any-return]
+        return bool(value)
 
     __hash__ = object.__hash__
 
@@ -298,6 +355,8 @@ class Tracer(ArrayMethods):
         return _dispatch_ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        if self._trace.kind is STAGING and staging_trace(args, kwargs) is not None:
+            return self._trace.call(func, args, kwargs)
         handler = FUNCTION_HANDLERS.get(func)
         if handler is None:
             raise unsupported(func)
@@ -399,22 +458,22 @@ class Tracer(ArrayMethods):
         return np.floor_divide(self, other), np.mod(self, other)
 
     def __lt__(self, other: Any) -> Any:
-        return primal(self) < primal(other)
+        return _compare(operator.lt, self, other)
 
     def __le__(self, other: Any) -> Any:
-        return primal(self) <= primal(other)
+        return _compare(operator.le, self, other)
 
     def __gt__(self, other: Any) -> Any:
-        return primal(self) > primal(other)
+        return _compare(operator.gt, self, other)
 
     def __ge__(self, other: Any) -> Any:
-        return primal(self) >= primal(other)
+        return _compare(operator.ge, self, other)
 
     def __eq__(self, other: Any) -> Any:  # type: ignore[override]
-        return primal(self) == primal(other)
+        return _compare(operator.eq, self, other)
 
     def __ne__(self, other: Any) -> Any:  # type: ignore[override]
-        return primal(self) != primal(other)
+        return _compare(operator.ne, self, other)
 
     def __getitem__(self, index: Any) -> Any:
         # An index carries no derivative (traced indices are refused), so only this
@@ -456,7 +515,7 @@ def normalize_index(index: Any) -> Any:
     parts = index if isinstance(index, tuple) else (index,)
     out = []
     for p in parts:
-        if type(p) is Tracer:
+        if type(p) is Tracer and p._trace.kind is not STAGING:  # a staging value is data: recorded
             raise TracerConversionError(
                 "A traced value was used as an index. Indices carry no derivative: "
                 "use chainrule.primal(i).astype(int) to index with its value."
@@ -480,7 +539,10 @@ def astype(x: Any, dtype: Any) -> Any:
     """
     dtype = np.dtype(dtype)
     if not np.issubdtype(dtype, np.inexact):
-        return np.asarray(primal(x)).astype(dtype)
+        plain = primal(x)
+        if type(plain) is Tracer:
+            return plain._trace.call(_cast_impl, (plain, dtype), NO_KWARGS)
+        return np.asarray(plain).astype(dtype)
     if np.dtype(x.dtype) == dtype:
         return x
     return CAST(x, dtype)
@@ -519,6 +581,10 @@ def _dispatch_ufunc(ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwarg
             f"{qualified_name(ufunc)}(..., where=mask) leaves the unselected entries "
             "undefined; use np.where(mask, ufunc(...), fallback) instead."
         )
+    staging = staging_trace(inputs, kwargs)
+    if staging is not None:
+        call = ufunc if method == "__call__" else getattr(ufunc, method)
+        return staging.call(call, inputs, kwargs)
     if method == "__call__":
         prim = UFUNC_PRIMITIVES.get(ufunc)
         if prim is not None and kwargs.get("dtype") is not None and ufunc not in NONDIFF_UFUNCS:

@@ -20,6 +20,7 @@ __all__ = [
     "axis_index",
     "axis_tuple",
     "contains_tracer",
+    "int_array",
     "plain_ints",
     "raw_array",
     "reduced_axes",
@@ -66,8 +67,11 @@ def reduced_axes(axis: Any, ndim: int) -> tuple[int, ...]:
 
 
 def raw_array(a: Any) -> np.ndarray:
-    """The plain value of ``a`` as an array: for shapes, strides and flags only."""
-    return np.asarray(primal(a))
+    """The plain value of ``a`` as an array: for shapes, strides and flags only (never for its data)."""
+    plain = primal(a)
+    if type(plain) is Tracer:  # chainrule.jit's staging value: its layout, here at staging
+        plain = plain._value
+    return np.asarray(plain)
 
 
 def refuse_out(name: str, out: Any) -> None:
@@ -78,7 +82,7 @@ def refuse_out(name: str, out: Any) -> None:
 
 def plain_ints(name: str, what: str, value: Any) -> Any:
     """``value`` unchanged, or an error if it is traced (indices, shifts and counts carry no derivative)."""
-    if type(value) is Tracer:
+    if type(value) is Tracer and primal(value) is not value:  # (a staging value is data: kept)
         raise TracerConversionError(
             f"{name}: {what} was a traced value; it carries no derivative. Pass "
             f"chainrule.primal({what}) (as integers) instead."
@@ -96,3 +100,9 @@ def refuse_complex(name: str, *values: Any) -> None:
                 f"{name}: complex arguments are not supported yet (chainrule never drops an "
                 "imaginary part silently); pass real arrays, e.g. the real and imaginary parts separately."
             )
+
+
+def int_array(name: str, what: str, value: Any) -> Any:
+    """:func:`plain_ints` as an array (``np.asarray``), or the staging value itself under chainrule.jit."""
+    value = plain_ints(name, what, value)
+    return value if type(value) is Tracer else np.asarray(value)

@@ -23,9 +23,9 @@ from ..extend import (
     Primitive,
     axis_index,
     deflinear,
+    int_array,
     is_basic_index,
-    plain_ints,
-    raw_array,
+    primal,
     refuse_out,
     register_function,
     unsupported,
@@ -56,7 +56,7 @@ deflinear(scatter_add_p, lambda ans, g, index, shape, dtype: lambda h: h[index])
 
 # -- gathers: sort, take, take_along_axis -----------------------------------------------------------
 def _take_along_axis(arr: Any, indices: Any, axis: Any = -1) -> Any:
-    indices = np.asarray(plain_ints("numpy.take_along_axis", "indices", indices))
+    indices = int_array("numpy.take_along_axis", "indices", indices)
     if indices.dtype.kind not in "iu":
         raise IndexError("`indices` must be an integer array")
     if axis is None:
@@ -85,7 +85,7 @@ def _sort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, *, stable
     if axis is None:
         a = np.ravel(a)
         axis = -1
-    perm = np.argsort(raw_array(a), axis=axis, kind="stable")
+    perm = np.argsort(primal(a), axis=axis, kind="stable")
     return _take_along_axis(a, perm, axis)
 
 
@@ -95,7 +95,7 @@ def _partition(a: Any, kth: Any, axis: Any = -1, kind: str = "introselect", orde
     if axis is None:
         a = np.ravel(a)
         axis = -1
-    perm = np.argpartition(raw_array(a), kth, axis=axis, kind=kind)
+    perm = np.argpartition(primal(a), kth, axis=axis, kind=kind)
     return _take_along_axis(a, perm, axis)
 
 
@@ -105,7 +105,7 @@ register_function(np.partition, _partition)
 
 def _take(a: Any, indices: Any, axis: Any = None, out: Any = None, mode: str = "raise") -> Any:
     refuse_out("numpy.take", out)
-    index = np.asarray(plain_ints("numpy.take", "indices", indices))
+    index = int_array("numpy.take", "indices", indices)
     if axis is None:
         a = np.ravel(a)
         axis = 0

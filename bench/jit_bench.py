@@ -1,0 +1,119 @@
+"""chainrule.jit against eager chainrule and the hand-written NumPy backprop (issue 16).
+
+For each workload of bench/workloads.py: value_and_grad eager, value_and_grad
+under ``cr.jit`` (steady state: the staged code), and the hand-written
+backprop (the floor). Timing as bench/run.py: calibrated loops, repeats
+interleaved across the rows so machine load hits them alike, the median
+reported. A control row runs the hand-written code a second time under
+another name: its ratio to the first shows this run's noise. Staging cost is
+the first call of a fresh ``cr.jit`` (tracing, code generation, compilation).
+
+Usage::
+
+    python bench/jit_bench.py            # a (chain), b64, b32, c
+    python bench/jit_bench.py --quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import run as R
+import workloads as W
+
+import chainrule as cr
+
+
+def _rows(key: str) -> tuple[dict[str, Callable[[], Any]], Callable[[], Any], int]:
+    w = W.WORKLOADS[key]
+    args = w.make_args("full")
+    f = lambda *a: w.fn(np, *a)
+    vg = cr.value_and_grad(f)
+    jvg = cr.jit(vg)
+    hand = w.hand
+    # The same check as bench/run.py before anything is timed.
+    hv, hg = hand(*args)
+    for got in (vg(*args), jvg(*args), jvg(*args)):
+        assert np.allclose(got[0], hv, rtol=1e-4), (key, got[0], hv)
+        for a, b in zip(W.flatten(got[1]), W.flatten(hg[0])):
+            assert np.allclose(a, b, rtol=1e-3, atol=1e-6 * max(1.0, float(np.max(np.abs(b))))), key
+    rows = {
+        "numpy-hand": lambda: hand(*args),
+        "chainrule eager": lambda: vg(*args),
+        "chainrule jit": lambda: jvg(*args),
+        "numpy-hand (control)": lambda: hand(*args),
+    }
+
+    def first_call() -> Any:
+        return cr.jit(cr.value_and_grad(f))(*args)
+
+    return rows, first_call, w.n_ops
+
+
+def measure(key: str, repeats: int, min_time: float) -> dict[str, Any]:
+    rows, first_call, n_ops = _rows(key)
+    timed = {name: (fn, R.calibrate(fn, min_time=min_time), []) for name, fn in rows.items()}
+    for _ in range(repeats):
+        for fn, number, times in timed.values():
+            times.append(R.one_repeat(fn, number))
+    out: dict[str, Any] = {name: statistics.median(t) for name, (_, _, t) in timed.items()}
+    stagings = []
+    for _ in range(max(3, repeats // 2)):
+        t0 = time.perf_counter()
+        first_call()
+        stagings.append(time.perf_counter() - t0)
+    out["staging"] = statistics.median(stagings)
+    out["n_ops"] = n_ops
+    return out
+
+
+def table(results: dict[str, dict[str, Any]]) -> str:
+    lines = [
+        "| workload | hand-written | eager | jit (steady) | jit / hand | eager / hand | control | "
+        "first call (staging) | per op: hand, jit |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for key, r in results.items():
+        hand, eager, jit = r["numpy-hand"], r["chainrule eager"], r["chainrule jit"]
+        per_op = (
+            f"{hand / r['n_ops'] * 1e6:.2f}, {jit / r['n_ops'] * 1e6:.2f} µs" if r["n_ops"] else "-"
+        )
+        lines.append(
+            f"| {key} | {R.fmt_time(hand)} | {R.fmt_time(eager)} | {R.fmt_time(jit)} | "
+            f"{jit / hand:.3f} | {eager / hand:.2f} | {r['numpy-hand (control)'] / hand:.3f} | "
+            f"{R.fmt_time(r['staging'])} ({r['staging'] / jit:.0f} calls) | {per_op} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--only", default="a,b64,b32,c")
+    opts = p.parse_args(argv)
+    repeats, min_time = (3, 0.05) if opts.quick else (11, 0.2)
+    load0 = os.getloadavg()
+    results = {}
+    for key in opts.only.split(","):
+        print(f"[{key}]", file=sys.stderr)
+        results[key] = measure(key, repeats, min_time)
+    load1 = os.getloadavg()
+    print(table(results))
+    print(
+        f"\nrepeats {repeats} (median), min {min_time}s per repeat; load average "
+        f"{load0[0]:.1f} -> {load1[0]:.1f}; numpy {np.__version__}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

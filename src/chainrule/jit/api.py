@@ -1,0 +1,309 @@
+"""``chainrule.jit``: stage a function once per input structure into straight-line NumPy code.
+
+The first call for a structure (the arguments' tree structure, each array's
+shape and dtype, the values of the other leaves and of the static arguments)
+runs the function under the staging trace of :mod:`chainrule.engine.staging`,
+which records every NumPy call made on the arguments' data, including those
+made by ``grad``, ``value_and_grad``, ``hessian``... inside it (their backward
+passes are NumPy code too). The record becomes Python source
+(:mod:`.codegen`), compiled and cached; later calls with the same structure run
+it with no tracing at all.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import keyword
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..engine import Tracer, trace_scope
+from ..engine.staging import StagingTrace, Var, user_line
+from ..errors import InPlaceError, StagingError, TracerConversionError
+from ..pytree import paths_of, tree_flatten, tree_unflatten
+from .codegen import GuardFailed, StagedCode, generate
+from .constants import ConstantGuard
+
+__all__ = ["Jitted", "jit"]
+
+MAX_VARIANTS = 8  # stagings kept per structure (guard outcomes); then the function runs as is
+MAX_STRUCTURES = 64  # structures kept (shapes, dtypes, static values); the oldest is dropped
+
+
+class _Variant:
+    """One staging of one structure: the compiled code, its guard on constants, how outputs rebuild."""
+
+    def __init__(self, code: StagedCode, constants: ConstantGuard, out_def: Any):
+        self.code = code
+        self.fn = code.fn
+        self.constants = constants
+        self.out_def = out_def
+
+
+def _identifier(text: str, taken: set[str]) -> str:
+    name = re.sub(r"\W+", "_", text).strip("_") or "arg"
+    if name[0].isdigit() or keyword.iskeyword(name) or name in ("np", "GuardFailed"):
+        name = "a_" + name
+    base, k = name, 1
+    while name in taken:
+        name, k = f"{base}_{k}", k + 1
+    taken.add(name)
+    return name
+
+
+class Jitted:
+    """A function staged by :func:`jit`; call it like the function.
+
+    Attributes
+    ----------
+    stagings
+        How many times the function was staged (first calls, failed guards,
+        changed constants).
+    eager_calls
+        Calls that ran the function as is: inside another transformation, or
+        after :data:`MAX_VARIANTS` stagings of one structure.
+    """
+
+    def __init__(self, fun: Callable[..., Any], static_argnums: int | Sequence[int] = ()):
+        if not callable(fun):
+            raise TypeError(f"chainrule.jit needs a function, got a {type(fun).__name__}")
+        self.fun = fun
+        nums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+        for n in nums:
+            if not isinstance(n, int) or n < 0:
+                raise ValueError(
+                    f"static_argnums={static_argnums!r}: positions must be non-negative ints"
+                )
+        self.static_argnums = frozenset(nums)
+        self._cache: dict[Any, list[_Variant]] = {}
+        self.stagings = 0
+        self.eager_calls = 0
+        try:
+            self._params = [
+                p.name
+                for p in inspect.signature(fun).parameters.values()
+                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+            ]
+        except (TypeError, ValueError):
+            self._params = []
+        functools.update_wrapper(self, fun)  # type: ignore[arg-type]
+
+    # -- the cache key ---------------------------------------------------------------
+    def _split(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, list[Any], list[int], Any]:
+        """``(key, leaves, positions of the traced leaves, treedef)``; key None: run eagerly."""
+        dynamic = []
+        statics = []
+        for i, a in enumerate(args):
+            if i in self.static_argnums:
+                try:
+                    hash(a)
+                except TypeError:
+                    raise TypeError(
+                        f"chainrule.jit: static argument {i} of {self.__name__} is a "
+                        f"{type(a).__name__}, which is not hashable; static arguments key the cache"
+                    ) from None
+                statics.append((i, a))
+            else:
+                dynamic.append(a)
+        leaves, treedef = tree_flatten((dynamic, kwargs))
+        spec: list[Any] = []
+        traced: list[int] = []
+        for k, v in enumerate(leaves):
+            t = type(v)
+            if t is np.ndarray or isinstance(v, np.generic):
+                if v.dtype.kind in "OV":
+                    raise TypeError(f"chainrule.jit: argument leaf {k} has dtype {v.dtype}, not numeric")
+                # Memory order too: a few rules choose C or Fortran order from it (ravel order="A").
+                spec.append((t, v.shape, v.dtype, t is np.ndarray and not v.flags.c_contiguous))
+                traced.append(k)
+            elif t is Tracer:
+                return None, leaves, traced, treedef
+            else:
+                try:
+                    hash(v)
+                except TypeError:
+                    raise TypeError(
+                        f"chainrule.jit: argument leaf {k} of {self.__name__} is a {t.__name__}; "
+                        "leaves must be NumPy arrays, or hashable values (which are static: a new "
+                        "value stages the function again)"
+                    ) from None
+                spec.append((t, v))  # Python numbers and other values are static
+        return (treedef, tuple(spec), tuple(statics)), leaves, traced, treedef
+
+    # -- calling ---------------------------------------------------------------------
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        key, leaves, traced, _ = self._split(args, kwargs)
+        if key is None:  # inside grad/jvp/another jit: their trace records the function itself
+            self.eager_calls += 1
+            return self.fun(*args, **kwargs)
+        variants = self._cache.get(key)
+        if variants is not None:
+            inputs = [leaves[k] for k in traced]
+            for variant in variants:
+                if variant.constants.changed() is not None:
+                    variants.remove(variant)  # never run with a stale constant
+                    break
+                try:
+                    out = variant.fn(*inputs)
+                except GuardFailed:
+                    continue
+                return tree_unflatten(variant.out_def, out)
+            if len(variants) >= MAX_VARIANTS:
+                self.eager_calls += 1
+                return self.fun(*args, **kwargs)
+        return self._stage(key, args, kwargs, leaves, traced)
+
+    def _names(self, args: tuple[Any, ...], kwargs: dict[str, Any], leaves: list[Any]) -> list[str]:
+        """A readable parameter name for each leaf: ``x``, ``params_W1``."""
+        labels: list[str] = []
+        for i, a in enumerate(args):
+            if i in self.static_argnums:
+                continue
+            base = self._params[i] if i < len(self._params) else f"arg{i}"
+            _, d = tree_flatten(a)
+            labels.extend(base + p for p in paths_of(d))
+        for name, v in kwargs.items():
+            _, d = tree_flatten(v)
+            labels.extend(name + p for p in paths_of(d))
+        taken: set[str] = set()
+        return [_identifier(label, taken) for label in labels]
+
+    def _stage(self, key: Any, args: tuple[Any, ...], kwargs: dict[str, Any], leaves: list[Any],
+               traced: list[int]) -> Any:  # fmt: skip
+        names = self._names(args, kwargs, leaves)
+        with trace_scope(StagingTrace()) as trace:
+            boxed = list(leaves)
+            for k in traced:
+                boxed[k] = trace.input(leaves[k], names[k])
+            dynamic, kw = tree_unflatten(key[0], boxed)
+            it = iter(dynamic)
+            full = [a if i in self.static_argnums else next(it) for i, a in enumerate(args)]
+            try:
+                out = self.fun(*full, **kw)
+            except (TracerConversionError, InPlaceError, ValueError) as e:
+                if type(e) is ValueError and "array element with a sequence" not in str(e):
+                    raise  # NumPy's own error about the function's values, unchanged
+                raise StagingError(
+                    f"chainrule.jit could not stage {self.__name__}: {e} (at {_failing_line(e)})"
+                ) from e
+        out_leaves, out_def = tree_flatten(out)
+        returned = []
+        plain = []
+        for v in out_leaves:
+            if type(v) is Tracer:
+                if v._trace is not trace:
+                    raise StagingError(f"{self.__name__} returned a value of another trace")
+                returned.append(Var(v._node))
+                plain.append(v._value)
+            else:
+                returned.append(v)
+                plain.append(v)
+        shapes = ", ".join(f"{names[k]}: {leaves[k].dtype} {leaves[k].shape}" for k in traced)
+        header = [f"{self.__name__} staged by chainrule.jit for {shapes or 'no array inputs'}"]
+        name = (re.sub(r"\W+", "_", self.__name__).strip("_") or "f") + "_staged"
+        code = generate(trace.program, returned, name, header)
+        trace.program.steps.clear()  # the equations hold the constants too: keep only the code's
+        # Private constants are referenced by the staged code's two namespaces only.
+        constants = ConstantGuard(self.fun, code.namespace, private_refs=2)
+        self.stagings += 1
+        if key not in self._cache and len(self._cache) >= MAX_STRUCTURES:
+            del self._cache[next(iter(self._cache))]  # the oldest structure goes first
+        self._cache.setdefault(key, []).insert(0, _Variant(code, constants, out_def))
+        return tree_unflatten(out_def, plain)
+
+    # -- reading -----------------------------------------------------------------------
+    def source(self, *args: Any, **kwargs: Any) -> str:
+        """The Python source staged for these arguments (staging the function if needed).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import chainrule as cr
+        >>> f = cr.jit(lambda x: np.sum(np.sin(x) * 2.0))
+        >>> print(f.source(np.ones(3)))  # doctest: +NORMALIZE_WHITESPACE
+        # <lambda> staged by chainrule.jit for x: float64 (3,)
+        def lambda_staged(x):
+            v0 = np.sin(x)  # numpy.sin
+            v1 = v0 * 2.0  # numpy.multiply
+            v2 = np.sum(v1)  # numpy.sum
+            return (v2,)
+        """
+        key, leaves, traced, _ = self._split(args, kwargs)
+        if key is None:
+            raise StagingError("source() needs plain arrays, not traced values")
+        self(*args, **kwargs)
+        for variant in self._cache.get(key, []):
+            try:
+                variant.fn(*[leaves[k] for k in traced])
+            except GuardFailed:
+                continue
+            return variant.code.source
+        raise StagingError(f"{self.__name__} could not be staged for these arguments")
+
+    def __repr__(self) -> str:
+        return f"<chainrule.jit of {self.__name__}: {self.stagings} staging(s)>"
+
+
+def _failing_line(e: BaseException) -> str:
+    tb = e.__traceback__
+    frame = None
+    while tb is not None:
+        frame = tb.tb_frame
+        tb = tb.tb_next
+    return user_line(frame) if frame is not None else "<unknown line>"
+
+
+def jit(fun: Callable[..., Any], static_argnums: int | Sequence[int] = ()) -> Jitted:
+    """Stage ``fun`` into straight-line NumPy code on its first call for each input structure.
+
+    Parameters
+    ----------
+    fun
+        A function of NumPy arrays (pytrees of them). It may take derivatives
+        inside (``chainrule.grad``, ``value_and_grad``, ``hessian``...): their
+        forward and backward passes are staged too.
+    static_argnums
+        Positions of arguments that are not data (sizes, flags, functions):
+        each new value (compared by ``==``, so hashable) stages again.
+
+    Returns
+    -------
+    A :class:`Jitted` callable with ``fun``'s signature. ``.source(*args)``
+    shows the staged Python source.
+
+    Notes
+    -----
+    * The cache key is the tree structure of the arguments, each array's
+      shape and dtype, and the value of every other leaf (Python numbers are
+      static: pass ``np.float64(t)`` to make a number data).
+    * A branch on the data (``if np.sum(x) > 0``, a ``while`` on a residual)
+      becomes a guard: the staged code checks the branch goes the same way and
+      stages again when it does not (at most ``MAX_VARIANTS`` per structure,
+      then the function runs as is). Shapes that depend on the data
+      (``x[x > 0]``, ``np.nonzero``) are guarded the same way.
+    * Values read from closures and globals are constants of the staged code.
+      Rebinding them, or writing into a closed-over array, stages again
+      (:mod:`chainrule.jit.constants` gives the exact policy). Random numbers
+      drawn inside the function, the clock and other outside state are frozen
+      at staging: pass them in as arguments.
+    * Printing a traced value, converting it to a Python number or writing
+      into an array with it raise :class:`~chainrule.errors.StagingError`
+      naming the line.
+    * Inside ``grad`` or another ``jit`` the function runs as is (the outer
+      transformation traces it); put ``jit`` outermost.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import chainrule as cr
+    >>> loss = lambda w: np.sum(np.tanh(w) ** 2)
+    >>> step = cr.jit(cr.value_and_grad(loss))
+    >>> value, g = step(np.array([0.5, -1.0]))
+    >>> bool(np.allclose(g, cr.grad(loss)(np.array([0.5, -1.0]))))
+    True
+    """
+    return Jitted(fun, static_argnums)
