@@ -29,7 +29,13 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InPlaceError, TracerConversionError, UnsupportedOperationError
+from ..errors import (
+    ComplexValueError,
+    ForeignArrayError,
+    InPlaceError,
+    TracerConversionError,
+    UnsupportedOperationError,
+)
 from .array_methods import ArrayMethods
 from .registry import FUNCTION_HANDLERS, NONDIFF_UFUNCS, UFUNC_PRIMITIVES, qualified_name, unsupported
 
@@ -40,6 +46,8 @@ __all__ = [
     "Tracer",
     "apply",
     "astype",
+    "check_constant",
+    "check_result",
     "is_basic_index",
     "normalize_index",
     "primal",
@@ -191,11 +199,91 @@ def _conversion_error(what: str) -> TracerConversionError:
     return TracerConversionError(
         f"{what} a traced value would drop its derivative, so chainrule refuses. "
         "This happens with np.asarray(x), np.array([...x...]), float(x), x.tolist(), "
+        "the math module (math.sin(x): use np.sin(x)), "
         "and when a traced value is written into a NumPy array (y[i] = x). Use array "
         "operations instead: np.stack([a, b]) instead of np.array([a, b]); "
         "np.where(mask, x, y) or chainrule.at(y)[i].set(x) instead of y[i] = x; "
         "or chainrule.primal(x) where no derivative should flow."
     )
+
+
+# -- values the engine refuses to meet: complex numbers, array subclasses, foreign containers --
+# Types that pass check_constant without a look: the usual constants of a traced call.
+PLAIN_CONSTANTS = frozenset(
+    {
+        float,
+        int,
+        bool,
+        type(None),
+        tuple,
+        list,
+        slice,
+        str,
+        np.float64,
+        np.float32,
+        np.float16,
+        np.int64,
+        np.int32,
+        np.bool_,
+    }
+)
+
+
+def _complex_error(what: str, where: str) -> ComplexValueError:
+    return ComplexValueError(
+        f"{what} is complex ({where}). chainrule does not differentiate complex values yet, "
+        "and casting to real would silently drop the imaginary part. Keep the traced "
+        "computation real (split a complex number into its real and imaginary parts, "
+        "e.g. with np.real / np.imag on constants), or take chainrule.primal(x) where no "
+        "derivative should flow."
+    )
+
+
+def foreign_array_fix(x: Any) -> str | None:
+    """How to turn ``x`` into a plain array, if it is a type chainrule refuses (else ``None``).
+
+    Masked arrays and ``np.matrix`` change what operators mean (a mask hides
+    entries, ``*`` is a matrix product); pandas objects align by index. Each
+    would give a silently wrong derivative, so they are refused by name.
+    """
+    if isinstance(x, np.ma.MaskedArray):
+        return (
+            "x.filled(value) (or np.ma.getdata(x) to ignore the mask), "
+            "or drop masked entries with x.compressed()"
+        )
+    if isinstance(x, np.matrix):
+        return "np.asarray(x) (and write x @ y for a matrix product)"
+    module = type(x).__module__ or ""
+    if module == "pandas" or module.startswith("pandas."):
+        return "x.to_numpy() (or np.asarray(x)), aligning the index first if it matters"
+    if isinstance(x, np.ndarray) and type(x) is not np.ndarray and not isinstance(x, np.memmap):
+        return "np.asarray(x)"
+    return None
+
+
+def check_constant(prim: Primitive, a: Any) -> None:
+    """Refuse a non-traced argument of ``prim`` that would make the derivative silently wrong."""
+    fix = foreign_array_fix(a)
+    if fix is not None:
+        raise ForeignArrayError(
+            f"{prim.name} was given a {type(a).__module__}.{type(a).__name__} next to a traced "
+            f"value. chainrule works on plain NumPy arrays only: this type changes what the "
+            f"operations mean (masks, matrix products, index alignment), which would make the "
+            f"derivative silently wrong. Convert it first: {fix}."
+        )
+    if isinstance(a, complex | np.complexfloating) or (isinstance(a, np.ndarray) and a.dtype.kind == "c"):
+        raise _complex_error(f"An argument of {prim.name}", "a constant meeting a traced value")
+
+
+def check_result(prim: Primitive, ans: Any) -> None:
+    """Refuse a result of ``prim`` that a trace must not wrap: complex, or a foreign array type."""
+    if type(ans) is Tracer:
+        ans = primal(ans)
+    dtype = getattr(ans, "dtype", None)
+    if (dtype is not None and getattr(dtype, "kind", None) == "c") or isinstance(ans, complex):
+        raise _complex_error(f"The result of {prim.name}", f"dtype {np.result_type(ans)}")
+    if type(ans) is not np.ndarray and not isinstance(ans, np.generic):
+        check_constant(prim, ans)
 
 
 class Tracer(ArrayMethods):
@@ -266,6 +354,22 @@ class Tracer(ArrayMethods):
 
     def astype(self, dtype: Any, copy: bool = True) -> Any:
         return astype(self, dtype)
+
+    # Traced values are immutable, so a copy may be the value itself; it stays traced.
+    def __copy__(self) -> Tracer:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Tracer:
+        return self
+
+    def view(self, dtype: Any = None, type: Any = None) -> Any:
+        if dtype is None and type is None:
+            return self  # a view of an immutable value is the value
+        raise UnsupportedOperationError(
+            "x.view(dtype) reinterprets the bytes of a traced value, which has no derivative. "
+            "Use x.astype(dtype) to convert values, or chainrule.primal(x).view(...) where no "
+            "derivative should flow."
+        )
 
     # -- refusals ------------------------------------------------------------
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:

@@ -16,10 +16,13 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from threading import get_ident
 from typing import Any, Protocol, TypeVar
 
-from ..errors import LeakedTracerError
-from .core import Primitive, Tracer, apply
+import numpy as np
+
+from ..errors import ForeignTraceError, LeakedTracerError, ModifiedAfterUseError
+from .core import PLAIN_CONSTANTS, Primitive, Tracer, apply, check_constant, check_result
 from .rule_application import cotangent_functions, output_tangent
 
 __all__ = ["ForwardTrace", "Node", "Recorder", "ReverseTrace", "trace_scope"]
@@ -55,7 +58,14 @@ class Recorder(Protocol):
     ) -> None: ...
 
 
-def _leaked(prim: Primitive) -> LeakedTracerError:
+def _refusal(trace: ReverseTrace | ForwardTrace, prim: Primitive) -> Exception:
+    """Why ``trace`` cannot record ``prim`` now: it has closed, or it belongs to another thread."""
+    if trace.active:
+        return ForeignTraceError(
+            f"{prim.name} was applied to a traced value of a transformation running in another "
+            "thread. Each thread differentiates its own values: pass plain arrays between "
+            "threads (chainrule.primal(x)), and call grad/vjp/jvp in the thread that uses them."
+        )
     return LeakedTracerError(
         f"{prim.name} was applied to a traced value whose transformation has already "
         "returned (it was stored in a global, an attribute or a closure that outlived "
@@ -72,7 +82,7 @@ class ReverseTrace:
     trace of their own).
     """
 
-    __slots__ = ("active", "level", "recorder", "tape")
+    __slots__ = ("active", "level", "recorder", "saved", "tape", "thread")
     kind = "reverse"
 
     def __init__(self, recorder: Recorder | None = None) -> None:
@@ -80,20 +90,37 @@ class ReverseTrace:
         self.tape: list[Node] = []
         self.active = True
         self.recorder = recorder
+        self.thread = get_ident()
+        # The constant arrays the rules may read during the sweep, each with a copy taken
+        # when first used: a sweep first checks none was modified since (NumPy arrays have
+        # no version counter, so the copy stands in for PyTorch's saved-tensor version check).
+        self.saved: dict[int, tuple[np.ndarray, np.ndarray, str]] = {}
+
+    def check_saved(self) -> None:
+        """Raise if a constant array a recorded call used was modified since (the sweep would read it)."""
+        for a, copy, name in self.saved.values():
+            if not np.array_equal(a, copy, equal_nan=True):
+                raise ModifiedAfterUseError(
+                    f"An array of shape {a.shape} used by {name} in the traced computation was "
+                    "modified afterwards, so its derivative would be computed from the new "
+                    "values. Modify a copy instead (y = a.copy()), or modify it only after the "
+                    "derivative has been computed."
+                )
 
     def leaf(self, value: Any) -> Tracer:
         """A traced input: a node with no parents."""
         return Tracer(value, self, Node(()))
 
     def process(self, prim: Primitive, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if not self.active:
-            raise _leaked(prim)
+        if not self.active or self.thread != get_ident():
+            raise _refusal(self, prim)
         # The per-operation hot path: plain loops, no keyword unpacking when there is none.
         raw: list[Any] = []
         traced: list[int] = []
         outer = False
         for a in args:
-            if type(a) is Tracer:
+            ta = type(a)
+            if ta is Tracer:
                 if a._trace is self:
                     traced.append(len(raw))
                     a = a._value
@@ -102,11 +129,18 @@ class ReverseTrace:
                     raw.append(a)
                     continue
                 outer = True
+            elif ta is np.ndarray:
+                if id(a) not in self.saved:
+                    self.saved[id(a)] = (a, a.copy(), prim.name)
+            elif ta not in PLAIN_CONSTANTS:
+                check_constant(prim, a)
             raw.append(a)
         if outer and not prim.composite:  # values of older traces remain: they record this call too
             ans = apply(prim, tuple(raw), kwargs)
         else:
             ans = prim.impl(*raw, **kwargs) if kwargs else prim.impl(*raw)
+        if type(ans) is not np.ndarray or ans.dtype.kind == "c":
+            check_result(prim, ans)
         fresh = prim.fresh_cotangents
         parents = [
             (args[i]._node, fn, fresh) for i, fn in cotangent_functions(prim, ans, raw, kwargs, traced)
@@ -121,26 +155,28 @@ class ReverseTrace:
 class ForwardTrace:
     """Forward mode: each tracer carries its tangent, computed op by op."""
 
-    __slots__ = ("active", "level")
+    __slots__ = ("active", "level", "thread")
     kind = "forward"
 
     def __init__(self) -> None:
         self.level = next(_levels)
         self.active = True
+        self.thread = get_ident()
 
     def leaf(self, value: Any, tangent: Any) -> Tracer:
         """A traced input with its tangent."""
         return Tracer(value, self, None, tangent)
 
     def process(self, prim: Primitive, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if not self.active:
-            raise _leaked(prim)
+        if not self.active or self.thread != get_ident():
+            raise _refusal(self, prim)
         raw: list[Any] = []
         traced: list[int] = []
         tangents: list[Any] = []
         outer = False
         for a in args:
-            if type(a) is Tracer:
+            ta = type(a)
+            if ta is Tracer:
                 if a._trace is self:
                     traced.append(len(raw))
                     tangents.append(a._tangent)
@@ -150,8 +186,12 @@ class ForwardTrace:
                     raw.append(a)
                     continue
                 outer = True
+            elif ta is not np.ndarray and ta not in PLAIN_CONSTANTS:
+                check_constant(prim, a)
             raw.append(a)
         ans = apply(prim, tuple(raw), kwargs) if outer and not prim.composite else prim.impl(*raw, **kwargs)
+        if type(ans) is not np.ndarray or ans.dtype.kind == "c":
+            check_result(prim, ans)
         t = output_tangent(prim, ans, raw, kwargs, traced, tangents)
         if t is None:
             return ans  # no tangent: a constant of this trace
