@@ -23,7 +23,9 @@ This module holds the pieces every trace kind shares; the traces themselves
 
 from __future__ import annotations
 
+import dis
 import operator
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -286,6 +288,33 @@ def check_result(prim: Primitive, ans: Any) -> None:
         check_constant(prim, ans)
 
 
+_STORE_SUBSCR = dis.opmap["STORE_SUBSCR"]
+
+
+def _refuse_store(x: Tracer) -> None:
+    """``y[i] = x`` into a NumPy array: refuse through the trace, so that chainrule's advice comes first.
+
+    NumPy calls ``float(x)`` to store one element, and replaces any error it
+    raises with "setting an array element with a sequence" (a traced value
+    looks like a sequence), leaving chainrule's message in ``__cause__``. So
+    when the calling line is a subscript assignment, the trace is marked
+    instead: its next operation, or its end, raises the advice with the
+    line's location. The stored element is NaN, and no result is returned.
+    """
+    frame = sys._getframe(2)
+    if frame.f_code.co_code[frame.f_lasti] != _STORE_SUBSCR:
+        return
+    where = f"{frame.f_code.co_filename}:{frame.f_lineno}"
+    error = TracerConversionError(
+        f"y[i] = x at {where} writes a traced value into a NumPy array, which would drop its "
+        "derivative, so chainrule refuses. Build the array from traced values instead: "
+        "y = chainrule.at(y)[i].set(x) (or .add(x)), np.where(mask, x, y), or "
+        "np.stack([a, b, c]) instead of filling np.zeros(3) element by element."
+    )
+    x._trace.poison(error)
+    raise error  # NumPy replaces this one; the trace raises it again
+
+
 class Tracer(ArrayMethods):
     """A value being differentiated: a NumPy duck array that records what is done to it.
 
@@ -376,9 +405,11 @@ class Tracer(ArrayMethods):
         raise _conversion_error("Converting to a NumPy array")
 
     def __float__(self) -> float:
+        _refuse_store(self)
         raise _conversion_error("float() of")
 
     def __int__(self) -> int:
+        _refuse_store(self)
         raise _conversion_error("int() of")
 
     def __complex__(self) -> complex:

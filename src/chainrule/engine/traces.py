@@ -59,7 +59,9 @@ class Recorder(Protocol):
 
 
 def _refusal(trace: ReverseTrace | ForwardTrace, prim: Primitive) -> Exception:
-    """Why ``trace`` cannot record ``prim`` now: it has closed, or it belongs to another thread."""
+    """Why ``trace`` cannot record ``prim`` now: it was poisoned, has closed, or belongs to another thread."""
+    if trace.poisoned is not None:
+        return trace.poisoned
     if trace.active:
         return ForeignTraceError(
             f"{prim.name} was applied to a traced value of a transformation running in another "
@@ -82,7 +84,7 @@ class ReverseTrace:
     trace of their own).
     """
 
-    __slots__ = ("active", "level", "recorder", "saved", "tape", "thread")
+    __slots__ = ("active", "level", "poisoned", "recorder", "saved", "tape", "thread")
     kind = "reverse"
 
     def __init__(self, recorder: Recorder | None = None) -> None:
@@ -91,10 +93,14 @@ class ReverseTrace:
         self.active = True
         self.recorder = recorder
         self.thread = get_ident()
+        self.poisoned: Exception | None = None
         # The constant arrays the rules may read during the sweep, each with a copy taken
         # when first used: a sweep first checks none was modified since (NumPy arrays have
         # no version counter, so the copy stands in for PyTorch's saved-tensor version check).
         self.saved: dict[int, tuple[np.ndarray, np.ndarray, str]] = {}
+
+    def poison(self, error: Exception) -> None:
+        _poison(self, error)
 
     def check_saved(self) -> None:
         """Raise if a constant array a recorded call used was modified since (the sweep would read it)."""
@@ -155,13 +161,17 @@ class ReverseTrace:
 class ForwardTrace:
     """Forward mode: each tracer carries its tangent, computed op by op."""
 
-    __slots__ = ("active", "level", "thread")
+    __slots__ = ("active", "level", "poisoned", "thread")
     kind = "forward"
 
     def __init__(self) -> None:
         self.level = next(_levels)
         self.active = True
         self.thread = get_ident()
+        self.poisoned: Exception | None = None
+
+    def poison(self, error: Exception) -> None:
+        _poison(self, error)
 
     def leaf(self, value: Any, tangent: Any) -> Tracer:
         """A traced input with its tangent."""
@@ -201,10 +211,32 @@ class ForwardTrace:
 TraceT = TypeVar("TraceT", ReverseTrace, ForwardTrace)
 
 
+def _poison(trace: ReverseTrace | ForwardTrace, error: Exception) -> None:
+    """Make ``trace`` refuse every further operation with ``error`` (and its scope raise it at the end).
+
+    For a mistake the user's code does not see as an error (NumPy replaces the
+    one chainrule raised). Costs nothing per operation: the thread check fails,
+    and the refusal finds the error.
+    """
+    if trace.poisoned is None:
+        trace.poisoned = error
+    trace.thread = -1
+
+
 @contextmanager
 def trace_scope(trace: TraceT) -> Iterator[TraceT]:
-    """Use ``trace`` for the block; afterwards its tracers are refused if used again."""
+    """Use ``trace`` for the block; afterwards its tracers are refused if used again.
+
+    A trace poisoned during the block raises its error when the block ends,
+    even if the block swallowed it or failed otherwise.
+    """
     try:
         yield trace
+    except Exception as exc:
+        if trace.poisoned is not None and exc is not trace.poisoned:
+            raise trace.poisoned from exc
+        raise
     finally:
         trace.active = False
+    if trace.poisoned is not None:
+        raise trace.poisoned
