@@ -194,6 +194,8 @@ def leaf_gradient(value: Any, g: Any, taken: set[int] | None = None) -> Any:
     cotangents, gradients already handed out): a gradient sharing memory with
     one is copied, so results never alias each other or the caller's arrays.
     """
+    if type(g) is np.ndarray and type(value) is not np.ndarray:
+        g = g[()]  # a scalar leaf gets a scalar gradient (a 0-d array would be a new type)
     if type(g) is np.ndarray and g.dtype == value.dtype and g.shape == value.shape and g.flags.writeable:
         if taken is not None:
             owner = _owner(g)
@@ -229,6 +231,11 @@ def untrace_tree(tree: Any, trace: Any) -> Any:
 
 def check_numeric_output(leaves: Sequence[Any], f: Callable[..., Any], what: str) -> None:
     """Refuse output leaves that are not numbers or numeric arrays (a str, an object array, complex)."""
+    if not leaves:
+        raise TypeError(
+            f"{what} needs {function_name(f)} to return an array or a pytree of arrays, but it "
+            "returned none (None or an empty container). Add a return statement?"
+        )
     for v in leaves:
         if type(v) is Tracer:
             v = primal(v)

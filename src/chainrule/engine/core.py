@@ -289,6 +289,32 @@ def check_result(prim: Primitive, ans: Any) -> None:
 
 
 _STORE_SUBSCR = dis.opmap["STORE_SUBSCR"]
+_FOREIGN_MODULES = {
+    "numpy.ma": ("a masked array", "x.filled(value) or np.ma.getdata(x)"),
+    "numpy.matrixlib": ("an np.matrix", "np.asarray(m)"),
+    "pandas": ("a pandas object", "series.to_numpy() (or np.asarray(series))"),
+}
+
+
+def _refuse_foreign_caller() -> None:
+    """``masked * x``: the masked array's (or matrix's, or pandas') own operator converts ``x``; say so.
+
+    Those types take the operator before the tracer does, so the first
+    chainrule sees is the conversion: the calling frames tell which type it was.
+    """
+    frame = sys._getframe(2)
+    for _ in range(6):
+        if frame is None:
+            return
+        module = frame.f_globals.get("__name__", "")
+        for prefix, (what, fix) in _FOREIGN_MODULES.items():
+            if module == prefix or module.startswith(prefix + "."):
+                raise ForeignArrayError(
+                    f"A traced value met {what}, whose own operation ({module}) would drop the "
+                    "derivative or change what the operation means. chainrule works on plain NumPy "
+                    f"arrays only: convert it first, {fix}."
+                )
+        frame = frame.f_back
 
 
 def _refuse_store(x: Tracer) -> None:
@@ -402,6 +428,7 @@ class Tracer(ArrayMethods):
 
     # -- refusals ------------------------------------------------------------
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        _refuse_foreign_caller()
         raise _conversion_error("Converting to a NumPy array")
 
     def __float__(self) -> float:
