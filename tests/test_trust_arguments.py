@@ -201,3 +201,20 @@ def test_random_compositions_never_alias_the_callers_arrays(ops, n):
         assert not any(_shares(r, o) for o in results[i + 1 :])
     (t_out, t_y) = cr.jvp(f, (x, y), cts)[1]
     assert not any(_shares(t, c) for t in (t_out, t_y) for c in callers)
+
+
+def test_read_only_constants_are_not_copied_and_still_checked_through_writeable_views():
+    big = np.arange(4.0)
+    big.flags.writeable = False  # cannot change: the trace keeps no copy of it
+    np.testing.assert_array_equal(cr.grad(lambda x: np.sum(x * big))(np.ones(4)), big)
+    base = np.arange(4.0)
+    view = base[:]
+    view.flags.writeable = False  # read-only, but its owner is writeable: still checked
+
+    def f(x):
+        y = np.sum(x * view)
+        base[0] = 10.0
+        return y
+
+    with pytest.raises(ModifiedAfterUseError):
+        cr.grad(f)(np.ones(4))

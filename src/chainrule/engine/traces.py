@@ -102,10 +102,28 @@ class ReverseTrace:
     def poison(self, error: Exception) -> None:
         _poison(self, error)
 
+    def _save(self, a: np.ndarray, prim: Primitive) -> None:
+        """Keep a copy of constant ``a`` to check later, unless it cannot change.
+
+        An array that is read-only and owns its memory (or views one that is)
+        cannot be modified without first making it writeable again, so it is not
+        copied: ``big.flags.writeable = False`` spares a large constant the copy.
+        """
+        owner = a if a.base is None else a.base
+        if (
+            not a.flags.writeable
+            and type(owner) is np.ndarray
+            and not owner.flags.writeable
+            and owner.base is None
+        ):
+            self.saved[id(a)] = (a, a, prim.name)
+            return
+        self.saved[id(a)] = (a, a.copy(), prim.name)
+
     def check_saved(self) -> None:
         """Raise if a constant array a recorded call used was modified since (the sweep would read it)."""
         for a, copy, name in self.saved.values():
-            if not np.array_equal(a, copy, equal_nan=True):
+            if copy is not a and not np.array_equal(a, copy, equal_nan=True):
                 raise ModifiedAfterUseError(
                     f"An array of shape {a.shape} used by {name} in the traced computation was "
                     "modified afterwards, so its derivative would be computed from the new "
@@ -137,7 +155,7 @@ class ReverseTrace:
                 outer = True
             elif ta is np.ndarray:
                 if id(a) not in self.saved:
-                    self.saved[id(a)] = (a, a.copy(), prim.name)
+                    self._save(a, prim)
             elif ta not in PLAIN_CONSTANTS:
                 check_constant(prim, a)
             raw.append(a)
