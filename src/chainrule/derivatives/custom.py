@@ -273,6 +273,15 @@ def checkpoint(fun: Callable[..., Any]) -> Callable[..., Any]:
     segments of a deep chain trades one extra forward pass for memory that
     grows with ``k`` plus one segment, instead of with the whole chain.
 
+    The recomputation draws the same random numbers as the first run: the
+    states of the NumPy generators the block can see (its arguments, closure,
+    the globals it names, NumPy's global state; see
+    :mod:`chainrule.derivatives.random_state`) are recorded and replayed, as
+    PyTorch does with its RNG state. The recomputed output is compared with
+    the original, and a block that gives a different one (it reads changing
+    state, or a generator out of sight) raises ``CheckpointMismatchError``
+    instead of returning the derivative of another function.
+
     Examples
     --------
     >>> import numpy as np

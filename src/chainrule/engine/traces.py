@@ -58,16 +58,28 @@ class Recorder(Protocol):
     ) -> None: ...
 
 
+def _check_threads(trace: ReverseTrace | ForwardTrace, prim: Primitive, *groups: Any) -> None:
+    """Refuse a call mixing ``trace`` with a trace of another thread (nested traces share one thread).
+
+    Checked only when values of older traces take part (the nested path), so a
+    first-order operation pays nothing. A grad in thread B over thread A's live
+    value would otherwise return A's traced value as B's gradient.
+    """
+    for group in groups:
+        for a in group:
+            if type(a) is Tracer and a._trace is not trace and a._trace.thread != trace.thread:
+                raise ForeignTraceError(
+                    f"{prim.name} was applied to a traced value of a transformation running in "
+                    "another thread. Each thread differentiates its own values: pass plain arrays "
+                    "between threads (chainrule.primal(x)), and call grad/vjp/jvp in the thread "
+                    "that uses them."
+                )
+
+
 def _refusal(trace: ReverseTrace | ForwardTrace, prim: Primitive) -> Exception:
-    """Why ``trace`` cannot record ``prim`` now: it was poisoned, has closed, or belongs to another thread."""
+    """Why ``trace`` cannot record ``prim`` now: it was poisoned, or has closed."""
     if trace.poisoned is not None:
         return trace.poisoned
-    if trace.active:
-        return ForeignTraceError(
-            f"{prim.name} was applied to a traced value of a transformation running in another "
-            "thread. Each thread differentiates its own values: pass plain arrays between "
-            "threads (chainrule.primal(x)), and call grad/vjp/jvp in the thread that uses them."
-        )
     return LeakedTracerError(
         f"{prim.name} was applied to a traced value whose transformation has already "
         "returned (it was stored in a global, an attribute or a closure that outlived "
@@ -136,7 +148,7 @@ class ReverseTrace:
         return Tracer(value, self, Node(()))
 
     def process(self, prim: Primitive, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if not self.active or self.thread != get_ident():
+        if not self.active:
             raise _refusal(self, prim)
         # The per-operation hot path: plain loops, no keyword unpacking when there is none.
         raw: list[Any] = []
@@ -159,6 +171,8 @@ class ReverseTrace:
             elif ta not in PLAIN_CONSTANTS:
                 check_constant(prim, a)
             raw.append(a)
+        if outer:
+            _check_threads(self, prim, args, raw)
         if outer and not prim.composite:  # values of older traces remain: they record this call too
             ans = apply(prim, tuple(raw), kwargs)
         else:
@@ -196,7 +210,7 @@ class ForwardTrace:
         return Tracer(value, self, None, tangent)
 
     def process(self, prim: Primitive, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if not self.active or self.thread != get_ident():
+        if not self.active:
             raise _refusal(self, prim)
         raw: list[Any] = []
         traced: list[int] = []
@@ -217,6 +231,8 @@ class ForwardTrace:
             elif ta is not np.ndarray and ta not in PLAIN_CONSTANTS:
                 check_constant(prim, a)
             raw.append(a)
+        if outer:
+            _check_threads(self, prim, args, raw)
         ans = apply(prim, tuple(raw), kwargs) if outer and not prim.composite else prim.impl(*raw, **kwargs)
         if type(ans) is not np.ndarray or ans.dtype.kind == "c":
             check_result(prim, ans)
@@ -233,12 +249,12 @@ def _poison(trace: ReverseTrace | ForwardTrace, error: Exception) -> None:
     """Make ``trace`` refuse every further operation with ``error`` (and its scope raise it at the end).
 
     For a mistake the user's code does not see as an error (NumPy replaces the
-    one chainrule raised). Costs nothing per operation: the thread check fails,
-    and the refusal finds the error.
+    one chainrule raised). Costs nothing per operation: the trace is no longer
+    active, and the refusal finds the error.
     """
     if trace.poisoned is None:
         trace.poisoned = error
-    trace.thread = -1
+    trace.active = False
 
 
 @contextmanager
