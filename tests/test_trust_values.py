@@ -358,5 +358,7 @@ def test_grad_of_a_long_list_of_python_floats_is_linear():
         return elapsed
 
     timed(500)
-    small, large = min(timed(2000) for _ in range(2)), min(timed(8000) for _ in range(2))
-    assert large < 12 * small, (small, large)  # linear: 4x; quadratic was 16x
+    small = min(timed(1000) for _ in range(3))
+    large = min(timed(16000) for _ in range(3))
+    # Linear is 16x; the quadratic naming was 256x. The margin absorbs a loaded machine.
+    assert large < 64 * small, (small, large)
