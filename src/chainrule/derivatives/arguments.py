@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import ReverseTrace, Tracer, astype, primal
-from ..engine.core import foreign_array_fix
+from ..engine.value_checks import foreign_array_fix
 from ..errors import ComplexValueError, ForeignArrayError, ForeignTraceError, NonScalarOutputError
 from ..naming import argument_label
 from ..pytree import TreeDef, paths_of, tree_flatten, tree_unflatten

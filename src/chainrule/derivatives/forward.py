@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import ForwardTrace, Tracer, trace_scope
-from ..engine.core import foreign_array_fix
+from ..engine.value_checks import foreign_array_fix
 from ..errors import ComplexValueError, ForeignArrayError
 from ..naming import argument_label
 from ..pytree import describe_difference, paths_of, tree_flatten, tree_unflatten

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import ReverseTrace, Tracer, reverse_sweep, trace_scope
-from ..engine.core import foreign_array_fix
+from ..engine.value_checks import foreign_array_fix
 from ..errors import ComplexValueError, ForeignArrayError
 from ..pytree import describe_difference, tree_flatten, tree_unflatten
 from .arguments import (

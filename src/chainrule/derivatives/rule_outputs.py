@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import Tracer, primal
-from ..engine.core import foreign_array_fix
+from ..engine.value_checks import foreign_array_fix
 from ..errors import ComplexValueError, InvalidRuleOutputError
 from ..pytree import tree_flatten, tree_unflatten
 

@@ -22,8 +22,9 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 
 from ..errors import ForeignTraceError, LeakedTracerError, ModifiedAfterUseError
-from .core import PLAIN_CONSTANTS, Primitive, Tracer, apply, check_constant, check_result
+from .core import Primitive, Tracer, apply, primal
 from .rule_application import cotangent_functions, output_tangent
+from .value_checks import PLAIN_CONSTANTS, check_constant, check_result
 
 __all__ = ["ForwardTrace", "Node", "Recorder", "ReverseTrace", "trace_scope"]
 
@@ -178,7 +179,7 @@ class ReverseTrace:
         else:
             ans = prim.impl(*raw, **kwargs) if kwargs else prim.impl(*raw)
         if type(ans) is not np.ndarray or ans.dtype.kind == "c":
-            check_result(prim, ans)
+            check_result(prim, primal(ans))
         fresh = prim.fresh_cotangents
         parents = [
             (args[i]._node, fn, fresh) for i, fn in cotangent_functions(prim, ans, raw, kwargs, traced)
@@ -235,7 +236,7 @@ class ForwardTrace:
             _check_threads(self, prim, args, raw)
         ans = apply(prim, tuple(raw), kwargs) if outer and not prim.composite else prim.impl(*raw, **kwargs)
         if type(ans) is not np.ndarray or ans.dtype.kind == "c":
-            check_result(prim, ans)
+            check_result(prim, primal(ans))
         t = output_tangent(prim, ans, raw, kwargs, traced, tangents)
         if t is None:
             return ans  # no tangent: a constant of this trace
