@@ -218,3 +218,18 @@ def test_read_only_constants_are_not_copied_and_still_checked_through_writeable_
 
     with pytest.raises(ModifiedAfterUseError):
         cr.grad(f)(np.ones(4))
+
+
+def test_an_accumulator_updated_after_an_addition_is_fine():
+    # add and subtract read only shapes in the backward pass: modifying their constant is harmless.
+    def f(x):
+        acc = np.zeros(2)
+        total = 0.0
+        for _ in range(3):
+            total = total + np.sum((x + acc) ** 2) + np.sum(acc - x)
+            acc += 1.0
+        return total
+
+    # d/dx sum((x + k)^2) - sum(x) over k = 0, 1, 2
+    expected = sum(2 * (X + k) - 1 for k in range(3))
+    np.testing.assert_allclose(cr.grad(f)(X), expected)

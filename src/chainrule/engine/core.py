@@ -86,6 +86,11 @@ class Primitive:
     ``jvp_rules[i](t, ans, *args, **kwargs)`` returns argument i's contribution
     to the output tangent for its tangent ``t``, or ``None`` for zero.
 
+    ``reads_constants`` (default ``True``) says the rules may read the values
+    of non-traced array arguments during the sweep, so a trace keeps a copy of
+    each to detect a later modification. ``add`` and ``subtract`` read only
+    shapes, so an accumulator updated in place after ``x + acc`` is fine.
+
     ``fresh_cotangents`` declares that every cotangent the reverse rules return
     is a new array that nothing else refers to, so the sweep may add later
     contributions into it in place. The family helpers of
@@ -101,6 +106,7 @@ class Primitive:
         "impl",
         "jvp_rules",
         "name",
+        "reads_constants",
         "vjp_makers",
     )
 
@@ -112,6 +118,7 @@ class Primitive:
         self.broadcasts = broadcasts
         self.composite = composite
         self.fresh_cotangents = False
+        self.reads_constants = True
         self.vjp_makers: dict[int, VjpMaker | None] = {}
         self.jvp_rules: dict[int, JvpRule | None] = {}
         # For primitives with any number of arguments: rule(argnum, ...).
@@ -402,6 +409,7 @@ def _ufunc_primitive(ufunc: np.ufunc, broadcasts: bool) -> Primitive:
 
 ADD = _ufunc_primitive(np.add, True)
 SUBTRACT = _ufunc_primitive(np.subtract, True)
+ADD.reads_constants = SUBTRACT.reads_constants = False  # their rules need shapes only
 MULTIPLY = _ufunc_primitive(np.multiply, True)
 DIVIDE = _ufunc_primitive(np.true_divide, True)
 POWER = _ufunc_primitive(np.power, True)

@@ -167,7 +167,7 @@ class ReverseTrace:
                     continue
                 outer = True
             elif ta is np.ndarray:
-                if id(a) not in self.saved:
+                if prim.reads_constants and id(a) not in self.saved:
                     self._save(a, prim)
             elif ta not in PLAIN_CONSTANTS:
                 check_constant(prim, a)
