@@ -4,6 +4,12 @@ from __future__ import annotations
 
 __all__ = [
     "ChainruleError",
+    "CheckpointMismatchError",
+    "ComplexValueError",
+    "ForeignArrayError",
+    "ForeignTraceError",
+    "InvalidRuleOutputError",
+    "ModifiedAfterUseError",
     "InPlaceError",
     "LeakedTracerError",
     "NonScalarOutputError",
@@ -51,3 +57,27 @@ class StagingError(ChainruleError, TypeError):
 
     The message names the line of the function that did it.
     """
+
+
+class ComplexValueError(ChainruleError, TypeError):
+    """A complex value appeared in a traced computation; casting it to real would drop its imaginary part."""
+
+
+class ForeignArrayError(ChainruleError, TypeError):
+    """A masked array, ``np.matrix`` or pandas object met a traced value: they change what operations mean."""
+
+
+class ForeignTraceError(ChainruleError, RuntimeError):
+    """Another thread's traced value was used: a trace belongs to the thread that opened it."""
+
+
+class ModifiedAfterUseError(ChainruleError, RuntimeError):
+    """An array a derivative needs was modified after the traced computation used it."""
+
+
+class InvalidRuleOutputError(ChainruleError, TypeError):
+    """A user-defined rule (custom_vjp, custom_jvp) returned the wrong structure, shape or dtype."""
+
+
+class CheckpointMismatchError(ChainruleError, RuntimeError):
+    """A ``checkpoint`` block gave a different output when recomputed for the backward pass."""

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
+from threading import get_ident
 from typing import Any
 
 import numpy as np
 
 from ..engine import ReverseTrace, Tracer, astype, primal
-from ..errors import NonScalarOutputError
+from ..engine.value_checks import foreign_array_fix
+from ..errors import ComplexValueError, ForeignArrayError, ForeignTraceError, NonScalarOutputError
 from ..naming import argument_label
 from ..pytree import TreeDef, paths_of, tree_flatten, tree_unflatten
 
@@ -21,10 +23,12 @@ __all__ = [
     "TracedLeaves",
     "as_float_leaf",
     "box_arguments",
+    "check_numeric_output",
     "check_scalar_output",
     "function_name",
     "leaf_gradient",
     "normalize_argnums",
+    "single_argnum",
     "untrace",
     "untrace_tree",
 ]
@@ -41,12 +45,29 @@ def as_float_leaf(x: Any, describe: Callable[[], str]) -> Any:
     failure, because naming needs ``inspect.signature`` (slow on a hot path).
     """
     if type(x) is Tracer:
+        trace = x._trace
+        if trace.active and getattr(trace, "thread", None) not in (None, get_ident()):
+            raise ForeignTraceError(
+                f"{describe()} is a traced value of a transformation running in another thread. "
+                "Each thread differentiates its own values: pass plain arrays between threads "
+                "(chainrule.primal(x))."
+            )
         if primal(x) is not x or x.dtype.kind == "f":
             return x
         x = x._value  # chainrule.jit's staging value: checked like the array it holds (refused below)
     if type(x) is np.ndarray and x.dtype.kind == "f":
         return x
+    if type(x) is float:  # before naming the leaf: naming is the slow part
+        return np.float64(x)
     where = describe()
+    fix = foreign_array_fix(x)
+    if fix is not None:
+        raise ForeignArrayError(
+            f"{where} is a {type(x).__module__}.{type(x).__name__}; chainrule differentiates "
+            "plain NumPy arrays only, because this type changes what operations mean (masks, "
+            f"matrix products, index alignment) and the derivative would be silently wrong. "
+            f"Convert it first: {fix}."
+        )
     if isinstance(x, int | np.integer | np.bool_):
         raise TypeError(
             f"{where} is an integer or boolean ({x!r}); derivatives are only defined for "
@@ -59,13 +80,16 @@ def as_float_leaf(x: Any, describe: Callable[[], str]) -> Any:
         if np.issubdtype(x.dtype, np.floating):
             return x
         kind = "complex" if np.issubdtype(x.dtype, np.complexfloating) else "non-float"
-        raise TypeError(
+        raise (ComplexValueError if kind == "complex" else TypeError)(
             f"{where} has dtype {x.dtype} ({kind}); chainrule differentiates with respect "
             "to real floating-point arrays only. Convert with x.astype(float), or leave this "
             "argument out of argnums."
         )
     if isinstance(x, complex):
-        raise TypeError(f"{where} is complex; chainrule differentiates real inputs only.")
+        raise ComplexValueError(
+            f"{where} is complex; chainrule does not differentiate complex values yet. Pass "
+            "its real and imaginary parts as separate float arguments."
+        )
     raise TypeError(
         f"{where} is a {type(x).__name__}, which chainrule cannot differentiate with respect "
         "to. Differentiable leaves are float NumPy arrays and Python floats inside dicts, "
@@ -73,15 +97,56 @@ def as_float_leaf(x: Any, describe: Callable[[], str]) -> Any:
     )
 
 
-def normalize_argnums(argnums: int | Sequence[int], nargs: int, f: Callable[..., Any]) -> tuple[int, ...]:
-    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
-    for n in nums:
-        if not isinstance(n, int) or not -nargs <= n < nargs:
+def _is_index(n: Any) -> bool:
+    return isinstance(n, int | np.integer) and not isinstance(n, bool | np.bool_)
+
+
+def single_argnum(argnums: Any) -> bool:
+    """Whether ``argnums`` names one argument (the gradient is then not wrapped in a tuple)."""
+    return _is_index(argnums)
+
+
+def normalize_argnums(argnums: Any, nargs: int, f: Callable[..., Any]) -> tuple[int, ...]:
+    """``argnums`` as a tuple of distinct non-negative positions below ``nargs``: the one normalization.
+
+    An int (``np.integer`` too) or a sequence of them; negative numbers count
+    from the end, as in indexing. Duplicates are refused: each position is one
+    variable, so ``(0, 0)`` has no meaning of its own (JAX would give a zero for
+    one copy).
+
+    >>> normalize_argnums(-1, 3, print)
+    (2,)
+    >>> normalize_argnums((0, 0), 2, print)
+    Traceback (most recent call last):
+    ...
+    ValueError: argnums=(0, 0) names argument 0 twice; list each argument once.
+    """
+    if _is_index(argnums):
+        nums: tuple[Any, ...] = (argnums,)
+    elif isinstance(argnums, tuple | list) and all(_is_index(n) for n in argnums):
+        nums = tuple(argnums)
+        if not nums:
             raise ValueError(
-                f"argnums={argnums!r} asks for argument {n}, but {function_name(f)} was called with "
-                f"{nargs} positional argument(s)"
+                f"argnums={argnums!r} selects no argument; give at least one position, e.g. argnums=0."
             )
-    return tuple(n % nargs for n in nums)
+    else:
+        raise TypeError(
+            f"argnums must be an int or a tuple of ints (positions of the positional arguments "
+            f"of {function_name(f)}), not {argnums!r}. Write argnums=0 for the first argument "
+            "or argnums=(0, 1) for the first two."
+        )
+    out = []
+    for n in nums:
+        if not -nargs <= n < nargs:
+            raise ValueError(
+                f"argnums={argnums!r} asks for argument {int(n)}, but {function_name(f)} was called "
+                f"with {nargs} positional argument(s)"
+            )
+        k = int(n) % nargs
+        if k in out:
+            raise ValueError(f"argnums={argnums!r} names argument {k} twice; list each argument once.")
+        out.append(k)
+    return tuple(out)
 
 
 class TracedLeaves:
@@ -105,7 +170,11 @@ def box_arguments(
         values, treedef = tree_flatten(args[n])
         describe = lambda k, n=n, treedef=treedef: f"{argument_label(f, n)}{paths_of(treedef)[k]}"
         for k, v in enumerate(values):
-            if not (type(v) is np.ndarray and v.dtype.kind == "f"):  # the usual leaf needs no check
+            if type(v) is np.ndarray and v.dtype.kind == "f":  # the usual leaf needs no check
+                # A copy, so that modifying the caller's array later (between vjp and
+                # vjp_fn, say) cannot change the derivative: the rules read this one.
+                values[k] = v.copy()
+            else:
                 values[k] = as_float_leaf(v, functools.partial(describe, k))
         tracers = [trace.leaf(v) for v in values]
         leaves.treedefs.append(treedef)
@@ -115,9 +184,28 @@ def box_arguments(
     return boxed, leaves
 
 
-def leaf_gradient(value: Any, g: Any) -> Any:
-    """The gradient of one leaf with the leaf's exact shape and dtype (zeros if none)."""
+def _owner(a: np.ndarray) -> int:
+    """The id of the array owning ``a``'s memory (NumPy points a view's ``base`` at the owner)."""
+    base = a.base
+    return id(a) if base is None else id(base)
+
+
+def leaf_gradient(value: Any, g: Any, taken: set[int] | None = None) -> Any:
+    """The gradient of one leaf with the leaf's exact shape and dtype (zeros if none).
+
+    ``taken`` holds the owners of arrays the caller must not receive (its own
+    cotangents, gradients already handed out): a gradient sharing memory with
+    one is copied, so results never alias each other or the caller's arrays.
+    """
+    if type(g) is np.ndarray and type(value) is not np.ndarray:
+        g = g[()]  # a scalar leaf gets a scalar gradient (a 0-d array would be a new type)
     if type(g) is np.ndarray and g.dtype == value.dtype and g.shape == value.shape and g.flags.writeable:
+        if taken is not None:
+            owner = _owner(g)
+            if owner in taken:
+                g = g.copy()
+                owner = id(g)
+            taken.add(owner)
         return g
     if g is None:
         return np.zeros(np.shape(value), dtype=value.dtype)
@@ -125,8 +213,10 @@ def leaf_gradient(value: Any, g: Any) -> Any:
         g = np.broadcast_to(g, np.shape(value)) if np.ndim(g) == 0 else np.reshape(g, np.shape(value))
     if g.dtype != value.dtype:
         g = astype(g, value.dtype)
-    if type(g) is np.ndarray and not g.flags.writeable:
-        g = g.copy()  # a broadcast view from the sweep: hand the user an array they own
+    if type(g) is np.ndarray and (not g.flags.writeable or (taken is not None and _owner(g) in taken)):
+        g = g.copy()  # a broadcast view from the sweep, or shared: hand the user an array they own
+    if taken is not None and type(g) is np.ndarray:
+        taken.add(_owner(g))
     return g
 
 
@@ -140,6 +230,38 @@ def untrace(x: Any, trace: Any) -> Any:
 def untrace_tree(tree: Any, trace: Any) -> Any:
     leaves, treedef = tree_flatten(tree)
     return tree_unflatten(treedef, [untrace(v, trace) for v in leaves])
+
+
+def check_numeric_output(leaves: Sequence[Any], f: Callable[..., Any], what: str) -> None:
+    """Refuse output leaves that are not numbers or numeric arrays (a str, an object array, complex)."""
+    if not leaves:
+        raise TypeError(
+            f"{what} needs {function_name(f)} to return an array or a pytree of arrays, but it "
+            "returned none (None or an empty container). Add a return statement?"
+        )
+    for v in leaves:
+        if type(v) is Tracer:
+            v = primal(v)
+        if isinstance(v, np.ndarray | np.generic) or type(v) is Tracer:  # (a jit staging value)
+            kind = v.dtype.kind
+        elif isinstance(v, bool | int | float):
+            kind = "f"
+        elif isinstance(v, complex):
+            kind = "c"
+        else:
+            kind = "O"
+        if kind == "c":
+            raise ComplexValueError(
+                f"{what}: {function_name(f)} returned a complex value; chainrule does not "
+                "differentiate complex values yet. Return its real and imaginary parts separately."
+            )
+        if kind not in "fiub":
+            raise TypeError(
+                f"{what} needs {function_name(f)} to return numbers or numeric arrays (in any "
+                f"pytree), but it returned a {type(v).__name__}"
+                + (f" of dtype {v.dtype}" if hasattr(v, "dtype") else "")
+                + f" ({v!r:.60}). Return arrays; pass other results out with has_aux=True."
+            )
 
 
 def check_scalar_output(out: Any, f: Callable[..., Any]) -> None:

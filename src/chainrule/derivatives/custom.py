@@ -24,9 +24,12 @@ from typing import Any
 import numpy as np
 
 from ..engine import Primitive, Tracer, apply, primal
+from ..errors import CheckpointMismatchError, InvalidRuleOutputError
 from ..pytree import TreeDef, describe_difference, tree_flatten, tree_map, tree_unflatten
 from .forward import jvp
+from .random_state import RandomSnapshot, visible_generators
 from .reverse import grad, vjp
+from .rule_outputs import JointRule, Packing, checked_leaf
 
 __all__ = ["checkpoint", "custom_jvp", "custom_vjp", "stop_gradient"]
 
@@ -42,51 +45,18 @@ def stop_gradient(x: Any) -> Any:
     return tree_map(primal, x)
 
 
-class _Packing:
-    """How a pytree of output arrays is packed into one flat vector and back."""
-
-    def __init__(self, out: Any):
-        leaves, self.treedef = tree_flatten(out)
-        self.shapes = [np.shape(v) for v in leaves]
-        self.single = len(leaves) == 1
-        self.sizes = [int(np.prod(s)) for s in self.shapes]
-
-    def pack(self, out: Any) -> Any:
-        leaves = tree_flatten(out)[0]
-        if self.single:
-            return leaves[0]
-        return np.concatenate([np.reshape(v, (-1,)) for v in leaves])
-
-    def unpack(self, flat: Any) -> Any:
-        if self.single:
-            return tree_unflatten(self.treedef, [flat])
-        leaves, start = [], 0
-        for shape, size in zip(self.shapes, self.sizes):
-            leaves.append(np.reshape(flat[start : start + size], shape))
-            start += size
-        return tree_unflatten(self.treedef, leaves)
-
-
-def _joint(
-    compute_all: Callable[[Any], list[Any]], argnum: int, cache: dict[str, Any]
-) -> Callable[[Any], Any]:
-    """One argument's share of a rule that computes every argument's cotangent at once."""
-
-    def share(g: Any) -> Any:
-        if cache.get("g") is not g:
-            cache["g"] = g
-            cache["all"] = compute_all(g)
-        return cache["all"][argnum]
-
-    return share
-
-
 def _flatten_args(args: tuple[Any, ...]) -> tuple[list[Any], TreeDef]:
     return tree_flatten(tuple(args))
 
 
 def _fname(fun: Callable[..., Any]) -> str:
     return getattr(fun, "__name__", None) or type(fun).__name__
+
+
+def _is_float(x: Any) -> bool:
+    return type(x) is Tracer or (
+        isinstance(x, np.ndarray | np.generic | float) and np.result_type(primal(x)).kind == "f"
+    )
 
 
 def _zeros_like_leaf(x: Any) -> Any:
@@ -140,8 +110,18 @@ class custom_vjp:
         state: dict[str, Any] = {}
 
         def impl(*raw: Any) -> Any:
-            out, res = self.fwd(*tree_unflatten(in_def, list(raw)))  # type: ignore[misc]
-            state["packing"] = _Packing(out)
+            pair = self.fwd(*tree_unflatten(in_def, list(raw)))  # type: ignore[misc]
+            if not (isinstance(pair, tuple | list) and len(pair) == 2):
+                got = type(pair).__name__ + (
+                    f" of length {len(pair)}" if isinstance(pair, tuple | list) else ""
+                )
+                raise InvalidRuleOutputError(
+                    f"custom_vjp forward function {_fname(self.fwd)} for {_fname(self.fun)} must "  # type: ignore[arg-type]
+                    f"return a pair (output, residuals), but returned a {got}. Return "
+                    "(out, (a, b)) to keep several residuals, or (out, None) to keep none."
+                )
+            out, res = pair
+            state["packing"] = Packing(out, f"custom_vjp forward function {_fname(self.fwd)}")  # type: ignore[arg-type]
             state["res"] = res
             state["raw"] = raw
             return state["packing"].pack(out)
@@ -151,9 +131,9 @@ class custom_vjp:
             cts = self.bwd(state["res"], state["packing"].unpack(g))  # type: ignore[misc]
             return self._check_cotangents(cts, state["raw"], in_def)
 
-        cache: dict[str, Any] = {}
+        joint = JointRule(cotangents)
         prim = Primitive(_fname(self.fun), impl, composite=True)
-        prim.any_vjp = lambda i, ans, *raw: _joint(cotangents, i, cache)
+        prim.any_vjp = lambda i, ans, *raw: joint.share(i)
 
         def tangent(i: int, t: Any, ans: Any, *raw: Any) -> Any:
             def pairing(u: Any) -> Any:
@@ -172,7 +152,7 @@ class custom_vjp:
             got = f"a {type(cts).__name__}" + (
                 f" of length {len(cts)}" if isinstance(cts, tuple | list) else ""
             )
-            raise TypeError(
+            raise InvalidRuleOutputError(
                 f"custom_vjp rule {name} for {_fname(self.fun)} must return a tuple with one "
                 f"cotangent per positional argument ({n_args}), but returned {got}. "
                 "Return (g_x,) for a single argument."
@@ -189,18 +169,17 @@ class custom_vjp:
                 continue
             ct_leaves, ct_def = tree_flatten(ct)
             if ct_def != arg_def:
-                raise TypeError(
+                raise InvalidRuleOutputError(
                     f"custom_vjp rule {name}: the cotangent for argument {k} must have the "
                     "structure of that argument; they differ "
                     + describe_difference(tree_unflatten(arg_def, list(arg_raw)), ct)
                 )
-            for r, c in zip(arg_raw, ct_leaves):
-                if np.shape(c) != np.shape(r):
-                    raise TypeError(
-                        f"custom_vjp rule {name}: the cotangent for argument {k} has shape "
-                        f"{np.shape(c)}, but the argument has shape {np.shape(r)}"
-                    )
-                flat.append(c)
+            for j, (r, c) in enumerate(zip(arg_raw, ct_leaves)):
+                if c is None or not _is_float(r):
+                    flat.append(_zeros_like_leaf(r) if c is None else c)
+                    continue
+                what = f"argument {k}" + (f" (leaf {j})" if count > 1 else "")
+                flat.append(checked_leaf(c, r, f"custom_vjp rule {name} for {_fname(self.fun)}", what))
         return flat
 
 
@@ -246,9 +225,11 @@ class custom_jvp:
             return self.fun(*args)
         state: dict[str, Any] = {}
 
+        rule_name = f"custom_jvp rule {_fname(self.rule)} for {_fname(self.fun)}"
+
         def impl(*raw: Any) -> Any:
             out = self.fun(*tree_unflatten(in_def, list(raw)))
-            state["packing"] = _Packing(out)
+            state["packing"] = Packing(out, f"custom_jvp function {_fname(self.fun)}")
             return state["packing"].pack(out)
 
         def tangent_map(i: int, raw: tuple[Any, ...]) -> Callable[[Any], Any]:
@@ -257,8 +238,15 @@ class custom_jvp:
                 tangents = [t if k == i else _zeros_like_leaf(r) for k, r in enumerate(raw)]
                 primals_tree = tree_unflatten(in_def, list(raw))
                 tangents_tree = tree_unflatten(in_def, tangents)
-                _, t_out = self.rule(tuple(primals_tree), tuple(tangents_tree))  # type: ignore[misc]
-                return state["packing"].pack(t_out)
+                pair = self.rule(tuple(primals_tree), tuple(tangents_tree))  # type: ignore[misc]
+                if not (isinstance(pair, tuple | list) and len(pair) == 2):
+                    raise InvalidRuleOutputError(
+                        f"{rule_name} must return a pair (output, tangent_output), but returned a "
+                        f"{type(pair).__name__}"
+                        + (f" of length {len(pair)}" if isinstance(pair, tuple | list) else "")
+                    )
+                packing = state["packing"]
+                return packing.pack(packing.check_tangent(pair[1], rule_name))
 
             return one_tangent
 
@@ -285,6 +273,15 @@ def checkpoint(fun: Callable[..., Any]) -> Callable[..., Any]:
     segments of a deep chain trades one extra forward pass for memory that
     grows with ``k`` plus one segment, instead of with the whole chain.
 
+    The recomputation draws the same random numbers as the first run: the
+    states of the NumPy generators the block can see (its arguments, closure,
+    the globals it names, NumPy's global state; see
+    :mod:`chainrule.derivatives.random_state`) are recorded and replayed, as
+    PyTorch does with its RNG state. The recomputed output is compared with
+    the original, and a block that gives a different one (it reads changing
+    state, or a generator out of sight) raises ``CheckpointMismatchError``
+    instead of returning the derivative of another function.
+
     Examples
     --------
     >>> import numpy as np
@@ -302,39 +299,58 @@ def checkpoint(fun: Callable[..., Any]) -> Callable[..., Any]:
         if not any(type(v) is Tracer for v in leaves):
             return fun(*args)
         state: dict[str, Any] = {}
+        name = f"checkpoint({_fname(fun)})"
 
         def call(*raw: Any) -> Any:
             return fun(*tree_unflatten(in_def, list(raw)))
 
         def impl(*raw: Any) -> Any:
+            state["random"] = RandomSnapshot(visible_generators(fun, tuple(raw)))
             out = call(*raw)
-            state["packing"] = _Packing(out)
+            state["packing"] = Packing(out, f"the checkpointed block {_fname(fun)}")
             return state["packing"].pack(out)
 
         def packed(*raw: Any) -> Any:
             return state["packing"].pack(call(*raw))
 
-        requested: list[int] = []  # the traced arguments, in the order the engine asks
+        def recompute(ans: Any, run: Callable[[], Any]) -> Any:
+            """``run()`` from the random state the block first ran with; its output must equal ``ans``."""
+            out, result = state["random"].replay(run)
+            if not np.array_equal(primal(out), primal(ans), equal_nan=True):
+                raise CheckpointMismatchError(
+                    f"{name}: the block gave a different output when recomputed for the backward "
+                    "pass, so its derivative would belong to another function. A checkpointed "
+                    "block must be deterministic: pass random numbers (or a generator) in as an "
+                    "argument, or use a generator the block can see (an argument, a closure or a "
+                    "global: chainrule replays those), and do not read state that changes between calls."
+                )
+            return result
+
+        def all_cotangents(g: Any) -> list[Any]:
+            raw, ans = state["call"]
+            # Only the arguments being differentiated: the others (weights held
+            # constant, say) would cost a product each for nothing.
+            floats = sorted(set(joint.argnums))
+
+            def on_floats(*xs: Any) -> Any:
+                full = list(raw)
+                for k, x in zip(floats, xs):
+                    full[k] = x
+                return packed(*full)
+
+            def run() -> Any:
+                out, pullback = vjp(on_floats, *[raw[k] for k in floats])
+                return out, pullback
+
+            pullback = recompute(ans, run)
+            cts = dict(zip(floats, pullback(g)))
+            return [cts.get(k) for k in range(len(raw))]
+
+        joint = JointRule(all_cotangents)
 
         def make_vjp(i: int, ans: Any, *raw: Any) -> Callable[[Any], Any]:
-            requested.append(i)
-
-            def all_cotangents(g: Any) -> list[Any]:
-                # Only the arguments being differentiated: the others (weights held
-                # constant, say) would cost a product each for nothing.
-                floats = sorted(requested)
-
-                def on_floats(*xs: Any) -> Any:
-                    full = list(raw)
-                    for k, x in zip(floats, xs):
-                        full[k] = x
-                    return packed(*full)
-
-                _, pullback = vjp(on_floats, *[raw[k] for k in floats])
-                cts = dict(zip(floats, pullback(g)))
-                return [cts.get(k) for k in range(len(raw))]
-
-            return _joint(all_cotangents, i, cache)
+            state["call"] = (raw, ans)
+            return joint.share(i)
 
         def make_jvp(i: int, t: Any, ans: Any, *raw: Any) -> Any:
             def along(x: Any) -> Any:
@@ -342,10 +358,9 @@ def checkpoint(fun: Callable[..., Any]) -> Callable[..., Any]:
                 full[i] = x
                 return packed(*full)
 
-            return jvp(along, (raw[i],), (t,))[1]
+            return recompute(ans, lambda: jvp(along, (raw[i],), (t,)))
 
-        cache: dict[str, Any] = {}
-        prim = Primitive(f"checkpoint({_fname(fun)})", impl, composite=True)
+        prim = Primitive(name, impl, composite=True)
         prim.any_vjp = make_vjp
         prim.any_jvp = make_jvp
         flat = apply(prim, tuple(leaves), {})

@@ -8,9 +8,55 @@ from typing import Any
 import numpy as np
 
 from ..engine import ForwardTrace, Tracer, trace_scope
+from ..engine.value_checks import foreign_array_fix
+from ..errors import ComplexValueError, ForeignArrayError
 from ..naming import argument_label
 from ..pytree import describe_difference, paths_of, tree_flatten, tree_unflatten
-from .arguments import as_float_leaf
+from .arguments import as_float_leaf, check_numeric_output
+
+
+def _owner(a: Any) -> int | None:
+    if type(a) is not np.ndarray:
+        return None
+    return id(a) if a.base is None else id(a.base)
+
+
+def _tangent_leaf(t: Any, p: Any, where: str) -> Any:
+    """One input tangent, checked against its primal ``p`` and given ``p``'s dtype."""
+    if type(t) is Tracer:
+        if np.dtype(t.dtype).kind == "c":
+            raise ComplexValueError(
+                f"jvp: the tangent of {where} is complex; chainrule does not differentiate "
+                "complex values yet."
+            )
+        return t
+    fix = foreign_array_fix(t)
+    if fix is not None:
+        raise ForeignArrayError(
+            f"jvp: the tangent of {where} is a {type(t).__module__}.{type(t).__name__}; pass a plain "
+            f"NumPy array: {fix}."
+        )
+    arr = np.asarray(t)
+    kind = arr.dtype.kind
+    if kind == "c":
+        raise ComplexValueError(
+            f"jvp: the tangent of {where} is complex; chainrule does not differentiate complex "
+            "values yet, and casting it to real would drop its imaginary part."
+        )
+    if kind not in "fiub":
+        raise TypeError(f"jvp: the tangent of {where} must be numeric, but it has dtype {arr.dtype}")
+    if np.shape(arr) != np.shape(p):
+        raise ValueError(
+            f"jvp: the tangent of {where} has shape {np.shape(arr)}, but the primal has shape {np.shape(p)}"
+        )
+    dtype = np.dtype(p.dtype)
+    if kind == "f" and isinstance(t, np.ndarray | np.generic) and arr.dtype != dtype:
+        raise TypeError(
+            f"jvp: the tangent of {where} has dtype {arr.dtype}, but the primal has dtype {dtype}; "
+            f"give the tangent the primal's dtype (t.astype(x.dtype))."
+        )
+    return arr.astype(dtype) if arr.dtype != dtype else arr
+
 
 __all__ = ["jvp"]
 
@@ -19,8 +65,10 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
     """Forward mode: evaluate ``f(*primals)`` and its directional derivative ``J v``.
 
     ``primals`` and ``tangents`` are tuples of pytrees of the same structure,
-    shapes and dtypes. Returns ``(out, tangent_out)``; each output leaf that
-    does not depend on the primals gets a zero tangent.
+    shapes and dtypes (a Python number as a tangent takes its primal's dtype).
+    Returns ``(out, tangent_out)``: each output tangent has its output's dtype,
+    and each output leaf that does not depend on the primals gets a zero
+    tangent. No result shares memory with the primals or tangents given.
 
     Examples
     --------
@@ -35,6 +83,7 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
         raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
     boxed = []
     trace = ForwardTrace()
+    given: set[int | None] = {None}  # owners of the caller's arrays: no result may share them
     for i, (p, t) in enumerate(zip(primals, tangents)):
         p_leaves, p_def = tree_flatten(p)
         t_leaves, t_def = tree_flatten(t)
@@ -44,22 +93,29 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
         wrapped = []
         for pv, tv, path in zip(p_leaves, t_leaves, paths):
             pv = as_float_leaf(pv, lambda i=i, path=path: f"{argument_label(f, i)}{path}")
-            if np.shape(tv) != np.shape(pv):
-                raise ValueError(
-                    f"jvp: the tangent of {argument_label(f, i)}{path} has shape {np.shape(tv)}, "
-                    f"but the primal has shape {np.shape(pv)}"
-                )
+            tv = _tangent_leaf(tv, pv, f"{argument_label(f, i)}{path}")
+            given.add(_owner(pv))
+            given.add(_owner(tv))
             wrapped.append(trace.leaf(pv, tv))
         boxed.append(tree_unflatten(p_def, wrapped))
     with trace_scope(trace):
         out = f(*boxed)
     out_leaves, out_def = tree_flatten(out)
+    check_numeric_output(out_leaves, f, "jvp")
     values, out_tangents = [], []
     for o in out_leaves:
         if type(o) is Tracer and o._trace is trace:
-            values.append(o._value)
-            out_tangents.append(o._tangent)
+            v, t = o._value, o._tangent
+            dtype = v.dtype
+            if type(t) is not Tracer and (np.result_type(t) != dtype or _owner(t) in given):
+                t = np.array(t, dtype=dtype)  # the output's dtype, in an array the caller owns
+                if type(v) is not np.ndarray:
+                    t = t[()]  # a scalar tangent beside a scalar value
         else:
-            values.append(o)
-            out_tangents.append(np.zeros(np.shape(o), dtype=np.result_type(o)))
+            v = o
+            t = np.zeros(np.shape(o), dtype=np.result_type(o))
+        if _owner(v) in given and _owner(v) is not None:
+            v = v.copy()
+        values.append(v)
+        out_tangents.append(t)
     return tree_unflatten(out_def, values), tree_unflatten(out_def, out_tangents)

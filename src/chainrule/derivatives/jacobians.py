@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..pytree import tree_flatten, tree_unflatten
-from .arguments import normalize_argnums
+from .arguments import function_name, normalize_argnums, single_argnum
 from .forward import jvp
 from .reverse import grad, vjp
 
@@ -30,6 +30,7 @@ def _partial(f: Callable[..., Any], args: tuple[Any, ...], nums: tuple[int, ...]
             full[n] = a
         return f(*full)
 
+    g.__qualname__ = g.__name__ = function_name(f)  # errors name the user's function
     return g
 
 
@@ -40,7 +41,9 @@ def _basis(shape: tuple[int, ...], dtype: Any, index: int) -> np.ndarray:
 
 
 def _result_dtype(x: Any) -> Any:
-    return np.result_type(x, np.float32) if not hasattr(x, "dtype") else x.dtype
+    # A Python number is float64, as it is when differentiated (np.result_type(1.0,
+    # np.float32) would be float32 under NumPy 2's promotion rules).
+    return x.dtype if hasattr(x, "dtype") else np.result_type(np.asarray(x), np.float64)
 
 
 def _assemble(
@@ -103,7 +106,7 @@ def jacrev(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[
             for a in range(len(nums)):
                 for k, x in enumerate(in_leaves[a]):
                     blocks.setdefault((o, a, k), np.zeros(np.shape(leaf) + np.shape(x)))
-        return _assemble(out_leaves, out_def, in_leaves, in_defs, blocks, isinstance(argnums, int))
+        return _assemble(out_leaves, out_def, in_leaves, in_defs, blocks, single_argnum(argnums))
 
     return jac
 
@@ -151,10 +154,12 @@ def jacfwd(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[
                     parts = columns.get((o, a, k))
                     shape = np.shape(leaf) + np.shape(x)
                     if not parts:
-                        blocks[o, a, k] = np.zeros(shape)
+                        blocks[o, a, k] = np.zeros(
+                            shape, dtype=np.result_type(_result_dtype(leaf), _result_dtype(x))
+                        )
                     else:
                         blocks[o, a, k] = np.reshape(np.stack(parts, axis=-1), shape)
-        return _assemble(out_leaves, out_def, in_leaves, in_defs, blocks, isinstance(argnums, int))
+        return _assemble(out_leaves, out_def, in_leaves, in_defs, blocks, single_argnum(argnums))
 
     return jac
 

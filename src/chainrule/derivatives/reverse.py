@@ -14,13 +14,17 @@ from typing import Any
 import numpy as np
 
 from ..engine import ReverseTrace, Tracer, reverse_sweep, trace_scope
+from ..engine.value_checks import foreign_array_fix
+from ..errors import ComplexValueError, ForeignArrayError
 from ..pytree import describe_difference, tree_flatten, tree_unflatten
 from .arguments import (
     box_arguments,
+    check_numeric_output,
     check_scalar_output,
     function_name,
     leaf_gradient,
     normalize_argnums,
+    single_argnum,
     untrace,
     untrace_tree,
 )
@@ -41,8 +45,8 @@ def value_and_grad(
         A function of NumPy arrays (pytrees of them) returning a float scalar,
         or ``(scalar, aux)`` when ``has_aux``.
     argnums
-        Which positional argument(s) to differentiate: an int, or a tuple for
-        a tuple of gradients.
+        Which positional argument(s) to differentiate: an int (negative counts
+        from the end), or a tuple of distinct ints for a tuple of gradients.
     has_aux
         ``f`` returns a pair; the second element is passed through undifferentiated.
 
@@ -61,6 +65,8 @@ def value_and_grad(
     (5.0, array([2., 4.]))
     """
 
+    single = single_argnum(argnums)
+
     @functools.wraps(f)
     def value_and_grad_f(*args: Any, **kwargs: Any) -> Any:
         nums = normalize_argnums(argnums, len(args), f)
@@ -69,23 +75,20 @@ def value_and_grad(
             out = f(*boxed, **kwargs)
             aux = None
             if has_aux:
-                if not (isinstance(out, tuple | list) and len(out) == 2):
-                    raise TypeError(
-                        f"has_aux=True needs {function_name(f)} to return a pair (output, aux), "
-                        f"but it returned a {type(out).__name__}"
-                    )
-                out, aux = out
+                out, aux = _split_aux(out, f)
             check_scalar_output(out, f)
             seeds = []
             if type(out) is Tracer and out._trace is trace:
                 seeds.append((out._node, np.ones((), dtype=out.dtype)[()]))
+            trace.check_saved()
             adjoint = reverse_sweep(trace, seeds)
         grads = []
+        taken: set[int] = set()
         for treedef, values, tracers in zip(leaves.treedefs, leaves.values, leaves.tracers):
-            g = [leaf_gradient(v, adjoint.get(t._node)) for v, t in zip(values, tracers)]
+            g = [leaf_gradient(v, adjoint.get(t._node), taken) for v, t in zip(values, tracers)]
             grads.append(tree_unflatten(treedef, g))
         value = untrace(out, trace)
-        result = grads[0] if isinstance(argnums, int) else tuple(grads)
+        result = grads[0] if single else tuple(grads)
         if has_aux:
             return (value, untrace_tree(aux, trace)), result
         return value, result
@@ -130,6 +133,49 @@ def grad(
     return grad_f
 
 
+def _split_aux(out: Any, f: Callable[..., Any]) -> tuple[Any, Any]:
+    if not (isinstance(out, tuple | list) and len(out) == 2):
+        got = type(out).__name__ + (f" of length {len(out)}" if isinstance(out, tuple | list) else "")
+        raise TypeError(
+            f"has_aux=True needs {function_name(f)} to return a pair (output, aux), but it "
+            f"returned a {got}. Return (output, aux), or drop has_aux=True."
+        )
+    return out[0], out[1]
+
+
+def _cotangent_leaf(c: Any, o: Any) -> Any:
+    """One leaf of the cotangent given to ``vjp_fn``, checked and in the output's dtype."""
+    if type(c) is Tracer:  # a derivative of the vjp itself: kept as it is
+        if np.dtype(c.dtype).kind == "c":
+            raise ComplexValueError(
+                "vjp_fn was given a complex cotangent; chainrule does not differentiate complex values yet."
+            )
+        return c
+    fix = foreign_array_fix(c)
+    if fix is not None:
+        raise ForeignArrayError(
+            f"vjp_fn was given a {type(c).__module__}.{type(c).__name__} as a cotangent; pass a "
+            f"plain NumPy array: {fix}."
+        )
+    arr = np.asarray(c)
+    kind = arr.dtype.kind
+    if kind == "c":
+        raise ComplexValueError(
+            "vjp_fn was given a complex cotangent; chainrule does not differentiate complex "
+            "values yet, and casting it to real would drop its imaginary part."
+        )
+    if kind not in "fiub":
+        raise TypeError(f"vjp_fn: a cotangent must be numeric, but one has dtype {arr.dtype} ({c!r:.60})")
+    if np.shape(arr) != np.shape(o):
+        raise ValueError(
+            f"vjp_fn: a cotangent of shape {np.shape(arr)} was given for an output of shape {np.shape(o)}"
+        )
+    dtype = np.result_type(o) if type(o) is not Tracer else o.dtype
+    if arr.dtype != dtype and np.dtype(dtype).kind == "f":
+        arr = arr.astype(dtype)
+    return arr
+
+
 def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     """Evaluate ``f`` at ``primals`` and return ``(out, vjp_fn)``.
 
@@ -149,10 +195,11 @@ def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     with trace_scope(ReverseTrace()) as trace:
         boxed, leaves = box_arguments(trace, f, primals, tuple(range(len(primals))))
         out = f(*boxed)
-    aux = None
-    if has_aux:
-        out, aux = out
+        aux = None
+        if has_aux:
+            out, aux = _split_aux(out, f)
     out_leaves, out_def = tree_flatten(out)
+    check_numeric_output(out_leaves, f, "vjp")
 
     def vjp_fn(cotangent: Any) -> tuple[Any, ...]:
         ct_leaves, ct_def = tree_flatten(cotangent)
@@ -162,18 +209,18 @@ def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
                 + describe_difference(untrace_tree(out, trace), cotangent)
             )
         seeds = []
+        taken: set[int] = set()  # the caller's arrays: no result may share their memory
         for o, c in zip(out_leaves, ct_leaves):
-            if np.shape(c) != np.shape(o):
-                raise ValueError(
-                    f"vjp_fn: a cotangent of shape {np.shape(c)} was given for an output of "
-                    f"shape {np.shape(o)}"
-                )
+            c = _cotangent_leaf(c, o)
+            if type(c) is np.ndarray:
+                taken.add(id(c) if c.base is None else id(c.base))
             if type(o) is Tracer and o._trace is trace:
                 seeds.append((o._node, c))
+        trace.check_saved()
         adjoint = reverse_sweep(trace, seeds, retain=True)
         result = []
         for treedef, values, tracers in zip(leaves.treedefs, leaves.values, leaves.tracers):
-            g = [leaf_gradient(v, adjoint.get(t._node)) for v, t in zip(values, tracers)]
+            g = [leaf_gradient(v, adjoint.get(t._node), taken) for v, t in zip(values, tracers)]
             result.append(tree_unflatten(treedef, g))
         return tuple(result)
 

@@ -31,8 +31,8 @@ import numpy as np
 
 from ..errors import InPlaceError, TracerConversionError, UnsupportedOperationError
 from .array_methods import ArrayMethods
-from .conversion import library_hint
 from .registry import FUNCTION_HANDLERS, NONDIFF_UFUNCS, UFUNC_PRIMITIVES, qualified_name, unsupported
+from .value_checks import check_constant, conversion_error, refuse_foreign_caller, refuse_store
 
 __all__ = [
     "CAST",
@@ -89,6 +89,11 @@ class Primitive:
     ``jvp_rules[i](t, ans, *args, **kwargs)`` returns argument i's contribution
     to the output tangent for its tangent ``t``, or ``None`` for zero.
 
+    ``reads_constants`` (default ``True``) says the rules may read the values
+    of non-traced array arguments during the sweep, so a trace keeps a copy of
+    each to detect a later modification. ``add`` and ``subtract`` read only
+    shapes, so an accumulator updated in place after ``x + acc`` is fine.
+
     ``fresh_cotangents`` declares that every cotangent the reverse rules return
     is a new array that nothing else refers to, so the sweep may add later
     contributions into it in place. The family helpers of
@@ -104,6 +109,7 @@ class Primitive:
         "impl",
         "jvp_rules",
         "name",
+        "reads_constants",
         "vjp_makers",
     )
 
@@ -115,6 +121,7 @@ class Primitive:
         self.broadcasts = broadcasts
         self.composite = composite
         self.fresh_cotangents = False
+        self.reads_constants = True
         self.vjp_makers: dict[int, VjpMaker | None] = {}
         self.jvp_rules: dict[int, JvpRule | None] = {}
         # For primitives with any number of arguments: rule(argnum, ...).
@@ -194,6 +201,15 @@ def primal(x: Any) -> Any:
     return x
 
 
+class _Stacked:
+    """Names the operation in refusals of what a list of traced values holds."""
+
+    name = "stacking a list that holds traced values"
+
+
+_STACKED = _Stacked()
+
+
 def contains_tracer(value: Any) -> bool:
     """Whether ``value`` is traced, or a list or tuple (at any depth) holding a traced value."""
     if type(value) is Tracer:
@@ -223,6 +239,8 @@ def as_traced_array(value: Any) -> Any:
         if not parts:
             return np.asarray(value)
         return np.stack(parts)
+    if type(value) is not np.ndarray:  # a masked array or matrix would lose its meaning here
+        check_constant(_STACKED, value)
     return np.asarray(value)
 
 
@@ -265,17 +283,6 @@ def _newest(a: Tracer, b: Any) -> Any:
     if type(b) is Tracer and b._trace.level > a._trace.level:
         return b._trace
     return a._trace
-
-
-def _conversion_error(what: str) -> TracerConversionError:
-    return TracerConversionError(
-        f"{library_hint()}{what} a traced value would drop its derivative, so chainrule refuses. "
-        "This happens with np.asarray(x), np.array([...x...]), float(x), x.tolist(), "
-        "and when a traced value is written into a NumPy array (y[i] = x). Use array "
-        "operations instead: np.stack([a, b]) instead of np.array([a, b]); "
-        "np.where(mask, x, y) or chainrule.at(y)[i].set(x) instead of y[i] = x; "
-        "or chainrule.primal(x) where no derivative should flow."
-    )
 
 
 class Tracer(ArrayMethods):
@@ -365,27 +372,46 @@ class Tracer(ArrayMethods):
     def astype(self, dtype: Any, copy: bool = True) -> Any:
         return astype(self, dtype)
 
+    # Traced values are immutable, so a copy may be the value itself; it stays traced.
+    def __copy__(self) -> Tracer:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Tracer:
+        return self
+
+    def view(self, dtype: Any = None, type: Any = None) -> Any:
+        if dtype is None and type is None:
+            return self  # a view of an immutable value is the value
+        raise UnsupportedOperationError(
+            "x.view(dtype) reinterprets the bytes of a traced value, which has no derivative. "
+            "Use x.astype(dtype) to convert values, or chainrule.primal(x).view(...) where no "
+            "derivative should flow."
+        )
+
     # -- refusals ------------------------------------------------------------
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        raise _conversion_error("Converting to a NumPy array")
+        refuse_foreign_caller()
+        raise conversion_error("Converting to a NumPy array")
 
     def __float__(self) -> float:
-        raise _conversion_error("float() of")
+        refuse_store(self)
+        raise conversion_error("float() of")
 
     def __int__(self) -> int:
-        raise _conversion_error("int() of")
+        refuse_store(self)
+        raise conversion_error("int() of")
 
     def __complex__(self) -> complex:
-        raise _conversion_error("complex() of")
+        raise conversion_error("complex() of")
 
     def __index__(self) -> int:
-        raise _conversion_error("Using as an index")
+        raise conversion_error("Using as an index")
 
     def tolist(self) -> Any:
-        raise _conversion_error("tolist() of")
+        raise conversion_error("tolist() of")
 
     def item(self, *args: Any) -> Any:
-        raise _conversion_error("item() of")
+        raise conversion_error("item() of")
 
     def __setitem__(self, index: Any, value: Any) -> None:
         raise InPlaceError(
@@ -491,6 +517,7 @@ def _ufunc_primitive(ufunc: np.ufunc, broadcasts: bool) -> Primitive:
 
 ADD = _ufunc_primitive(np.add, True)
 SUBTRACT = _ufunc_primitive(np.subtract, True)
+ADD.reads_constants = SUBTRACT.reads_constants = False  # their rules need shapes only
 MULTIPLY = _ufunc_primitive(np.multiply, True)
 DIVIDE = _ufunc_primitive(np.true_divide, True)
 POWER = _ufunc_primitive(np.power, True)

@@ -25,6 +25,7 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from threading import get_ident
 from typing import Any
 
 import numpy as np
@@ -150,6 +151,9 @@ class StagingTrace:
     def __init__(self) -> None:
         self.level = next(_levels)
         self.active = True
+        # As every trace: the thread that opened it, and an error that poisoned it.
+        self.thread = get_ident()
+        self.poisoned: Exception | None = None
         self.program = Program()
         self._count = 0
         self._base_err = np.geterr()

@@ -16,13 +16,15 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from threading import get_ident
 from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
-from ..errors import LeakedTracerError
+from ..errors import ForeignTraceError, LeakedTracerError, ModifiedAfterUseError
 from .broadcasting import unbroadcaster
-from .core import Primitive, Tracer, apply
+from .core import Primitive, Tracer, apply, primal
+from .value_checks import PLAIN_CONSTANTS, check_constant, check_result
 
 __all__ = ["ForwardTrace", "Node", "Recorder", "ReverseTrace", "trace_scope"]
 
@@ -57,7 +59,28 @@ class Recorder(Protocol):
     ) -> None: ...
 
 
-def _leaked(prim: Primitive) -> LeakedTracerError:
+def _check_threads(trace: ReverseTrace | ForwardTrace, prim: Primitive, *groups: Any) -> None:
+    """Refuse a call mixing ``trace`` with a trace of another thread (nested traces share one thread).
+
+    Checked only when values of older traces take part (the nested path), so a
+    first-order operation pays nothing. A grad in thread B over thread A's live
+    value would otherwise return A's traced value as B's gradient.
+    """
+    for group in groups:
+        for a in group:
+            if type(a) is Tracer and a._trace is not trace and a._trace.thread != trace.thread:
+                raise ForeignTraceError(
+                    f"{prim.name} was applied to a traced value of a transformation running in "
+                    "another thread. Each thread differentiates its own values: pass plain arrays "
+                    "between threads (chainrule.primal(x)), and call grad/vjp/jvp in the thread "
+                    "that uses them."
+                )
+
+
+def _refusal(trace: ReverseTrace | ForwardTrace, prim: Primitive) -> Exception:
+    """Why ``trace`` cannot record ``prim`` now: it was poisoned, or has closed."""
+    if trace.poisoned is not None:
+        return trace.poisoned
     return LeakedTracerError(
         f"{prim.name} was applied to a traced value whose transformation has already "
         "returned (it was stored in a global, an attribute or a closure that outlived "
@@ -74,7 +97,7 @@ class ReverseTrace:
     trace of their own).
     """
 
-    __slots__ = ("active", "level", "recorder", "tape")
+    __slots__ = ("active", "level", "poisoned", "recorder", "saved", "tape", "thread")
     kind = "reverse"
 
     def __init__(self, recorder: Recorder | None = None) -> None:
@@ -82,6 +105,45 @@ class ReverseTrace:
         self.tape: list[Node] = []
         self.active = True
         self.recorder = recorder
+        self.thread = get_ident()
+        self.poisoned: Exception | None = None
+        # The constant arrays the rules may read during the sweep, each with a copy taken
+        # when first used: a sweep first checks none was modified since (NumPy arrays have
+        # no version counter, so the copy stands in for PyTorch's saved-tensor version check).
+        self.saved: dict[int, tuple[np.ndarray, np.ndarray, str]] = {}
+
+    def poison(self, error: Exception) -> None:
+        _poison(self, error)
+
+    def _save(self, a: np.ndarray, prim: Primitive) -> None:
+        """Keep a copy of constant ``a`` to check later, unless it cannot change.
+
+        An array that is read-only and owns its memory (or views one that is)
+        cannot be modified without first making it writeable again, so it is not
+        copied: ``big.flags.writeable = False`` spares a large constant the copy.
+        """
+        owner = a if a.base is None else a.base
+        if (
+            not a.flags.writeable
+            and type(owner) is np.ndarray
+            and not owner.flags.writeable
+            and owner.base is None
+        ):
+            self.saved[id(a)] = (a, a, prim.name)
+            return
+        self.saved[id(a)] = (a, a.copy(), prim.name)
+
+    def check_saved(self) -> None:
+        """Raise if a constant array a recorded call used was modified since (the sweep would read it)."""
+        for a, copy, name in self.saved.values():
+            # The plain comparison first: equal_nan costs several passes more.
+            if copy is not a and not np.array_equal(a, copy) and not np.array_equal(a, copy, equal_nan=True):
+                raise ModifiedAfterUseError(
+                    f"An array of shape {a.shape} used by {name} in the traced computation was "
+                    "modified afterwards, so its derivative would be computed from the new "
+                    "values. Modify a copy instead (y = a.copy()), or modify it only after the "
+                    "derivative has been computed."
+                )
 
     def leaf(self, value: Any) -> Tracer:
         """A traced input: a node with no parents."""
@@ -91,13 +153,14 @@ class ReverseTrace:
 
     def process(self, prim: Primitive, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if not self.active:
-            raise _leaked(prim)
+            raise _refusal(self, prim)
         # The per-operation hot path: plain loops, no keyword unpacking when there is none.
         raw: list[Any] = []
         traced: list[int] = []
         outer = False
         for a in args:
-            if type(a) is Tracer:
+            ta = type(a)
+            if ta is Tracer:
                 if a._trace is self:
                     traced.append(len(raw))
                     a = a._value
@@ -106,11 +169,20 @@ class ReverseTrace:
                     raw.append(a)
                     continue
                 outer = True
+            elif ta is np.ndarray:
+                if prim.reads_constants and id(a) not in self.saved:
+                    self._save(a, prim)
+            elif ta not in PLAIN_CONSTANTS:
+                check_constant(prim, a)
             raw.append(a)
+        if outer:
+            _check_threads(self, prim, args, raw)
         if outer and not prim.composite:  # values of older traces remain: they record this call too
             ans = apply(prim, tuple(raw), kwargs)
         else:
             ans = prim.impl(*raw, **kwargs) if kwargs else prim.impl(*raw)
+        if type(ans) is not np.ndarray or ans.dtype.kind == "c":
+            check_result(prim, primal(ans))
         # The rules, applied: for each traced argument, its function g -> cotangent.
         # Written out here, on the per-operation path (no helper call); everything
         # else that needs a rule applied (the checker's localization) goes through
@@ -146,12 +218,17 @@ class ReverseTrace:
 class ForwardTrace:
     """Forward mode: each tracer carries its tangent, computed op by op."""
 
-    __slots__ = ("active", "level")
+    __slots__ = ("active", "level", "poisoned", "thread")
     kind = "forward"
 
     def __init__(self) -> None:
         self.level = next(_levels)
         self.active = True
+        self.thread = get_ident()
+        self.poisoned: Exception | None = None
+
+    def poison(self, error: Exception) -> None:
+        _poison(self, error)
 
     def leaf(self, value: Any, tangent: Any) -> Tracer:
         """A traced input with its tangent."""
@@ -159,25 +236,34 @@ class ForwardTrace:
 
     def process(self, prim: Primitive, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if not self.active:
-            raise _leaked(prim)
-        raw = list(args)
+            raise _refusal(self, prim)
+        raw: list[Any] = []
         traced: list[int] = []
         tangents: list[Any] = []
         outer = False
-        for i, a in enumerate(args):
-            if type(a) is Tracer:
+        for a in args:
+            ta = type(a)
+            if ta is Tracer:
                 if a._trace is self:
-                    traced.append(i)
+                    traced.append(len(raw))
                     tangents.append(a._tangent)
-                    value = raw[i] = a._value
-                    if type(value) is Tracer:
+                    a = a._value
+                    if type(a) is Tracer:
                         outer = True
-                else:
-                    outer = True
+                    raw.append(a)
+                    continue
+                outer = True
+            elif ta is not np.ndarray and ta not in PLAIN_CONSTANTS:
+                check_constant(prim, a)
+            raw.append(a)
+        if outer:
+            _check_threads(self, prim, args, raw)
         if outer and not prim.composite:
             ans = apply(prim, tuple(raw), kwargs)
         else:
             ans = prim.impl(*raw, **kwargs) if kwargs else prim.impl(*raw)
+        if type(ans) is not np.ndarray or ans.dtype.kind == "c":
+            check_result(prim, primal(ans))
         # The rules, applied: the output's tangent, summed over the traced arguments.
         t = None
         for i, t_in in zip(traced, tangents):
@@ -198,10 +284,32 @@ class ForwardTrace:
 TraceT = TypeVar("TraceT", ReverseTrace, ForwardTrace)
 
 
+def _poison(trace: ReverseTrace | ForwardTrace, error: Exception) -> None:
+    """Make ``trace`` refuse every further operation with ``error`` (and its scope raise it at the end).
+
+    For a mistake the user's code does not see as an error (NumPy replaces the
+    one chainrule raised). Costs nothing per operation: the trace is no longer
+    active, and the refusal finds the error.
+    """
+    if trace.poisoned is None:
+        trace.poisoned = error
+    trace.active = False
+
+
 @contextmanager
 def trace_scope(trace: TraceT) -> Iterator[TraceT]:
-    """Use ``trace`` for the block; afterwards its tracers are refused if used again."""
+    """Use ``trace`` for the block; afterwards its tracers are refused if used again.
+
+    A trace poisoned during the block raises its error when the block ends,
+    even if the block swallowed it or failed otherwise.
+    """
     try:
         yield trace
+    except Exception as exc:
+        if trace.poisoned is not None and exc is not trace.poisoned:
+            raise trace.poisoned from exc
+        raise
     finally:
         trace.active = False
+    if trace.poisoned is not None:
+        raise trace.poisoned
