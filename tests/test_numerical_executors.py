@@ -244,3 +244,24 @@ def test_check_grad_on_a_dask_cluster(client):
     b = check_grad(loss, w, x, executor=client)
     assert b.verdict == "pass" and b.evaluations == a.evaluations
     assert [r.numerical for r in a.rows] == [r.numerical for r in b.rows]
+
+
+def test_points_travel_as_exact_differences_from_the_base_point():
+    from chainrule.numerical.executors import Encoder, pack, unpack
+
+    x0 = np.array([0.0, -0.0, 1.5, 2.0, -3.0, 0.25, 7.0, 8.0])
+    encode = Encoder(x0)
+    moved = x0.copy()
+    moved[1] = 0.0  # -0.0 -> +0.0: equal as numbers, a different point
+    moved[3] = np.nan
+    step = x0 + 1e-20j * np.eye(8)[2]  # a complex step: every element becomes complex
+    whole = x0 + 1.0  # every element moved: sent whole
+    hinted = x0.copy()
+    hinted[5] += 1e-7
+    points = [encode(moved), encode(step), encode(whole), encode(hinted, moved=5), encode(x0.copy(), moved=4)]
+    assert points[0].index.tolist() == [1, 3]
+    # x0 + 1e-20j e_2 also turns -0.0 into +0.0 (-0.0 + 0.0 = 0.0): that is part of the point.
+    assert points[1].index.tolist() == [1, 2]
+    assert points[2].index is None and points[4].index.size == 0
+    for x, back in zip([moved, step, whole, hinted, x0], unpack(pack(points), x0)):
+        assert back.dtype == x.dtype and back.tobytes() == x.tobytes()

@@ -68,6 +68,14 @@ def _parser() -> argparse.ArgumentParser:
         "--plot", metavar="PATH", help="write loss, accuracy and cost-versus-N pictures to this PNG"
     )
     demo.add_argument("--no-progress", action="store_true", help="no progress bars even on a terminal")
+    demo.add_argument(
+        "--distributed",
+        nargs="?",
+        const="local",
+        metavar="ADDRESS",
+        help="also run the finite differences on Dask: a LocalCluster, or the scheduler at ADDRESS "
+        '(needs pip install "chainrule[dask]")',
+    )
     sub.add_parser(
         "explain",
         help="show the chain rule of an expression node by node, e.g. explain 'sin(x*y) + x' --at x=1 y=2",
@@ -227,12 +235,12 @@ def _evaluation_executor(args: argparse.Namespace, f: Any) -> Iterator[Any]:
 
 def _run_demo(args: argparse.Namespace) -> int:
     from .demo import MissingExtraError, run_demo
+    from .distributed.cluster import MissingDaskError
 
     try:
-        run_demo(
-            args.model, epochs=args.epochs, seed=args.seed, plot=args.plot, progress=not args.no_progress
-        )
-    except MissingExtraError as exc:
+        run_demo(args.model, epochs=args.epochs, seed=args.seed, plot=args.plot,
+                 progress=not args.no_progress, distributed=args.distributed)  # fmt: skip
+    except (MissingExtraError, MissingDaskError) as exc:
         print(f"chainrule demo: {exc}", file=sys.stderr)
         return 1
     return 0

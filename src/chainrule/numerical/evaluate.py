@@ -140,12 +140,18 @@ class Evaluator:
             self.count += 1
         return self._checked_structure(out)
 
-    def many(self, xs: Sequence[np.ndarray], executor: Executor | None = None) -> list[np.ndarray]:
-        """The flat outputs at several points (non-finite values are kept, NumPy warnings silenced)."""
+    def many(
+        self, xs: Sequence[np.ndarray], executor: Executor | None = None, moved: int | None = None
+    ) -> list[np.ndarray]:
+        """The flat outputs at several points (non-finite values are kept, NumPy warnings silenced).
+
+        ``moved``: the one element in which every point may differ from ``x0`` (a hint
+        that saves comparing whole points when they are sent elsewhere).
+        """
         if not xs:
             return []
         if self.deferred is not None:
-            return self.deferred.lookup(xs)
+            return self.deferred.lookup(xs, moved)
         if not self.vectorized:
             return map_ordered(executor, self, xs)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):

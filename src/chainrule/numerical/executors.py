@@ -219,8 +219,13 @@ class Encoder:
         self.zeros = np.flatnonzero(x0 == 0)  # where x != x0 misses a change of sign of zero
         self.negative_zeros = np.signbit(x0[self.zeros])
 
-    def __call__(self, x: np.ndarray) -> Point:
+    def __call__(self, x: np.ndarray, moved: int | None = None) -> Point:
         x0 = self.x0
+        if moved is not None and x.dtype == x0.dtype:
+            # Only element ``moved`` may differ (Line.point's contract): compare it, bit for bit.
+            same = x[moved : moved + 1].tobytes() == x0[moved : moved + 1].tobytes()
+            index = np.zeros(0, dtype=np.intp) if same else np.array([moved], dtype=np.intp)
+            return Point(x.dtype.str, index, x[index])
         if x.dtype == x0.dtype:
             moved = x != x0
             moved[self.zeros] |= np.signbit(x[self.zeros]) != self.negative_zeros
@@ -294,8 +299,8 @@ class _Store:
         self.missing: dict[Any, Point] = {}
         self.inflight: set[Any] = set()  # submitted, not back yet
 
-    def lookup(self, xs: Sequence[np.ndarray]) -> list[np.ndarray]:
-        points = [self.encode(x) for x in xs]
+    def lookup(self, xs: Sequence[np.ndarray], moved: int | None = None) -> list[np.ndarray]:
+        points = [self.encode(x, moved) for x in xs]
         keys = [p.key for p in points]
         unknown = [(k, p) for k, p in zip(keys, points) if k not in self.cache]
         if unknown:
