@@ -74,7 +74,7 @@ def test_bad_inputs_are_refused_by_name():
 
 def test_dask_arrays_as_parameters_of_grad_name_dask():
     x = da.ones((4,), chunks=2)
-    with pytest.raises(TypeError, match=r"Array|Dask"):
+    with pytest.raises(TypeError, match=r"argument 0 \('x'\) is a Dask array.*dask_value_and_grad"):
         cr.grad(lambda x: np.sum(x**2))(x)
 
 
