@@ -157,7 +157,9 @@ def data_parallel(rows: int, memory: str, quick: bool) -> None:
         for name, (loss, params, direct) in cases.items():
             before = _rss()
             start = time.perf_counter()
-            value, g = dask_value_and_grad(loss, params, x, y)
+            # Blocks of 25k rows inside each chunk: the MLP's activations of a whole 200k-row
+            # chunk (several arrays of 200k x 16) would not fit beside a worker's own 100 MB.
+            value, g = dask_value_and_grad(loss, params, x, y, block_rows=25_000)
             ours = time.perf_counter() - start
             growth = _rss() - before
             start = time.perf_counter()

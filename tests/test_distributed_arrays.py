@@ -47,6 +47,20 @@ def test_matches_numpy_on_the_whole_data_for_two_losses():
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
 
 
+def test_blocks_within_chunks_give_the_same_gradient():
+    x, y = _data()
+    params = _params()
+    summed = lambda p, x, y: mlp(p, x, y) * len(y)  # the same loss as a sum over rows
+    for loss, reduction in ((mlp, "mean"), (summed, "sum")):
+        value, g = dask_value_and_grad(loss, params, x, y, reduction=reduction)
+        v_blocks, g_blocks = dask_value_and_grad(loss, params, x, y, reduction=reduction, block_rows=64)
+        assert v_blocks == pytest.approx(value, rel=1e-13)
+        for a, b in zip(cr.tree_leaves(g_blocks), cr.tree_leaves(g)):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+    with pytest.raises(ValueError, match="block_rows= must be a positive int"):
+        dask_value_and_grad(mlp, params, x, y, block_rows=0)
+
+
 def test_sum_reduction_misaligned_chunks_and_float32_parameters():
     x, y = _data(chunks=(500, 500))
     y = y.rechunk(200)  # rows chunked differently from x: aligned to x's chunks

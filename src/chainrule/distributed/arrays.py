@@ -32,7 +32,11 @@ _REDUCTIONS = ("mean", "sum")
 
 
 def dask_value_and_grad(
-    loss: Callable[..., Any], params: Any, *arrays: Any, reduction: str = "mean"
+    loss: Callable[..., Any],
+    params: Any,
+    *arrays: Any,
+    reduction: str = "mean",
+    block_rows: int | None = None,
 ) -> tuple[float, Any]:
     """``(value, gradient)`` of ``loss(params, *arrays)`` over Dask arrays, chunk by chunk.
 
@@ -53,6 +57,11 @@ def dask_value_and_grad(
         along every other axis.
     reduction
         "mean" (each chunk weighted by its share of the rows) or "sum".
+    block_rows
+        Differentiate each chunk in blocks of at most this many rows, summed
+        in the task: the backward pass keeps the intermediate arrays of one
+        block, so a worker's memory is bounded even when a chunk's
+        activations (rows x hidden units, several times over) would not fit.
 
     Returns
     -------
@@ -69,13 +78,14 @@ def dask_value_and_grad(
     >>> float(value), g  # x @ w = -1 on every row: the gradient is mean(2 (x @ w) x) = -2 mean(x)
     (1.0, array([-6., -8.]))
     """
-    graph = _graph(loss, params, arrays, reduction)
+    graph = _graph(loss, params, arrays, reduction, block_rows)
     (total,) = _dask().compute(graph)
     return _split(total, params)
 
 
 def dask_objective(
-    loss: Callable[..., Any], *arrays: Any, reduction: str = "mean", persist: bool = True
+    loss: Callable[..., Any], *arrays: Any, reduction: str = "mean", persist: bool = True,
+    block_rows: int | None = None,
 ) -> tuple[Callable[[Any], float], Callable[[Any], Any]]:
     """``(fun, grad)`` of ``params -> loss`` over Dask arrays, for :func:`chainrule.optim.minimize`.
 
@@ -105,7 +115,8 @@ def dask_objective(
     def _evaluate(params: Any) -> tuple[float, Any]:
         key = [np.asarray(leaf).tobytes() for leaf in tree_leaves(params)]
         if last.get("key") != key:
-            last["key"], last["result"] = key, dask_value_and_grad(loss, params, *data, reduction=reduction)
+            last["key"], last["result"] = key, dask_value_and_grad(loss, params, *data, reduction=reduction,
+                                                                     block_rows=block_rows)
         result: tuple[float, Any] = last["result"]
         return result
 
@@ -157,14 +168,29 @@ def _aligned(arrays: Sequence[Any]) -> list[Any]:
     return [a.rechunk((chunks, *(-1 for _ in range(a.ndim - 1)))) for a in out]
 
 
-def _chunk(loss: Callable[..., Any], params: Any, weight: float, *blocks: np.ndarray) -> np.ndarray:
+def _chunk(loss: Callable[..., Any], params: Any, weight: float, block_rows: int | None, reduction: str,
+           *blocks: np.ndarray) -> np.ndarray:  # fmt: skip
     """One chunk's ``weight * [value, gradient...]`` as one flat float64 vector (a Dask task)."""
-    value, g = value_and_grad(loss)(params, *blocks)
-    leaves = [np.ravel(np.asarray(leaf, dtype=np.float64)) for leaf in tree_leaves(g)]
-    return weight * np.concatenate([np.atleast_1d(np.float64(value)), *leaves])
+    rows = len(blocks[0])
+    step = rows if block_rows is None else max(1, block_rows)
+    total = None
+    for start in range(0, rows, step):
+        part = [b[start : start + step] for b in blocks]
+        value, g = value_and_grad(loss)(params, *part)
+        leaves = [np.ravel(np.asarray(leaf, dtype=np.float64)) for leaf in tree_leaves(g)]
+        share = len(part[0]) / rows if reduction == "mean" else 1.0
+        vector = share * np.concatenate([np.atleast_1d(np.float64(value)), *leaves])
+        total = vector if total is None else total + vector
+    if total is None:  # an empty chunk
+        return np.zeros(1 + sum(int(np.size(leaf)) for leaf in tree_leaves(params)))
+    return weight * total
 
 
-def _graph(loss: Callable[..., Any], params: Any, arrays: Sequence[Any], reduction: str) -> Any:
+def _graph(
+    loss: Callable[..., Any], params: Any, arrays: Sequence[Any], reduction: str, block_rows: int | None
+) -> Any:
+    if block_rows is not None and (not isinstance(block_rows, int) or block_rows < 1):
+        raise ValueError(f"block_rows= must be a positive int or None, not {block_rows!r}")
     if reduction not in _REDUCTIONS:
         raise ValueError(f"reduction= must be 'mean' or 'sum', not {reduction!r}")
     refuse_dask_parameters(params, "dask_value_and_grad")
@@ -178,7 +204,8 @@ def _graph(loss: Callable[..., Any], params: Any, arrays: Sequence[Any], reducti
     shared = dask.delayed(params, traverse=False)  # one key, not a copy in every task
     task = dask.delayed(_chunk, pure=True)
     parts = [
-        task(loss, shared, (size / rows) if reduction == "mean" else 1.0, *(b[i] for b in blocks))
+        task(loss, shared, (size / rows) if reduction == "mean" else 1.0, block_rows, reduction,
+             *(b[i] for b in blocks))
         for i, size in enumerate(sizes)
     ]
     add = dask.delayed(np.add, pure=True)
