@@ -18,7 +18,7 @@ def local_client(processes: bool = True, memory_limit: str | None = None) -> Ite
     from distributed import Client, LocalCluster
 
     options: dict[str, Any] = {"memory_limit": memory_limit} if memory_limit else {}
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=processes, dashboard_address=None,
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=processes, dashboard_address=":0",
                            **options)  # fmt: skip
     client = Client(cluster)
     try:

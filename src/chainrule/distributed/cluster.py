@@ -42,8 +42,8 @@ def cluster_client(
 ) -> Iterator[Any]:
     """A ``distributed.Client``: to the scheduler at ``address``, or on a new LocalCluster.
 
-    The LocalCluster (``workers`` processes of one thread each, no
-    dashboard) is closed on exit; a cluster given by address is left
+    The LocalCluster (``workers`` processes of one thread each, its
+    dashboard on a free port, not 8787: the machine may run other clusters) is closed on exit; a cluster given by address is left
     running. ``cluster_options`` go to ``LocalCluster`` (``memory_limit=...``).
     """
     require_dask("a Dask cluster")
@@ -57,7 +57,7 @@ def cluster_client(
             client.close()
         return
     cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=processes,
-                           dashboard_address=None, **cluster_options)  # fmt: skip
+                           dashboard_address=":0", **cluster_options)  # fmt: skip
     client = Client(cluster)
     try:
         yield client
