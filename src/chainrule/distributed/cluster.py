@@ -43,7 +43,8 @@ def cluster_client(
     """A ``distributed.Client``: to the scheduler at ``address``, or on a new LocalCluster.
 
     The LocalCluster (``workers`` processes of one thread each, its
-    dashboard on a free port, not 8787: the machine may run other clusters) is closed on exit; a cluster given by address is left
+    dashboard on a free port, not 8787: the machine may run other
+    clusters) is closed on exit; a cluster given by address is left
     running. ``cluster_options`` go to ``LocalCluster`` (``memory_limit=...``).
     """
     require_dask("a Dask cluster")
