@@ -29,7 +29,7 @@ LAYERS = {
     "rules": 4,
     "derivatives": 5, "jit": 5,
     "check": 6,
-    "optim": 7, "nn": 7, "explain": 7,
+    "optim": 7, "nn": 7, "explain": 7, "distributed": 7,
     "demo": 8, "cli": 8, "cli_inputs": 8, "__main__": 8,
 }  # fmt: skip
 

@@ -73,7 +73,7 @@ def test_cli_demo_passes_its_options_on(monkeypatch):
     assert main(["demo", "--model", "cnn", "--epochs", "2", "--seed", "1", "--plot", "p.png",
                  "--no-progress"]) == 0  # fmt: skip
     assert seen["args"] == ("cnn",)
-    assert seen["kwargs"] == {"epochs": 2, "seed": 1, "plot": "p.png", "progress": False}
+    assert seen["kwargs"] == {"epochs": 2, "seed": 1, "plot": "p.png", "progress": False, "distributed": None}
 
 
 def test_demo_writes_the_plot_with_the_cost_panel(tmp_path):

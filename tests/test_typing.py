@@ -21,6 +21,7 @@ STRICT = [
     "src/chainrule/cli_inputs.py",
     "src/chainrule/_version.py",
     "src/chainrule/demo",
+    "src/chainrule/distributed",
 ]
 
 

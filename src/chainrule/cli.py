@@ -12,9 +12,10 @@ Subcommands:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, NoReturn
 
 from ._version import __version__
@@ -27,6 +28,8 @@ examples:
   chainrule check mymodel.py:f --arg x=0.5 --arg w="[1, 2]"
   chainrule check mymodel.py:f --arg x=shape:10 --domain x=0.1,2   (log: x > 0)
   chainrule check mymodel.py:f --arg params='{"w": [[1, 2]], "b": [0]}'
+  chainrule check mymodel.py:sim --arg x=shape:200 --workers 8     (processes)
+  chainrule check mymodel.py:sim --arg x=shape:200 --executor tcp://host:8786
 """
 
 
@@ -65,6 +68,14 @@ def _parser() -> argparse.ArgumentParser:
         "--plot", metavar="PATH", help="write loss, accuracy and cost-versus-N pictures to this PNG"
     )
     demo.add_argument("--no-progress", action="store_true", help="no progress bars even on a terminal")
+    demo.add_argument(
+        "--distributed",
+        nargs="?",
+        const="local",
+        metavar="ADDRESS",
+        help="also run the finite differences on Dask: a LocalCluster, or the scheduler at ADDRESS "
+        '(needs pip install "chainrule[dask]")',
+    )
     sub.add_parser(
         "explain",
         help="show the chain rule of an expression node by node, e.g. explain 'sin(x*y) + x' --at x=1 y=2",
@@ -121,6 +132,15 @@ def _add_check_parser(sub: Any) -> None:
         "gradient per argument) instead of chainrule's, by finite differences only",
     )
     check.add_argument("--plain", action="store_true", help="no colour, even on a terminal")
+    check.add_argument(
+        "--workers", type=int, metavar="N", help="evaluate the finite differences in N local processes"
+    )
+    check.add_argument(
+        "--executor",
+        metavar="ADDRESS",
+        help="evaluate them on the Dask cluster at ADDRESS (tcp://host:8786), or 'local' for a new "
+        'LocalCluster (of --workers processes); needs pip install "chainrule[dask]"',
+    )
 
 
 def _fail(message: str, code: int = 2) -> int:
@@ -189,14 +209,19 @@ def check_command(args: argparse.Namespace) -> int:
         return _fail(f"{args.target} is not finite (nan or inf) at these inputs: choose inputs inside "
                      f"its domain{hint}")  # fmt: skip
     colour = False if args.plain else None
+    if args.workers is not None and args.workers < 1:
+        return _fail(f"--workers must be at least 1, not {args.workers}")
     try:
         argnums = tuple(range(len(values)))
-        if hand is None:
-            report = check_grad(f, *values, argnums=argnums, seed=seed, mode=args.mode, order=args.order)
-        else:
-            # The gradient of the only argument, or a tuple of one per argument (as chainrule's grad).
-            given = 0 if len(values) == 1 else argnums
-            report = check_grad(f, *values, argnums=given, seed=seed, mode=args.mode, grad=hand)
+        with _evaluation_executor(args, f) as executor:
+            if hand is None:
+                report = check_grad(f, *values, argnums=argnums, seed=seed, mode=args.mode,
+                                    order=args.order, executor=executor)  # fmt: skip
+            else:
+                # The gradient of the only argument, or a tuple of one per argument (as chainrule's grad).
+                given = 0 if len(values) == 1 else argnums
+                report = check_grad(f, *values, argnums=given, seed=seed, mode=args.mode, grad=hand,
+                                    executor=executor)  # fmt: skip
     except GradientCheckError as exc:
         exc.report.show(colour=colour)
         return 1
@@ -206,14 +231,34 @@ def check_command(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _evaluation_executor(args: argparse.Namespace, f: Any) -> Iterator[Any]:
+    """Where ``chainrule check`` evaluates: here (None), N processes, or a Dask cluster."""
+    if args.executor is None and (args.workers is None or args.workers == 1):
+        yield None
+        return
+    from .distributed.cluster import cluster_client, ship_by_value
+
+    ship_by_value(f)  # a function loaded from a file path travels by value
+    if args.executor is not None:
+        address = None if args.executor == "local" else args.executor
+        with cluster_client(address, workers=args.workers) as client:
+            yield client
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(args.workers) as pool:
+        yield pool
+
+
 def _run_demo(args: argparse.Namespace) -> int:
     from .demo import MissingExtraError, run_demo
+    from .distributed.cluster import MissingDaskError
 
     try:
-        run_demo(
-            args.model, epochs=args.epochs, seed=args.seed, plot=args.plot, progress=not args.no_progress
-        )
-    except MissingExtraError as exc:
+        run_demo(args.model, epochs=args.epochs, seed=args.seed, plot=args.plot,
+                 progress=not args.no_progress, distributed=args.distributed)  # fmt: skip
+    except (MissingExtraError, MissingDaskError) as exc:
         print(f"chainrule demo: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -146,8 +146,9 @@ class Problem:
 
 class Checker:
     def __init__(self, problem: Problem, rtol: float, atol_frac: float, atol: float | None, method: str,
-                 strict: bool, modes: tuple[str, ...]):  # fmt: skip
+                 strict: bool, modes: tuple[str, ...], executor: Any = None):  # fmt: skip
         self.p = problem
+        self.executor = executor  # where the numerical side evaluates (chainrule.numerical executor=)
         self.rtol = rtol
         self.atol_frac = atol_frac
         self.atol = atol
@@ -168,7 +169,7 @@ class Checker:
         p = self.p
         est = numerical.directional(
             p.partial(), p.selected(), p.trees(v, native=False), method=method or self.method,
-            return_estimate=True, step=step,
+            return_estimate=True, step=step, executor=self.executor,
         )  # fmt: skip
         self.evaluations += est.evaluations
         return est
@@ -216,7 +217,8 @@ class Checker:
         """Compare partial derivatives (all, or the given flat indices)."""
         p = self.p
         if indices is None:
-            est = numerical.grad(p.fs, *p.args, argnums=p.nums, method=self.method, return_estimate=True)
+            est = numerical.grad(p.fs, *p.args, argnums=p.nums, method=self.method, return_estimate=True,
+                                 executor=self.executor)  # fmt: skip
             self.evaluations += est.evaluations
             num, err = _flat(est.value), _flat(est.error)
             idx = np.arange(p.size)
@@ -279,7 +281,7 @@ class Checker:
         for label, v in directions:
             got = p.hvp(v)
             est = numerical.directional(gfun, p.selected(), p.trees(v, native=False), method=self.method,
-                                        return_estimate=True)  # fmt: skip
+                                        return_estimate=True, executor=self.executor)  # fmt: skip
             self.evaluations += est.evaluations
             num, err = np.asarray(est.value), np.asarray(est.error)
             scale = float(np.max(np.abs(num), initial=0.0)) or 1.0

@@ -44,6 +44,7 @@ def check_grad(
     localize: bool = True,
     raise_on_failure: bool = True,
     grad: Callable[..., Any] | None = None,
+    executor: Any = None,
 ) -> CheckReport:
     """Check ``f``'s backpropagated derivatives against finite differences.
 
@@ -96,6 +97,10 @@ def check_grad(
         Raise :class:`GradientCheckError` on failure (otherwise return the report).
     grad
         A hand-written gradient function to check in place of backpropagation.
+    executor
+        Run the finite-difference evaluations on a ``concurrent.futures.Executor``
+        or a ``distributed.Client`` (batched; the report is the same as a serial
+        run's). See :mod:`chainrule.numerical.executors`.
 
     Returns
     -------
@@ -115,7 +120,7 @@ def check_grad(
             raise ValueError("check_grad(..., grad=) checks a gradient: order=1 and modes=('rev',) only")
         return check_given_grad(f, args, grad, argnums=argnums, mode=mode, rtol=rtol, atol=atol, seed=seed,
                                 probes=probes, max_evaluations=max_evaluations, strict=strict, method=method,
-                                raise_on_failure=raise_on_failure)  # fmt: skip
+                                raise_on_failure=raise_on_failure, executor=executor)  # fmt: skip
     modes = tuple(modes)
     for m in modes:
         if m not in ("rev", "fwd"):
@@ -145,7 +150,7 @@ def check_grad(
                if mode == "full" else " Use fewer probes.")
         )  # fmt: skip
 
-    c = Checker(p, rtol, atol_frac, atol, method, strict, modes)
+    c = Checker(p, rtol, atol_frac, atol, method, strict, modes, executor)
     c.rtol_given = rtol_given
     if p.scalarized:
         c.notes.append("non-scalar output: checked <u, f(x)> for a random cotangent u (a VJP)")

@@ -91,6 +91,7 @@ def check_given_grad(
     strict: bool = False,
     method: str = "central",
     raise_on_failure: bool = True,
+    executor: Any = None,
 ) -> CheckReport:
     """The body of ``check_grad(f, *args, grad=g)``; see :func:`chainrule.check_grad`."""
     if mode not in ("full", "fast"):
@@ -109,7 +110,7 @@ def check_given_grad(
             f"than max_evaluations={max_evaluations}."
             + (" Use mode='fast' (random directional probes)." if mode == "full" else " Use fewer probes.")
         )
-    c = Checker(p, d_rtol if rtol is None else rtol, atol_frac, atol, method, strict, ("rev",))
+    c = Checker(p, d_rtol if rtol is None else rtol, atol_frac, atol, method, strict, ("rev",), executor)
     c.rtol_given = rtol is not None
     c.notes.append(
         f"gradient from {function_name(grad)} (hand-written), compared with finite differences of f"

@@ -7,6 +7,10 @@
 4. Compare one full gradient by backprop (the median of repeated runs) with
    the same gradient by finite differences (2N+1 evaluations, with a progress
    bar and a running estimate of their cost), and say why they differ.
+   With ``distributed`` (``chainrule demo --distributed [ADDRESS]``), the
+   finite differences run again on a Dask cluster (a LocalCluster, or the
+   scheduler at ADDRESS) and the speed-up is reported
+   (:mod:`chainrule.demo.distributed`).
 5. Train with Adam (the optimizer only consumes the gradients) and report
    accuracy and time per epoch; ``plot=PATH`` also draws the cost of one
    gradient versus the number of parameters N.
@@ -31,9 +35,11 @@ import numpy as np
 from .. import nn
 from ..check import check_grad
 from ..derivatives import value_and_grad
+from ..distributed.cluster import require_dask
 from ..numerical import grad as numerical_grad
 from ..optim import adam, apply_updates
 from .cost import CostPoint, cost_versus_n
+from .distributed import distributed_finite_differences
 from .plot import plot_result
 from .progress import EvaluationProgress
 from .timing import median_seconds, single_threaded_blas
@@ -68,6 +74,8 @@ class DemoResult:
     finite_difference_evaluations: int = 0
     cost: list[CostPoint] = field(default_factory=list)
     finite_difference_point: tuple[int, float] | None = None
+    distributed_seconds: float = 0.0
+    distributed_workers: int = 0
 
 
 def require_extra(plot: bool) -> None:
@@ -129,16 +137,25 @@ def run_demo(
     progress: bool = True,
     compare_finite_differences: bool = True,
     out: TextIO | None = None,
+    distributed: str | None = None,
 ) -> DemoResult:
     """Run the demo and print its report; returns what it measured.
 
+    ``distributed``: also run the finite differences on Dask, on a new
+    LocalCluster (``"local"``) or on the cluster whose scheduler is at this
+    address, and report the speed-up.
+
     Raises :class:`MissingExtraError` (before any work) when scikit-learn, or
-    matplotlib for ``plot``, is not installed.
+    matplotlib for ``plot``, is not installed, and
+    :class:`~chainrule.distributed.MissingDaskError` when ``distributed`` is
+    given without Dask.
     """
     require_extra(plot=bool(plot))
+    if distributed is not None:
+        require_dask("chainrule demo --distributed")
     with single_threaded_blas():
         return _run(model_kind, epochs, seed, learning_rate, batch_size, plot, progress,
-                    compare_finite_differences, out)  # fmt: skip
+                    compare_finite_differences, out, distributed)  # fmt: skip
 
 
 def _run(
@@ -151,6 +168,7 @@ def _run(
     progress: bool,
     compare_finite_differences: bool,
     out: TextIO | None,
+    distributed: str | None = None,
 ) -> DemoResult:
     stream = out if out is not None else sys.stdout
 
@@ -184,7 +202,13 @@ def _run(
     # differences cost 2 evaluations per parameter, and each costs a forward pass).
     if compare_finite_differences:
         xb, yb = (xb, yb) if model_kind == "mlp" else (xb[:8], yb[:8])
-        _compare(loss, params, xb, yb, n_params, result, say, stream, progress)
+        g_numeric = _compare(loss, params, xb, yb, n_params, result, say, stream, progress)
+        if distributed is not None:
+            address = None if distributed == "local" else distributed
+            result.distributed_seconds, result.distributed_workers = distributed_finite_differences(
+                loss, (params, xb, yb), (g_numeric, result.finite_difference_seconds),
+                result.backprop_seconds, address, say, stream, progress,
+            )  # fmt: skip
         if model_kind == "mlp":  # the measured point on the plot's curve (same network family)
             result.finite_difference_point = (n_params, result.finite_difference_seconds)
     if plot:
@@ -214,8 +238,11 @@ def _compare(
     say: Callable[..., None],
     stream: TextIO,
     progress: bool,
-) -> None:
-    """One gradient by backprop (median of repeats) and by central differences (2N+1 calls)."""
+) -> Any:
+    """One gradient by backprop (median of repeats) and by central differences (2N+1 calls).
+
+    Returns the finite-difference gradient.
+    """
     step = value_and_grad(loss)
     result.function_seconds = median_seconds(lambda: loss(params, xb, yb))
     result.backprop_seconds = median_seconds(lambda: step(params, xb, yb))
@@ -243,6 +270,7 @@ def _compare(
     say(f"  largest difference  {np.max(np.abs(flat_b - flat_n)):.1e}")
     for line in textwrap.wrap(WHY, width=78, initial_indent="  ", subsequent_indent="  "):
         say(line)
+    return g_numeric
 
 
 def _train(

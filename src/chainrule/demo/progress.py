@@ -99,6 +99,11 @@ class EvaluationProgress:
 
         return counted
 
+    def advance(self, k: int) -> None:
+        """Count ``k`` evaluations made elsewhere (a batch finished on a worker)."""
+        self.calls += k
+        self._show()
+
     def _show(self) -> None:
         if self._bar is not None:
             self._bar.update(self._task, completed=min(self.calls, self.total), estimate=self.estimate())

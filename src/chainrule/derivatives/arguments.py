@@ -90,6 +90,9 @@ def as_float_leaf(x: Any, describe: Callable[[], str]) -> Any:
             f"{where} is complex; chainrule does not differentiate complex values yet. Pass "
             "its real and imaginary parts as separate float arguments."
         )
+    if callable(getattr(x, "__dask_graph__", None)):  # the message of chainrule.distributed.parameters
+        raise TypeError(f"{where} is a Dask array; chainrule differentiates NumPy arrays only. Pass "
+                        "x.compute(), or keep it as data: chainrule.distributed.dask_value_and_grad")
     raise TypeError(
         f"{where} is a {type(x).__name__}, which chainrule cannot differentiate with respect "
         "to. Differentiable leaves are float NumPy arrays and Python floats inside dicts, "

@@ -40,6 +40,7 @@ array([1., 1.])
 from .api import derivative, directional, grad, hessian, jacobian
 from .estimate import STATUS, Estimate
 from .evaluate import NonFiniteError
+from .executors import EvaluationError
 from .fornberg import fornberg_weights
 from .stencils import METHODS, make_stencil
 from .steps import StepUnderflowWarning, default_step
@@ -47,6 +48,7 @@ from .steps import StepUnderflowWarning, default_step
 __all__ = [
     "METHODS",
     "Estimate",
+    "EvaluationError",
     "NonFiniteError",
     "STATUS",
     "StepUnderflowWarning",

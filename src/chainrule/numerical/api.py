@@ -19,7 +19,8 @@ from ..pytree import tree_unflatten
 from .adaptive import plan_steps
 from .differences import LineResult, difference
 from .estimate import STATUS, Estimate
-from .evaluate import Evaluator, executor_for, map_ordered
+from .evaluate import Evaluator
+from .executors import job_runner
 from .hessian import hessian
 from .inputs import Inputs
 from .line import Line, describe_direction, describe_element, describe_elementwise
@@ -97,6 +98,7 @@ def _columns(
     kwargs: dict[str, Any] | None,
     vectorized: bool,
     scalar: bool = False,
+    executor: Any = None,
 ) -> tuple[Inputs, Evaluator, np.ndarray, np.ndarray | None, np.ndarray, list[LineResult]]:
     inputs = Inputs(f, args, argnums, upcast)
     ev = Evaluator(f, inputs, kwargs, vectorized)
@@ -116,12 +118,8 @@ def _columns(
             tolerance=opts.tolerance, unit=float(h[i]), plan=(float(plan[0][i]), int(plan[1][i])),
         )  # fmt: skip
 
-    executor, owned = executor_for(workers)
-    try:
-        results = map_ordered(executor, column, range(inputs.size))
-    finally:
-        if owned and executor is not None:
-            executor.shutdown()
+    with job_runner(ev, workers, executor) as run:
+        results = run(column, range(inputs.size))
     n_out = ev.f0.size
     dtype = np.result_type(ev.f0, np.float64)
     jac = np.stack([r.value for r in results], axis=-1) / h if results else np.zeros((n_out, 0), dtype)
@@ -148,6 +146,7 @@ def grad(
     step: Any = None,
     return_estimate: bool = False,
     workers: Workers = None,
+    executor: Any = None,
     upcast: bool = True,
     kwargs: dict[str, Any] | None = None,
     vectorized: bool = False,
@@ -197,6 +196,14 @@ def grad(
     workers
         Evaluate in a thread pool of this size (or on the given
         ``concurrent.futures.Executor``). Helps when ``f`` releases the GIL.
+    executor
+        Evaluate on any ``concurrent.futures.Executor`` (threads, processes,
+        ``distributed.Client(...).get_executor()``) or a
+        ``distributed.Client``: the points are sent in batches, several per
+        task, and the result (value, error, evaluations) is identical to the
+        serial run's. A function that raises on a worker raises
+        :class:`~chainrule.numerical.EvaluationError` naming the point. See
+        :mod:`chainrule.numerical.executors`. Not together with ``workers``.
     upcast
         Perturb and evaluate float32 inputs as float64 copies (the default),
         so that the referee is not noisier than the code it checks. The
@@ -231,7 +238,7 @@ def grad(
     opts = Options(method, 1, accuracy, atol, rtol)
     inputs, ev, jac, err, h, results = _columns(
         f, args, argnums, opts, step, return_estimate or opts.tolerance is not None, workers, upcast,
-        kwargs, vectorized, scalar=True,
+        kwargs, vectorized, scalar=True, executor=executor,
     )  # fmt: skip
     convention = complex_convention(ev, inputs, holomorphic, "grad", f)
     if ev.complex_output and not holomorphic:
@@ -263,6 +270,7 @@ def jacobian(
     step: Any = None,
     return_estimate: bool = False,
     workers: Workers = None,
+    executor: Any = None,
     upcast: bool = True,
     kwargs: dict[str, Any] | None = None,
     vectorized: bool = False,
@@ -289,7 +297,7 @@ def jacobian(
     opts = Options(method, 1, accuracy, atol, rtol)
     inputs, ev, jac, err, h, results = _columns(
         f, args, argnums, opts, step, return_estimate or opts.tolerance is not None, workers, upcast,
-        kwargs, vectorized,
+        kwargs, vectorized, executor=executor,
     )  # fmt: skip
     convention = complex_convention(ev, inputs, holomorphic, "jacobian", f)
     value = _split_outputs(ev, inputs, jac, convention)
@@ -327,6 +335,7 @@ def derivative(
     step: Any = None,
     return_estimate: bool = False,
     workers: Workers = None,
+    executor: Any = None,
     upcast: bool = True,
     kwargs: dict[str, Any] | None = None,
     vectorized: bool = False,
@@ -387,15 +396,16 @@ def derivative(
     if inputs.has_complex:
         direction[elements:] = 0.0  # move the real parts only
     unit = h[:elements] if elements > 1 else float(h[0])
-    executor, owned = executor_for(workers)
-    try:
-        line = Line(ev, x0, direction, describe_elementwise(inputs.label, x0, h), executor)
-        shared = (float(np.max(plan[0], initial=2.0)), int(np.max(plan[1], initial=0)))
-        res = difference(line, opts.method, n, estimate=return_estimate or opts.tolerance is not None,
-                         accuracy=accuracy, tolerance=opts.tolerance, unit=unit, plan=shared)  # fmt: skip
-    finally:
-        if owned and executor is not None:
-            executor.shutdown()
+    shared = (float(np.max(plan[0], initial=2.0)), int(np.max(plan[1], initial=0)))
+    with job_runner(ev, workers, executor) as run:
+
+        def one(_: int) -> LineResult:
+            line = Line(ev, x0, direction, describe_elementwise(inputs.label, x0, h), run.pool)
+            estimate = return_estimate or opts.tolerance is not None
+            return difference(line, opts.method, n, estimate=estimate, accuracy=accuracy,
+                              tolerance=opts.tolerance, unit=unit, plan=shared)  # fmt: skip
+
+        (res,) = run(one, [0])
     value = res.value / np.asarray(unit) ** n
     out = _reshape_outputs(ev, value, _native_dtype(inputs, ev))
     if not return_estimate:
@@ -438,6 +448,7 @@ def directional(
     step: float | None = None,
     return_estimate: bool = False,
     workers: Workers = None,
+    executor: Any = None,
     upcast: bool = True,
     kwargs: dict[str, Any] | None = None,
     vectorized: bool = False,
@@ -496,14 +507,14 @@ def directional(
     if method != "complex":
         _check_direction_step(x0, d, h, inputs)
 
-    executor, owned = executor_for(workers)
-    try:
-        line = Line(ev, x0, h * d, describe_direction("args", h), executor)
-        res = difference(line, opts.method, n, estimate=return_estimate or opts.tolerance is not None,
-                         accuracy=accuracy, tolerance=opts.tolerance, unit=h, plan=plan)  # fmt: skip
-    finally:
-        if owned and executor is not None:
-            executor.shutdown()
+    with job_runner(ev, workers, executor) as run:
+
+        def one(_: int) -> LineResult:
+            line = Line(ev, x0, h * d, describe_direction("args", h), run.pool)
+            return difference(line, opts.method, n, estimate=return_estimate or opts.tolerance is not None,
+                              accuracy=accuracy, tolerance=opts.tolerance, unit=h, plan=plan)  # fmt: skip
+
+        (res,) = run(one, [0])
     value = res.value / h**n
     out = _reshape_outputs(ev, value)
     if not return_estimate:

@@ -5,7 +5,9 @@ output (any pytree of arrays) into one vector and refuses a NaN or infinity
 at a stencil point where the base value is finite, naming the input that was
 perturbed. ``workers=`` spreads the calls over a
 :class:`concurrent.futures.ThreadPoolExecutor` (useful when the function
-spends its time in NumPy code that releases the GIL), or any executor given.
+spends its time in NumPy code that releases the GIL); ``executor=`` hands them,
+in batches, to any executor or a Dask cluster (:mod:`.executors`), which
+serves them through :attr:`Evaluator.deferred`.
 """
 
 from __future__ import annotations
@@ -51,6 +53,9 @@ class Evaluator:
         self._lock = threading.Lock()
         self._eps: float | None = None
         self._input_eps: float | None = None
+        # Set by .executors while it runs jobs in rounds: many() then answers from its
+        # cache of values computed elsewhere, or asks for the missing points.
+        self.deferred: Any = None
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             out = self._call(inputs.x0)
         self.count = 1
@@ -106,8 +111,28 @@ class Evaluator:
             )
         return self._flat(leaves)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled for an executor's workers: without the lock and the client's deferred store."""
+        state = self.__dict__.copy()
+        state["_lock"] = None
+        state["deferred"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    def compute(self, xs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """The flat outputs at ``xs``, computed here and not counted (a worker's side of :meth:`many`)."""
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if self.vectorized:
+                out = self.f(*self.inputs.build_stack(np.stack(xs)), **self.kwargs)
+                return [self._checked_structure(_unstack(out, i)) for i in range(len(xs))]
+            return [self._checked_structure(self.f(*self.inputs.build(x, copy=False), **self.kwargs))
+                    for x in xs]  # fmt: skip
+
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        if self.vectorized:
+        if self.vectorized or self.deferred is not None:
             return self.many([x])[0]
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             out = self.f(*self.inputs.build(x, copy=False), **self.kwargs)
@@ -115,10 +140,18 @@ class Evaluator:
             self.count += 1
         return self._checked_structure(out)
 
-    def many(self, xs: Sequence[np.ndarray], executor: Executor | None = None) -> list[np.ndarray]:
-        """The flat outputs at several points (non-finite values are kept, NumPy warnings silenced)."""
+    def many(
+        self, xs: Sequence[np.ndarray], executor: Executor | None = None, moved: int | None = None
+    ) -> list[np.ndarray]:
+        """The flat outputs at several points (non-finite values are kept, NumPy warnings silenced).
+
+        ``moved``: the one element in which every point may differ from ``x0`` (a hint
+        that saves comparing whole points when they are sent elsewhere).
+        """
         if not xs:
             return []
+        if self.deferred is not None:
+            return self.deferred.lookup(xs, moved)
         if not self.vectorized:
             return map_ordered(executor, self, xs)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):

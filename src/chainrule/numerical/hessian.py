@@ -24,7 +24,8 @@ import numpy as np
 from ..pytree import tree_flatten
 from .adaptive import adaptive, plan_steps
 from .estimate import STATUS, Estimate
-from .evaluate import Evaluator, executor_for, map_ordered, nonfinite_error
+from .evaluate import Evaluator, nonfinite_error
+from .executors import JobRunner, job_runner
 from .inputs import Inputs
 from .line import Line, describe_element
 from .options import Options, Workers
@@ -44,6 +45,7 @@ def hessian(
     step: Any = None,
     return_estimate: bool = False,
     workers: Workers = None,
+    executor: Any = None,
     upcast: bool = True,
     kwargs: dict[str, Any] | None = None,
     vectorized: bool = False,
@@ -155,19 +157,15 @@ def hessian(
         # The change from the previous extrapolation, doubled: it also carries the noise of f.
         return best, 2.0 * abs(best - previous) + gain * rounding[-1]
 
-    executor, owned = executor_for(workers)
-    try:
+    with job_runner(ev, workers, executor) as run:
         adaptive_diag: list[tuple[float, float]] = []
         if method == "adaptive":
-            adaptive_diag, h = _adaptive_diagonal(ev, inputs, opts, step, executor)
+            adaptive_diag, h = _adaptive_diagonal(ev, inputs, opts, step, run)
             method = "richardson"  # the off-diagonal entries, at the steps the diagonal chose
         pairs = [(i, i) for i in range(n)] if diagonal else [(i, j) for i in range(n) for j in range(i, n)]
         if adaptive_diag:
             pairs = [(i, j) for i, j in pairs if i != j]
-        results = map_ordered(executor, entry, pairs)
-    finally:
-        if owned and executor is not None:
-            executor.shutdown()
+        results = run(entry, pairs)
     if adaptive_diag:
         pairs = [(i, i) for i in range(n)] + pairs
         results = adaptive_diag + results
@@ -194,7 +192,7 @@ def hessian(
 
 
 def _adaptive_diagonal(
-    ev: Evaluator, inputs: Inputs, opts: Options, step: Any, executor: Any
+    ev: Evaluator, inputs: Inputs, opts: Options, step: Any, run: JobRunner
 ) -> tuple[list[tuple[float, float]], np.ndarray]:
     """The diagonal by the adaptive method, and per input the step it chose (times 4).
 
@@ -215,7 +213,7 @@ def _adaptive_diagonal(
         res = adaptive(line, 2, ratio=ratio, levels=levels, tolerance=opts.tolerance, unit=h0[i])
         return float(res.value[0]) / h0[i] ** 2, float(res.error[0]) / h0[i] ** 2, float(res.step[0]) * h0[i]
 
-    out = map_ordered(executor, one, range(x0.size))
+    out = run(one, range(x0.size))
     chosen = np.array([4.0 * c for _, _, c in out])
     h = representable_step(x0, chosen, inputs.dtype, inputs.label) if x0.size else chosen
     return [(v, e) for v, e, _ in out], h

@@ -77,7 +77,8 @@ class Line:
     def values(self, ts: Sequence[Any]) -> list[np.ndarray]:
         """The flat outputs at each ``t`` (non-finite values kept)."""
         todo = [t for t in dict.fromkeys(ts) if t not in self.cache]
-        outs = self.ev.many([self.point(t) for t in todo], self.executor)
+        moved = self.element if all(not isinstance(t, complex) for t in todo) else None
+        outs = self.ev.many([self.point(t) for t in todo], self.executor, moved=moved)
         self.cache.update(zip(todo, outs))
         return [self.cache[t] for t in ts]
 

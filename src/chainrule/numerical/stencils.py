@@ -24,6 +24,7 @@ method          stencil     order of accuracy
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from .fornberg import fornberg_weights, stencil_offsets, truncation_order
@@ -72,6 +73,7 @@ RICHARDSON_LEVELS = 4
 MAX_ORDER = 8
 
 
+@functools.lru_cache(maxsize=256)  # every column of a Jacobian asks for the same few stencils
 def make_stencil(kind: str, n: int = 1, accuracy: int | None = None) -> Stencil:
     """The stencil of ``kind`` ("central", "forward", "backward") for the ``n``-th derivative.
 

@@ -1,0 +1,63 @@
+"""``chainrule demo --distributed``: the finite-difference phase on Dask, identical, with its speed-up."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+
+from chainrule import numerical
+from chainrule.cli import main
+from dask_cluster import local_client
+
+
+@pytest.fixture(scope="module")
+def client():
+    yield from local_client(processes=True)
+
+
+def test_the_phase_runs_on_the_cluster_at_an_address_and_matches(client):
+    from chainrule.demo.distributed import distributed_finite_differences
+
+    rng = np.random.default_rng(0)
+    params = {"w": rng.standard_normal((5, 3)), "b": np.zeros(3)}
+    x = rng.standard_normal((20, 5))
+
+    def loss(p, x):
+        return np.mean(np.tanh(x @ p["w"] + p["b"]) ** 2)
+
+    serial = numerical.grad(loss, params, x)
+    out = io.StringIO()
+    seconds, workers = distributed_finite_differences(
+        loss, (params, x), (serial, 1.0), 1e-3, client.scheduler.address, out.write, out, progress=False
+    )
+    text = out.getvalue()
+    assert workers == 2 and seconds > 0
+    assert f"the cluster at {client.scheduler.address}" in text
+    assert "identical to the one-process gradient" in text and "x the speed of one process" in text
+    # A wrong "serial" gradient is reported as different, never hidden.
+    wrong = {"w": serial["w"], "b": serial["b"] + 1.0}
+    out = io.StringIO()
+    distributed_finite_differences(loss, (params, x), (wrong, 1.0), 1e-3, client.scheduler.address,
+                                   out.write, out, progress=False)  # fmt: skip
+    assert "DIFFERENT from the one-process gradient" in out.getvalue()
+
+
+def test_cli_passes_the_address_on(monkeypatch):
+    import chainrule.demo
+
+    seen = {}
+    monkeypatch.setattr(chainrule.demo, "run_demo", lambda *a, **k: seen.update(k))
+    assert main(["demo", "--distributed", "--no-progress"]) == 0
+    assert seen["distributed"] == "local"
+    assert main(["demo", "--distributed", "tcp://10.0.0.1:8786"]) == 0
+    assert seen["distributed"] == "tcp://10.0.0.1:8786"
+
+
+def test_without_dask_the_demo_says_how_to_install_it(monkeypatch, capsys):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    assert main(["demo", "--distributed"]) == 1
+    assert 'pip install "chainrule[dask]"' in capsys.readouterr().err
