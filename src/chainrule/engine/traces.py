@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import ForeignTraceError, LeakedTracerError, ModifiedAfterUseError
 from .broadcasting import unbroadcaster
-from .core import Primitive, Tracer, apply, primal
+from .core import Primitive, Tracer, apply
 from .value_checks import PLAIN_CONSTANTS, check_constant, check_result
 
 __all__ = ["ForwardTrace", "Node", "Recorder", "ReverseTrace", "trace_scope"]
@@ -59,22 +59,24 @@ class Recorder(Protocol):
     ) -> None: ...
 
 
-def _check_threads(trace: ReverseTrace | ForwardTrace, prim: Primitive, *groups: Any) -> None:
-    """Refuse a call mixing ``trace`` with a trace of another thread (nested traces share one thread).
+def _foreign_thread(prim: Primitive) -> ForeignTraceError:
+    """A call mixed this trace with a trace of another thread (nested traces share one thread).
 
-    Checked only when values of older traces take part (the nested path), so a
-    first-order operation pays nothing. A grad in thread B over thread A's live
-    value would otherwise return A's traced value as B's gradient.
+    Checked, per value, only where values of older traces take part (the nested
+    path). A grad in thread B over thread A's live value would otherwise return
+    A's traced value as B's gradient.
     """
-    for group in groups:
-        for a in group:
-            if type(a) is Tracer and a._trace is not trace and a._trace.thread != trace.thread:
-                raise ForeignTraceError(
-                    f"{prim.name} was applied to a traced value of a transformation running in "
-                    "another thread. Each thread differentiates its own values: pass plain arrays "
-                    "between threads (chainrule.primal(x)), and call grad/vjp/jvp in the thread "
-                    "that uses them."
-                )
+    return ForeignTraceError(
+        f"{prim.name} was applied to a traced value of a transformation running in "
+        "another thread. Each thread differentiates its own values: pass plain arrays "
+        "between threads (chainrule.primal(x)), and call grad/vjp/jvp in the thread "
+        "that uses them."
+    )
+
+
+# Result types a trace wraps without a closer look (the complex and foreign-type checks
+# of value_checks.check_result are for everything else).
+_PLAIN_RESULTS = frozenset({np.float64, np.float32, np.float16})
 
 
 def _refusal(trace: ReverseTrace | ForwardTrace, prim: Primitive) -> Exception:
@@ -166,23 +168,29 @@ class ReverseTrace:
                     a = a._value
                     if type(a) is Tracer:  # this trace's value is an older trace's tracer
                         outer = True
+                        if a._trace.thread != self.thread:
+                            raise _foreign_thread(prim)
                     raw.append(a)
                     continue
                 outer = True
+                if a._trace.thread != self.thread:
+                    raise _foreign_thread(prim)
             elif ta is np.ndarray:
                 if prim.reads_constants and id(a) not in self.saved:
                     self._save(a, prim)
             elif ta not in PLAIN_CONSTANTS:
                 check_constant(prim, a)
             raw.append(a)
-        if outer:
-            _check_threads(self, prim, args, raw)
         if outer and not prim.composite:  # values of older traces remain: they record this call too
             ans = apply(prim, tuple(raw), kwargs)
         else:
             ans = prim.impl(*raw, **kwargs) if kwargs else prim.impl(*raw)
-        if type(ans) is not np.ndarray or ans.dtype.kind == "c":
-            check_result(prim, primal(ans))
+        ta = type(ans)
+        if ta is np.ndarray:
+            if ans.dtype.kind == "c":
+                check_result(prim, ans)
+        elif ta is not Tracer and ta not in _PLAIN_RESULTS:  # (an older trace checked its own result)
+            check_result(prim, ans)
         # The rules, applied: for each traced argument, its function g -> cotangent.
         # Written out here, on the per-operation path (no helper call); everything
         # else that needs a rule applied (the checker's localization) goes through
@@ -237,33 +245,37 @@ class ForwardTrace:
     def process(self, prim: Primitive, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if not self.active:
             raise _refusal(self, prim)
-        raw: list[Any] = []
+        raw = list(args)
         traced: list[int] = []
         tangents: list[Any] = []
         outer = False
-        for a in args:
+        for i, a in enumerate(args):
             ta = type(a)
             if ta is Tracer:
                 if a._trace is self:
-                    traced.append(len(raw))
+                    traced.append(i)
                     tangents.append(a._tangent)
-                    a = a._value
-                    if type(a) is Tracer:
+                    value = raw[i] = a._value
+                    if type(value) is Tracer:
                         outer = True
-                    raw.append(a)
+                        if value._trace.thread != self.thread:
+                            raise _foreign_thread(prim)
                     continue
                 outer = True
+                if a._trace.thread != self.thread:
+                    raise _foreign_thread(prim)
             elif ta is not np.ndarray and ta not in PLAIN_CONSTANTS:
                 check_constant(prim, a)
-            raw.append(a)
-        if outer:
-            _check_threads(self, prim, args, raw)
         if outer and not prim.composite:
             ans = apply(prim, tuple(raw), kwargs)
         else:
             ans = prim.impl(*raw, **kwargs) if kwargs else prim.impl(*raw)
-        if type(ans) is not np.ndarray or ans.dtype.kind == "c":
-            check_result(prim, primal(ans))
+        ta = type(ans)
+        if ta is np.ndarray:
+            if ans.dtype.kind == "c":
+                check_result(prim, ans)
+        elif ta is not Tracer and ta not in _PLAIN_RESULTS:  # (an older trace checked its own result)
+            check_result(prim, ans)
         # The rules, applied: the output's tangent, summed over the traced arguments.
         t = None
         for i, t_in in zip(traced, tangents):
