@@ -278,15 +278,19 @@ class ForwardTrace:
             check_result(prim, ans)
         # The rules, applied: the output's tangent, summed over the traced arguments.
         t = None
+        rules = prim.jvp_rules
         for i, t_in in zip(traced, tangents):
-            rule = prim.jvp_rule(i)
+            rule = rules[i] if i in rules else prim.jvp_rule(i)
             if rule is None:
                 continue
             c = rule(t_in, ans, *raw, **kwargs) if kwargs else rule(t_in, ans, *raw)
             if c is None:
                 continue
-            if prim.broadcasts and np.shape(c) != np.shape(ans):
-                c = np.broadcast_to(c, np.shape(ans))
+            if prim.broadcasts:
+                # Read shapes by attribute where there is one (np.shape dispatches).
+                out_shape = ans.shape if type(ans) is np.ndarray else np.shape(ans)
+                if (c.shape if type(c) is np.ndarray else np.shape(c)) != out_shape:
+                    c = np.broadcast_to(c, out_shape)
             t = c if t is None else t + c
         if t is None:
             return ans  # no tangent: a constant of this trace
