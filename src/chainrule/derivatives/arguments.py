@@ -20,6 +20,7 @@ from ..naming import argument_label
 from ..pytree import TreeDef, paths_of, tree_flatten, tree_unflatten
 
 __all__ = [
+    "direction_leaf",
     "TracedLeaves",
     "as_float_leaf",
     "box_arguments",
@@ -91,8 +92,10 @@ def as_float_leaf(x: Any, describe: Callable[[], str]) -> Any:
             "its real and imaginary parts as separate float arguments."
         )
     if callable(getattr(x, "__dask_graph__", None)):  # the message of chainrule.distributed.parameters
-        raise TypeError(f"{where} is a Dask array; chainrule differentiates NumPy arrays only. Pass "
-                        "x.compute(), or keep it as data: chainrule.distributed.dask_value_and_grad")
+        raise TypeError(
+            f"{where} is a Dask array; chainrule differentiates NumPy arrays only. Pass "
+            "x.compute(), or keep it as data: chainrule.distributed.dask_value_and_grad"
+        )
     raise TypeError(
         f"{where} is a {type(x).__name__}, which chainrule cannot differentiate with respect "
         "to. Differentiable leaves are float NumPy arrays and Python floats inside dicts, "
@@ -291,3 +294,48 @@ def check_scalar_output(out: Any, f: Callable[..., Any]) -> None:
             f"grad needs {function_name(f)} to return a real floating-point scalar, but its output "
             f"has dtype {dtype}."
         )
+
+
+def direction_leaf(v: Any, ref: Any, what: Callable[[], str], *, cast_floats: bool) -> Any:
+    """One leaf of a tangent (``jvp``) or cotangent (``vjp_fn``), checked against ``ref``.
+
+    ``ref`` is the primal (or output) leaf it goes with; ``what()`` names the
+    leaf for a message (called only on failure: naming can be slow). A traced
+    leaf (a derivative of the transform itself) is kept as it is. Otherwise
+    the leaf must be a real, numeric, plain array of ``ref``'s shape; it is
+    returned in ``ref``'s dtype. A float array of another precision is cast
+    when ``cast_floats``, refused otherwise (silent precision changes are bugs).
+    """
+    if type(v) is Tracer:
+        if np.dtype(v.dtype).kind == "c":
+            raise ComplexValueError(
+                f"{what()} is complex; chainrule does not differentiate complex values yet."
+            )
+        return v
+    fix = foreign_array_fix(v)
+    if fix is not None:
+        raise ForeignArrayError(
+            f"{what()} is a {type(v).__module__}.{type(v).__name__}; pass a plain NumPy array: {fix}."
+        )
+    arr = np.asarray(v)
+    kind = arr.dtype.kind
+    if kind == "c":
+        raise ComplexValueError(
+            f"{what()} is complex; chainrule does not differentiate complex values yet, and casting "
+            "it to real would drop its imaginary part."
+        )
+    if kind not in "fiub":
+        raise TypeError(f"{what()} must be numeric, but it has dtype {arr.dtype} ({v!r:.60})")
+    if np.shape(arr) != np.shape(ref):
+        raise ValueError(
+            f"{what()} has shape {np.shape(arr)}, but it goes with a value of shape {np.shape(ref)}"
+        )
+    dtype = np.dtype(ref.dtype) if hasattr(ref, "dtype") else np.result_type(ref)
+    if arr.dtype == dtype:
+        return arr
+    if kind == "f" and isinstance(v, np.ndarray | np.generic) and not cast_floats:
+        raise TypeError(
+            f"{what()} has dtype {arr.dtype}, but the value it goes with has dtype {dtype}; give it "
+            "that dtype (t.astype(x.dtype))."
+        )
+    return arr.astype(dtype) if dtype.kind == "f" or not cast_floats else arr

@@ -8,59 +8,15 @@ from typing import Any
 import numpy as np
 
 from ..engine import ForwardTrace, Tracer, trace_scope
-from ..engine.value_checks import foreign_array_fix
-from ..errors import ComplexValueError, ForeignArrayError
 from ..naming import argument_label
 from ..pytree import describe_difference, paths_of, tree_flatten, tree_unflatten
-from .arguments import as_float_leaf, check_numeric_output
+from .arguments import as_float_leaf, check_numeric_output, direction_leaf
 
 
 def _owner(a: Any) -> int | None:
     if type(a) is not np.ndarray:
         return None
     return id(a) if a.base is None else id(a.base)
-
-
-def _tangent_leaf(t: Any, p: Any, describe: Callable[[], str]) -> Any:
-    """One input tangent, checked against its primal ``p`` and given ``p``'s dtype.
-
-    ``describe`` names the leaf for a message; it is called only on failure
-    (naming needs ``inspect.signature``, too slow for every call).
-    """
-    if type(t) is Tracer:
-        if np.dtype(t.dtype).kind == "c":
-            raise ComplexValueError(
-                f"jvp: the tangent of {describe()} is complex; chainrule does not differentiate "
-                "complex values yet."
-            )
-        return t
-    fix = foreign_array_fix(t)
-    if fix is not None:
-        raise ForeignArrayError(
-            f"jvp: the tangent of {describe()} is a {type(t).__module__}.{type(t).__name__}; pass a plain "
-            f"NumPy array: {fix}."
-        )
-    arr = np.asarray(t)
-    kind = arr.dtype.kind
-    if kind == "c":
-        raise ComplexValueError(
-            f"jvp: the tangent of {describe()} is complex; chainrule does not differentiate complex "
-            "values yet, and casting it to real would drop its imaginary part."
-        )
-    if kind not in "fiub":
-        raise TypeError(f"jvp: the tangent of {describe()} must be numeric, but it has dtype {arr.dtype}")
-    if np.shape(arr) != np.shape(p):
-        raise ValueError(
-            f"jvp: the tangent of {describe()} has shape {np.shape(arr)}, but the primal has shape "
-            f"{np.shape(p)}"
-        )
-    dtype = np.dtype(p.dtype)
-    if kind == "f" and isinstance(t, np.ndarray | np.generic) and arr.dtype != dtype:
-        raise TypeError(
-            f"jvp: the tangent of {describe()} has dtype {arr.dtype}, but the primal has dtype {dtype}; "
-            f"give the tangent the primal's dtype (t.astype(x.dtype))."
-        )
-    return arr.astype(dtype) if arr.dtype != dtype else arr
 
 
 __all__ = ["jvp"]
@@ -98,7 +54,12 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
         wrapped = []
         for pv, tv, path in zip(p_leaves, t_leaves, paths):
             pv = as_float_leaf(pv, lambda i=i, path=path: f"{argument_label(f, i)}{path}")
-            tv = _tangent_leaf(tv, pv, lambda i=i, path=path: f"{argument_label(f, i)}{path}")
+            tv = direction_leaf(
+                tv,
+                pv,
+                lambda i=i, path=path: f"jvp: the tangent of {argument_label(f, i)}{path}",
+                cast_floats=False,
+            )
             given.add(_owner(pv))
             given.add(_owner(tv))
             wrapped.append(trace.leaf(pv, tv))

@@ -14,13 +14,12 @@ from typing import Any
 import numpy as np
 
 from ..engine import ReverseTrace, Tracer, reverse_sweep, trace_scope
-from ..engine.value_checks import foreign_array_fix
-from ..errors import ComplexValueError, ForeignArrayError
 from ..pytree import describe_difference, tree_flatten, tree_unflatten
 from .arguments import (
     box_arguments,
     check_numeric_output,
     check_scalar_output,
+    direction_leaf,
     function_name,
     leaf_gradient,
     normalize_argnums,
@@ -143,39 +142,6 @@ def _split_aux(out: Any, f: Callable[..., Any]) -> tuple[Any, Any]:
     return out[0], out[1]
 
 
-def _cotangent_leaf(c: Any, o: Any) -> Any:
-    """One leaf of the cotangent given to ``vjp_fn``, checked and in the output's dtype."""
-    if type(c) is Tracer:  # a derivative of the vjp itself: kept as it is
-        if np.dtype(c.dtype).kind == "c":
-            raise ComplexValueError(
-                "vjp_fn was given a complex cotangent; chainrule does not differentiate complex values yet."
-            )
-        return c
-    fix = foreign_array_fix(c)
-    if fix is not None:
-        raise ForeignArrayError(
-            f"vjp_fn was given a {type(c).__module__}.{type(c).__name__} as a cotangent; pass a "
-            f"plain NumPy array: {fix}."
-        )
-    arr = np.asarray(c)
-    kind = arr.dtype.kind
-    if kind == "c":
-        raise ComplexValueError(
-            "vjp_fn was given a complex cotangent; chainrule does not differentiate complex "
-            "values yet, and casting it to real would drop its imaginary part."
-        )
-    if kind not in "fiub":
-        raise TypeError(f"vjp_fn: a cotangent must be numeric, but one has dtype {arr.dtype} ({c!r:.60})")
-    if np.shape(arr) != np.shape(o):
-        raise ValueError(
-            f"vjp_fn: a cotangent of shape {np.shape(arr)} was given for an output of shape {np.shape(o)}"
-        )
-    dtype = np.result_type(o) if type(o) is not Tracer else o.dtype
-    if arr.dtype != dtype and np.dtype(dtype).kind == "f":
-        arr = arr.astype(dtype)
-    return arr
-
-
 def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     """Evaluate ``f`` at ``primals`` and return ``(out, vjp_fn)``.
 
@@ -211,7 +177,7 @@ def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
         seeds = []
         taken: set[int] = set()  # the caller's arrays: no result may share their memory
         for o, c in zip(out_leaves, ct_leaves):
-            c = _cotangent_leaf(c, o)
+            c = direction_leaf(c, o, lambda: "vjp_fn: a cotangent", cast_floats=True)
             if type(c) is np.ndarray:
                 taken.add(id(c) if c.base is None else id(c.base))
             if type(o) is Tracer and o._trace is trace:
