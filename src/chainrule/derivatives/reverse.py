@@ -70,7 +70,7 @@ def value_and_grad(
     def value_and_grad_f(*args: Any, **kwargs: Any) -> Any:
         nums = normalize_argnums(argnums, len(args), f)
         with trace_scope(ReverseTrace()) as trace:
-            boxed, leaves = box_arguments(trace, f, args, nums)
+            boxed, leaves = box_arguments(trace, f, args, nums, copy=False)
             out = f(*boxed, **kwargs)
             aux = None
             if has_aux:
