@@ -242,3 +242,25 @@ def test_conventions_agree_with_jax():
     np.testing.assert_allclose(
         cr.jvp(f_np, (z,), (t,))[1], jax.jvp(f_jax, (jnp.asarray(z),), (jnp.asarray(t),))[1]
     )
+
+
+# -- Jacobians and Hessians ------------------------------------------------------------------------
+def test_holomorphic_jacobians_and_hessian():
+    z = np.array([0.3 + 0.2j, 1.0 - 1.0j])
+    for jac in (cr.jacfwd, cr.jacrev, cr.jacobian):
+        np.testing.assert_allclose(jac(np.sin, holomorphic=True)(z), np.diag(np.cos(z)), rtol=1e-14)
+    for mode in ("fwd-rev", "rev-rev"):
+        h = cr.hessian(lambda z: np.sum(z**3), mode=mode, holomorphic=True)(z)
+        np.testing.assert_allclose(h, np.diag(6 * z), rtol=1e-14)
+
+
+def test_jacobians_refuse_what_would_leave_a_direction_out():
+    z = np.array([0.3 + 0.2j, 1.0 - 1.0j])
+    with pytest.raises(ComplexValueError, match="jacfwd needs real inputs"):
+        cr.jacfwd(np.abs)(z)
+    with pytest.raises(ComplexValueError, match="jacrev needs real outputs"):
+        cr.jacrev(np.sin)(z)
+    with pytest.raises(ComplexValueError, match="holomorphic=True\\) needs complex inputs"):
+        cr.jacrev(lambda x: x * 1j, holomorphic=True)(np.ones(2))
+    # a real-valued function of complex inputs: each row is grad's convention
+    np.testing.assert_allclose(cr.jacrev(lambda z: np.abs(z) ** 2)(z), np.diag(2 * np.conj(z)), rtol=1e-14)
