@@ -31,7 +31,7 @@ from .derivatives import (
     value_and_grad,
     vjp,
 )
-from .engine import Primitive, Tracer, defjvp, defvjp, primal
+from .engine import Primitive, Tracer, defcomplex, defjvp, defvjp, primal
 from .errors import (
     ChainruleError,
     InPlaceError,
@@ -67,6 +67,7 @@ __all__ = [
     "checkpoint",
     "custom_jvp",
     "custom_vjp",
+    "defcomplex",
     "defjvp",
     "defvjp",
     "explain",
