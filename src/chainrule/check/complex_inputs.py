@@ -7,7 +7,7 @@ A complex leaf ``z`` of a differentiated argument is replaced by the pair
 ``df/dx`` and ``df/dy`` by finite differences, and backprop computes them
 through the complex values (``x + 1j * y`` is itself differentiated), so each
 rule on the way is checked in both directions. grad's own result for the
-complex leaf is ``df/dx - i df/dy`` (JAX's convention; see docs/complex.md),
+complex leaf is ``df/dx - i df/dy`` (JAX's convention; see docs/guide/complex.md),
 so the two agree exactly when the pair does.
 """
 

@@ -55,7 +55,7 @@ def value_and_grad(
         result is ``f'(z)``. Without it, ``f`` must return a real scalar; for
         complex inputs the gradient then follows JAX's convention, the
         conjugate of ``df/dx + i df/dy`` written as ``df/dx - i df/dy``
-        (so gradient descent steps along ``-conj(grad)``; see docs/complex.md).
+        (so gradient descent steps along ``-conj(grad)``; see docs/guide/complex.md).
 
     Returns
     -------

@@ -103,7 +103,7 @@ class Primitive:
 
     ``supports_complex`` (default ``False``) declares that the rules are right
     for complex values under JAX's convention (a holomorphic function's reverse
-    rule is ``g * f'(z)``, no conjugate; see ``docs/complex.md``). The traces
+    rule is ``g * f'(z)``, no conjugate; see ``docs/guide/complex.md``). The traces
     refuse a complex argument, constant or result of any other primitive, so a
     rule written for real numbers never meets a complex one silently.
 

@@ -71,7 +71,7 @@ def _complex_error(prim: Any, what: str) -> ComplexValueError:
         "values (its rules are for real numbers; casting to real would silently drop the "
         "imaginary part). Keep this step real (split a complex number into np.real and np.imag "
         "parts), take chainrule.primal(x) where no derivative should flow, or register complex "
-        "rules (docs/complex.md lists the functions that support complex values)."
+        "rules (docs/guide/complex.md lists the functions that support complex values)."
     )
 
 
