@@ -32,7 +32,7 @@ __all__ = ["derivative", "directional", "grad", "hessian", "jacobian"]
 
 def _steps(
     inputs: Inputs, ev: Evaluator, opts: Options, step: Any, elementwise: bool = False
-) -> tuple[np.ndarray, tuple[np.ndarray, int]]:
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """The step unit of each flat input element (rounded to be exact), and the adaptive plan.
 
     In an elementwise derivative each element is its own problem, on its own
@@ -59,7 +59,11 @@ def _steps(
     for k, dt in enumerate(inputs.dtypes):
         sl = slice(inputs.starts[k], inputs.starts[k + 1])
         start = int(inputs.starts[k])
-        pieces.append(representable_step(x0[sl], h[sl], dt, lambda i, s=start: inputs.label(s + i)))
+
+        def label(i: int, s: int = start) -> str:
+            return inputs.label(s + i)
+
+        pieces.append(representable_step(x0[sl], h[sl], dt, label))
     return (np.concatenate(pieces) if pieces else h), plan
 
 
@@ -250,6 +254,7 @@ def grad(
     value = inputs.unflatten(jac[0], complex_as=convention)
     if not return_estimate:
         return value
+    assert err is not None  # _columns estimated the errors: return_estimate was passed on
     status, message = _summary(results, opts, jac[0], err[0])
     return Estimate(
         value, inputs.unflatten(err[0], dtype=np.float64, complex_as="error"), ev.count,
@@ -303,6 +308,7 @@ def jacobian(
     value = _split_outputs(ev, inputs, jac, convention)
     if not return_estimate:
         return value
+    assert err is not None  # _columns estimated the errors: return_estimate was passed on
     status, message = _summary(results, opts, jac, err)
     return Estimate(
         value, _split_outputs(ev, inputs, err, "error", np.float64), ev.count,
