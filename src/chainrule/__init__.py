@@ -7,11 +7,7 @@ derivative. It is not an optimizer; optimizers consume its gradients.
 
 from typing import TYPE_CHECKING, Any
 
-from . import (
-    explain,  # the package, callable as explain(f, *args)
-    extend,
-    numerical,
-)
+from . import extend, numerical
 from . import rules as _rules  # registers every derivative rule
 from ._version import __version__
 from .check import CheckReport, GradientCheckError, check_grad, taylor_test
@@ -42,7 +38,6 @@ from .errors import (
     UnsupportedOperationError,
 )
 from .explain import Explanation
-from .jit import jit  # the function; its package stays importable as chainrule.jit.api etc.
 from .pytree import tree_flatten, tree_leaves, tree_map, tree_unflatten
 from .rules.updates import at
 
@@ -94,8 +89,16 @@ __all__ = [
 
 del _rules
 
-if TYPE_CHECKING:  # type checkers and editors see the subpackages; at run time they load on first use
+# Type checkers see cr.explain and cr.jit as the functions they are called as (a type checker cannot
+# call a module); at run time they are the packages, callable as those functions, so that
+# ``import chainrule.jit as m`` gives the module (see chainrule.explain's docstring). Type checkers
+# and editors see cr.nn and cr.optim too; at run time those load on first use (below).
+if TYPE_CHECKING:
     from . import nn, optim
+    from .explain.explanation import explain
+    from .jit.api import jit
+else:
+    from . import explain, jit
 
 # Subpackages imported on first attribute access (PEP 562), so ``import chainrule`` stays as fast
 # as the engine alone while ``cr.optim.adam`` and ``cr.nn.Dense`` work without a separate import.
