@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import subprocess
 import sys
@@ -59,6 +60,25 @@ def test_subpackages_load_lazily_on_first_use():
     assert loaded == "[]"  # `import chainrule` does not import them
     assert names == "chainrule.optim.aliases Dense"
     assert listed == "True True True"
+
+
+def test_explain_and_jit_load_on_first_use_as_callable_modules():
+    out = _fresh(
+        "import sys, numpy as np, chainrule as cr\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[:2] in (['chainrule', 'explain'],"
+        " ['chainrule', 'jit'])))\n"
+        "print(type(cr.jit).__name__, float(cr.jit(lambda x: np.sum(x * x))(np.arange(3.0))))\n"
+        "e = cr.explain(lambda x: np.sin(x) * x, 2.0)\n"
+        "print(type(cr.explain).__name__, isinstance(e, cr.Explanation), round(e.gradient, 6))\n"
+        "from chainrule import Explanation, explain, jit\n"
+        "import chainrule.explain as m, chainrule.jit as j\n"
+        "print(Explanation is m.Explanation, explain is m, jit is j, 'Explanation' in dir(cr))\n"
+    )
+    loaded, jit_line, explain_line, same = out.splitlines()
+    assert loaded == "[]"  # `import chainrule` does not import them
+    assert jit_line == "CallableModule 5.0"
+    assert explain_line == f"CallableModule True {round(math.cos(2.0) * 2.0 + math.sin(2.0), 6)}"
+    assert same == "True True True True"
 
 
 def test_lazy_attribute_is_the_module_and_unknown_names_still_fail():

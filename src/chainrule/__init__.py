@@ -37,7 +37,6 @@ from .errors import (
     TracerConversionError,
     UnsupportedOperationError,
 )
-from .explain import Explanation
 from .pytree import tree_flatten, tree_leaves, tree_map, tree_unflatten
 from .rules.updates import at
 
@@ -89,20 +88,21 @@ __all__ = [
 
 del _rules
 
-# Type checkers see cr.explain and cr.jit as the functions they are called as (a type checker cannot
-# call a module); at run time they are the packages, callable as those functions, so that
-# ``import chainrule.jit as m`` gives the module (see chainrule.explain's docstring). Type checkers
-# and editors see cr.nn and cr.optim too; at run time those load on first use (below).
 if TYPE_CHECKING:
+    # Type checkers and editors see what run time loads on first use (below). They see cr.explain
+    # and cr.jit as the functions they are called as (a type checker cannot call a module); at run
+    # time those are the packages, callable as the functions, so that ``import chainrule.jit as m``
+    # gives the module (see chainrule.explain's docstring).
     from . import nn, optim
+    from .explain import Explanation
     from .explain.explanation import explain
     from .jit.api import jit
-else:
-    from . import explain, jit
 
 # Subpackages imported on first attribute access (PEP 562), so ``import chainrule`` stays as fast
-# as the engine alone while ``cr.optim.adam`` and ``cr.nn.Dense`` work without a separate import.
-_LAZY_SUBPACKAGES = ("nn", "optim")
+# as the engine alone while ``cr.optim.adam``, ``cr.nn.Dense``, ``cr.explain(f, x)`` and ``cr.jit(f)``
+# work without a separate import.
+_LAZY_SUBPACKAGES = ("explain", "jit", "nn", "optim")
+_LAZY_ATTRIBUTES = {"Explanation": "explain"}  # name -> the subpackage defining it
 
 
 def __getattr__(name: str) -> Any:
@@ -112,8 +112,12 @@ def __getattr__(name: str) -> Any:
         module = importlib.import_module(f"{__name__}.{name}")
         globals()[name] = module  # later lookups find it directly, without __getattr__
         return module
+    if name in _LAZY_ATTRIBUTES:
+        value = getattr(__getattr__(_LAZY_ATTRIBUTES[name]), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY_SUBPACKAGES))
+    return sorted(set(globals()) | set(_LAZY_SUBPACKAGES) | set(_LAZY_ATTRIBUTES))
