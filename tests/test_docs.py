@@ -110,3 +110,20 @@ def test_figure_script_draws_from_chainrule(tmp_path: Path) -> None:
     for name in ("step_size_error.png", "cost_versus_n.png"):
         assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
     assert (tmp_path / "chain_rule_graph.svg").read_text().startswith("<svg")
+
+
+def test_the_reference_documents_every_public_name() -> None:
+    import re
+
+    import chainrule as cr
+
+    reference = DOCS / "reference"
+    text = (reference / "chainrule.md").read_text()
+    for name in cr.__all__:
+        if name == "__version__":
+            continue
+        page = reference / f"{name}.md"
+        if page.exists():  # a subpackage with its own page
+            assert f"::: chainrule.{name}\n" in page.read_text(), name
+        else:  # cr.jit is documented as chainrule.jit.jit, cr.Explanation as chainrule.explain.Explanation
+            assert re.search(rf"^::: chainrule\.(\w+\.)?{name}$", text, re.M), name
