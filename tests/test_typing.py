@@ -45,7 +45,7 @@ def test_mypy_strict_is_clean(tmp_path):
     assert "Success: no issues found" in proc.stdout
 
 
-USER_CODE = '''
+USER_CODE = """
 import numpy as np
 import chainrule as cr
 import chainrule.explain as explain_module
@@ -58,7 +58,7 @@ table: str = explanation.table()
 module_function = jit_module.jit
 reveal_type(explain_module)
 reveal_type(cr.optim.adam)
-'''
+"""
 
 
 def test_user_code_calling_cr_jit_and_cr_explain_type_checks(tmp_path):

@@ -181,6 +181,7 @@ class CheckReport:
             widths[0] = max(room, 12)
             full_names = [b[0] for b in body if len(b[0]) > widths[0]]
             body = [(_elide(b[0], widths[0]), *b[1:]) for b in body]
+
         def fmt(cells: Sequence[str]) -> str:
             return "  ".join(
                 c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))
