@@ -87,3 +87,24 @@ def test_lazy_attribute_is_the_module_and_unknown_names_still_fail():
     assert cr.optim is chainrule.optim
     with pytest.raises(AttributeError, match="no attribute 'no_such_thing'"):
         cr.no_such_thing
+
+
+def test_every_module_is_its_parents_attribute():
+    """``import chainrule.a.b as m`` gives the module: no function of the same name hides it."""
+    out = _fresh(
+        "import importlib, pkgutil, sys, chainrule\n"
+        "names = [m.name for m in pkgutil.walk_packages(chainrule.__path__, 'chainrule.')\n"
+        "         if not m.name.endswith('__main__')]\n"
+        "for name in names:\n"
+        "    try:\n"
+        "        importlib.import_module(name)\n"
+        "    except ImportError:  # an optional dependency missing\n"
+        "        continue\n"
+        "    parent, _, leaf = name.rpartition('.')\n"
+        "    if getattr(sys.modules[parent], leaf, None) is not sys.modules[name]:\n"
+        "        print('hidden:', name)\n"
+        "print(len(names), 'modules')\n"
+    )
+    *hidden, count = out.splitlines()
+    assert hidden == []
+    assert int(count.split()[0]) > 100

@@ -1,10 +1,10 @@
-"""The public finite-difference operators: derivative, grad, jacobian, directional (hessian: .hessian).
+"""The public finite-difference operators: derivative, grad, jacobian, directional, hessian.
 
 All of them cost O(N) evaluations of the function for N differentiated input
 elements (the Hessian O(N**2)), whatever the number of outputs: each input
 element is perturbed separately. Backpropagation gives the same gradient for a
 small constant multiple of one evaluation; finite differences are its referee,
-not its replacement.
+not its replacement. The Hessian is computed in :mod:`.second_differences`.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from .differences import LineResult, difference
 from .estimate import STATUS, Estimate
 from .evaluate import Evaluator
 from .executors import job_runner
-from .hessian import hessian
 from .inputs import Inputs
 from .line import Line, describe_direction, describe_element, describe_elementwise
 from .options import Options, Workers, complex_convention
+from .second_differences import hessian
 from .steps import StepUnderflowWarning, default_step, leaf_floor, representable_step
 
 __all__ = ["derivative", "directional", "grad", "hessian", "jacobian"]
