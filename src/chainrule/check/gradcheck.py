@@ -158,12 +158,12 @@ def check_grad(
     if p.scalarized:
         c.notes.append("non-scalar output: checked <u, f(x)> for a random cotangent u (a VJP)")
     crashed = None
+    g: np.ndarray | None = None
     try:
         g = p.backprop()
     except Exception as exc:
         crashed = exc
-        g = None
-    if crashed is not None:
+    if g is None:  # backprop raised
         c.notes.append(f"backprop raised {type(crashed).__name__}: {crashed}")
     elif mode == "full":
         if "rev" in modes:

@@ -26,6 +26,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from threading import get_ident
+from types import FrameType
 from typing import Any
 
 import numpy as np
@@ -107,7 +108,7 @@ def _where(f: Any) -> str:
 
 def decision_line() -> str:
     """Where a guarded decision was taken: the user's line, and the rule's line if a rule took it."""
-    f = sys._getframe(1)
+    f: FrameType | None = sys._getframe(1)
     while f is not None:
         name = os.path.abspath(f.f_code.co_filename)
         if not name.startswith(_ENGINE) and not name.startswith(_NUMPY):
@@ -214,7 +215,7 @@ class StagingTrace:
     # -- recording -----------------------------------------------------------------------
     def _errstate(self) -> dict[str, str]:
         now = np.geterr()
-        return {k: v for k, v in now.items() if self._base_err.get(k) != v}
+        return {k: str(v) for k, v in now.items() if self._base_err.get(k) != v}
 
     def _record(self, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any], ans: Any, label: str,
                 prim: Primitive | None = None) -> Any:  # fmt: skip
@@ -309,7 +310,7 @@ class StagingTrace:
 
     # -- comments: which chain-rule step made an equation ---------------------------------
     def _context(self) -> str:
-        f = sys._getframe(2)
+        f: FrameType | None = sys._getframe(2)
         callee = None
         depth = 0
         while f is not None and depth < 40:

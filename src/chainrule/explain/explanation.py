@@ -80,7 +80,7 @@ class Explanation:
 
     def path_sums(self, max_paths: int = 64) -> list[PathSum]:
         """For each scalar leaf, its derivative as a sum over paths (when all are scalars)."""
-        out = []
+        out: list[PathSum] = []
         if self.graph.output is None or np.size(self.graph.output.value) != 1:
             return out
         for leaf in self.graph.leaves:

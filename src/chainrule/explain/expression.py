@@ -188,7 +188,7 @@ def _check(node: ast.AST, names: set[str], depth: int, count: list[int]) -> None
         raise ExpressionError(f"expression nested too deeply (more than {MAX_DEPTH} levels)")
     if isinstance(node, ast.Constant):
         v = node.value
-        if type(v) not in (int, float):
+        if isinstance(v, bool) or not isinstance(v, int | float):  # an ast constant: no other subclasses
             kind = {str: "strings", bytes: "bytes", bool: "booleans", complex: "complex numbers"}.get(
                 type(v), f"{type(v).__name__} literals"
             )
@@ -266,6 +266,7 @@ def _describe(node: ast.AST) -> str:
 
 def _eval(node: ast.AST, env: dict[str, Any]) -> Any:
     if isinstance(node, ast.Constant):
+        assert isinstance(node.value, int | float)  # the tree was checked: only real numbers
         return np.float64(node.value)
     if isinstance(node, ast.Name):
         if node.id in env:

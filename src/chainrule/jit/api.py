@@ -68,6 +68,11 @@ class Jitted:
         after :data:`MAX_VARIANTS` stagings of one structure.
     """
 
+    # Copied from the function by functools.update_wrapper (a name is needed by error messages).
+    __name__: str
+    __qualname__: str
+    __wrapped__: Callable[..., Any]
+
     def __init__(self, fun: Callable[..., Any], static_argnums: int | Sequence[int] = ()):
         if not callable(fun):
             raise TypeError(f"chainrule.jit needs a function, got a {type(fun).__name__}")
@@ -90,7 +95,9 @@ class Jitted:
             ]
         except (TypeError, ValueError):
             self._params = []
-        functools.update_wrapper(self, fun)  # type: ignore[arg-type]
+        functools.update_wrapper(self, fun)
+        if not hasattr(self, "__name__"):  # a functools.partial or a callable object has no name
+            self.__name__ = self.__qualname__ = type(fun).__name__
 
     # -- the cache key ---------------------------------------------------------------
     def _split(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, list[Any], list[int], Any]:

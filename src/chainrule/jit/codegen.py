@@ -89,7 +89,8 @@ class _Writer:
     def value(self, x: Any) -> str:
         t = type(x)
         if t is Var:
-            return x.name
+            var: Var = x
+            return var.name
         if x is None or t is bool or t is int or t is str or x is Ellipsis:
             return repr(x)
         if t is float:
@@ -105,8 +106,10 @@ class _Writer:
             return "{" + ", ".join(f"{k!r}: {self.value(v)}" for k, v in x.items()) + "}"
         if t is slice:
             return f"slice({self.value(x.start)}, {self.value(x.stop)}, {self.value(x.step)})"
-        if isinstance(x, type) and getattr(np, x.__name__, None) is x:
-            return f"np.{x.__name__}"
+        if isinstance(x, type):
+            type_name = x.__name__
+            if getattr(np, type_name, None) is x:
+                return f"np.{type_name}"
         path = _numpy_path(x) if callable(x) else None
         if path is not None:
             return path
@@ -294,9 +297,11 @@ def _fold_negations(
             continue
         a, b = step.args
         if type(a) is Var and a.name in negations and type(b) is float:
-            step.args, _ = (negations[a.name], -b), folded.add(a.name)
+            step.args = (negations[a.name], -b)
+            folded.add(a.name)
         elif type(b) is Var and b.name in negations and type(a) is float:
-            step.args, _ = (-a, negations[b.name]), folded.add(b.name)
+            step.args = (-a, negations[b.name])
+            folded.add(b.name)
     return [
         s for s in steps if isinstance(s, Guard) or s.outs[0].name not in folded or s.fn is not np.negative
     ]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -27,6 +27,12 @@ __all__ = ["Evaluator", "NonFiniteError", "executor_for", "nonfinite_error"]
 
 class NonFiniteError(FloatingPointError):
     """The function returned NaN or infinity at a point a finite difference needed."""
+
+
+class DeferredValues(Protocol):
+    """Values computed elsewhere (by :mod:`.executors`, in rounds), looked up by point."""
+
+    def lookup(self, xs: Sequence[np.ndarray], moved: int | None = None) -> list[np.ndarray]: ...
 
 
 class Evaluator:
@@ -55,7 +61,7 @@ class Evaluator:
         self._input_eps: float | None = None
         # Set by .executors while it runs jobs in rounds: many() then answers from its
         # cache of values computed elsewhere, or asks for the missing points.
-        self.deferred: Any = None
+        self.deferred: DeferredValues | None = None
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             out = self._call(inputs.x0)
         self.count = 1

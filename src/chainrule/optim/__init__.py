@@ -35,9 +35,9 @@ from .base import (
     chain,
     tree_global_norm,
 )
-from .lbfgs import LbfgsState, lbfgs
 from .linesearch import LineSearchResult, strong_wolfe
-from .minimize import minimize
+from .minimization import minimize
+from .quasi_newton import LbfgsState, lbfgs
 from .result import History, OptimizeResult
 from .schedules import (
     Schedule,
