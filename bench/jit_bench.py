@@ -38,11 +38,12 @@ def _rows(key: str) -> tuple[dict[str, Callable[[], Any]], Callable[[], Any], in
     args = w.make_args("full")
     f = lambda *a: w.fn(np, *a)
     vg = cr.value_and_grad(f)
-    jvg = cr.jit(vg)
+    jvg = cr.jit(vg, fuse=False)
+    fused = cr.jit(vg, fuse=True)
     hand = w.hand
     # The same check as bench/run.py before anything is timed.
     hv, hg = hand(*args)
-    for got in (vg(*args), jvg(*args), jvg(*args)):
+    for got in (vg(*args), jvg(*args), jvg(*args), fused(*args), fused(*args)):
         assert np.allclose(got[0], hv, rtol=1e-4), (key, got[0], hv)
         for a, b in zip(W.flatten(got[1]), W.flatten(hg[0])):
             assert np.allclose(a, b, rtol=1e-3, atol=1e-6 * max(1.0, float(np.max(np.abs(b))))), key
@@ -50,6 +51,7 @@ def _rows(key: str) -> tuple[dict[str, Callable[[], Any]], Callable[[], Any], in
         "numpy-hand": lambda: hand(*args),
         "chainrule eager": lambda: vg(*args),
         "chainrule jit": lambda: jvg(*args),
+        "chainrule jit+numexpr": lambda: fused(*args),
         "numpy-hand (control)": lambda: hand(*args),
     }
 
@@ -78,9 +80,9 @@ def measure(key: str, repeats: int, min_time: float) -> dict[str, Any]:
 
 def table(results: dict[str, dict[str, Any]]) -> str:
     lines = [
-        "| workload | hand-written | eager | jit (steady) | jit / hand | eager / hand | control | "
-        "first call (staging) | per op: hand, jit |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| workload | hand-written | eager | jit (steady) | jit / hand | jit+numexpr / hand | eager / hand | "
+        "control | first call (staging) | per op: hand, jit |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for key, r in results.items():
         hand, eager, jit = r["numpy-hand"], r["chainrule eager"], r["chainrule jit"]
@@ -89,7 +91,8 @@ def table(results: dict[str, dict[str, Any]]) -> str:
         )
         lines.append(
             f"| {key} | {R.fmt_time(hand)} | {R.fmt_time(eager)} | {R.fmt_time(jit)} | "
-            f"{jit / hand:.3f} | {eager / hand:.2f} | {r['numpy-hand (control)'] / hand:.3f} | "
+            f"{jit / hand:.3f} | {r['chainrule jit+numexpr'] / hand:.3f} | {eager / hand:.2f} | "
+            f"{r['numpy-hand (control)'] / hand:.3f} | "
             f"{R.fmt_time(r['staging'])} ({r['staging'] / jit:.0f} calls) | {per_op} |"
         )
     return "\n".join(lines)

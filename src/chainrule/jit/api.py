@@ -68,7 +68,7 @@ class Jitted:
         after :data:`MAX_VARIANTS` stagings of one structure.
     """
 
-    def __init__(self, fun: Callable[..., Any], static_argnums: int | Sequence[int] = ()):
+    def __init__(self, fun: Callable[..., Any], static_argnums: int | Sequence[int] = (), fuse: bool = False):
         if not callable(fun):
             raise TypeError(f"chainrule.jit needs a function, got a {type(fun).__name__}")
         self.fun = fun
@@ -79,6 +79,9 @@ class Jitted:
                     f"static_argnums={static_argnums!r}: positions must be non-negative ints"
                 )
         self.static_argnums = frozenset(nums)
+        if type(fuse) is not bool:
+            raise TypeError(f"chainrule.jit: fuse must be True or False, got {fuse!r}")
+        self.fuse = fuse
         self._cache: dict[Any, list[_Variant]] = {}
         self.stagings = 0
         self.eager_calls = 0
@@ -205,7 +208,7 @@ class Jitted:
         shapes = ", ".join(f"{names[k]}: {leaves[k].dtype} {leaves[k].shape}" for k in traced)
         header = [f"{self.__name__} staged by chainrule.jit for {shapes or 'no array inputs'}"]
         name = (re.sub(r"\W+", "_", self.__name__).strip("_") or "f") + "_staged"
-        code = generate(trace.program, returned, name, header)
+        code = generate(trace.program, returned, name, header, fusion=self.fuse)
         trace.program.steps.clear()  # the equations hold the constants too: keep only the code's
         # Private constants are referenced by the staged code's two namespaces only.
         constants = ConstantGuard(self.fun, code.namespace, private_refs=2)
@@ -257,7 +260,7 @@ def _failing_line(e: BaseException) -> str:
     return user_line(frame) if frame is not None else "<unknown line>"
 
 
-def jit(fun: Callable[..., Any], static_argnums: int | Sequence[int] = ()) -> Jitted:
+def jit(fun: Callable[..., Any], static_argnums: int | Sequence[int] = (), fuse: bool = False) -> Jitted:
     """Stage ``fun`` into straight-line NumPy code on its first call for each input structure.
 
     Parameters
@@ -269,6 +272,14 @@ def jit(fun: Callable[..., Any], static_argnums: int | Sequence[int] = ()) -> Ji
     static_argnums
         Positions of arguments that are not data (sizes, flags, functions):
         each new value (compared by ``==``, so hashable) stages again.
+    fuse
+        Evaluate chains of arithmetic on large float64 arrays in one pass with
+        numexpr when it is installed (the ``jit`` extra): the same result bit
+        for bit, fewer passes over memory, several threads
+        (:mod:`chainrule.jit.fusion`). Off by default: where NumPy's loops use
+        AVX-512 they beat numexpr's per operation, and the large temporaries
+        are preallocated anyway (bench/RESULTS.md has the measurements). Without
+        numexpr every line is one NumPy call, whatever this says.
 
     Returns
     -------
@@ -306,4 +317,4 @@ def jit(fun: Callable[..., Any], static_argnums: int | Sequence[int] = ()) -> Ji
     >>> bool(np.allclose(g, cr.grad(loss)(np.array([0.5, -1.0]))))
     True
     """
-    return Jitted(fun, static_argnums)
+    return Jitted(fun, static_argnums, fuse)
