@@ -16,6 +16,7 @@ import functools
 import inspect
 import keyword
 import re
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -82,7 +83,11 @@ class Jitted:
         if type(fuse) is not bool:
             raise TypeError(f"chainrule.jit: fuse must be True or False, got {fuse!r}")
         self.fuse = fuse
-        self._cache: dict[Any, list[_Variant]] = {}
+        # key -> the variants of that structure, newest first. The tuples are replaced, never
+        # changed, under ``_lock``, so a call reads a consistent snapshot without locking;
+        # one thread stages at a time, and a thread that waited finds what the other staged.
+        self._cache: dict[Any, tuple[_Variant, ...]] = {}
+        self._lock = threading.RLock()
         self.stagings = 0
         self.eager_calls = 0
         try:
@@ -143,22 +148,46 @@ class Jitted:
         if key is None:  # inside grad/jvp/another jit: their trace records the function itself
             self.eager_calls += 1
             return self.fun(*args, **kwargs)
-        variants = self._cache.get(key)
-        if variants is not None:
-            inputs = [leaves[k] for k in traced]
-            for variant in variants:
-                if variant.constants.changed() is not None:
-                    variants.remove(variant)  # never run with a stale constant
-                    break
-                try:
-                    out = variant.fn(*inputs)
-                except GuardFailed:
-                    continue
-                return tree_unflatten(variant.out_def, out)
-            if len(variants) >= MAX_VARIANTS:
-                self.eager_calls += 1
-                return self.fun(*args, **kwargs)
-        return self._stage(key, args, kwargs, leaves, traced)
+        inputs = [leaves[k] for k in traced]
+        hit, out = self._run(key, inputs)
+        if hit is None:
+            hit, out = self._lock_and_run(key, inputs)  # staged meanwhile by another thread?
+        if hit:
+            return out
+        if hit is False or len(self._cache.get(key, ())) >= MAX_VARIANTS:
+            # The staged code raised (a singular matrix, an errstate set to raise...): the
+            # function as is raises the same error, or takes the path that handles it.
+            self.eager_calls += 1
+            return self.fun(*args, **kwargs)
+        with self._lock:
+            return self._stage(key, args, kwargs, leaves, traced)
+
+    def _lock_and_run(self, key: Any, inputs: list[Any]) -> tuple[bool | None, Any]:
+        with self._lock:
+            return self._run(key, inputs)
+
+    def _run(self, key: Any, inputs: list[Any]) -> tuple[bool | None, Any]:
+        """Run the first variant of ``key`` whose guards hold.
+
+        ``(True, result)``; ``(None, None)`` when no variant's guards hold (stage one);
+        ``(False, None)`` when the staged code raised an error (run the function as is).
+        """
+        for variant in self._cache.get(key, ()):
+            if variant.constants.changed() is not None:
+                self._drop(key, variant)  # never run with a stale constant
+                continue
+            try:
+                out = variant.fn(*inputs)
+            except GuardFailed:
+                continue  # another guard outcome: maybe another variant
+            except Exception:
+                return False, None
+            return True, tree_unflatten(variant.out_def, out)
+        return None, None
+
+    def _drop(self, key: Any, variant: _Variant) -> None:
+        with self._lock:
+            self._cache[key] = tuple(v for v in self._cache.get(key, ()) if v is not variant)
 
     def _names(self, args: tuple[Any, ...], kwargs: dict[str, Any], leaves: list[Any]) -> list[str]:
         """A readable parameter name for each leaf: ``x``, ``params_W1``."""
@@ -193,6 +222,14 @@ class Jitted:
                 raise StagingError(
                     f"chainrule.jit could not stage {self.__name__}: {e} (at {_failing_line(e)})"
                 ) from e
+        if trace.raised:
+            raise StagingError(
+                f"chainrule.jit cannot stage {self.__name__}: {trace.raised[0]}, and the function "
+                "caught the error and went on. Staged code has no path for an error that depends on "
+                "the data, so a later call could silently take the wrong one. Test the condition "
+                "before the call (np.all(np.isfinite(x)), a rank or condition-number check) instead "
+                "of catching the error, or call the function without jit."
+            )
         out_leaves, out_def = tree_flatten(out)
         returned = []
         plain = []
@@ -212,10 +249,11 @@ class Jitted:
         trace.program.steps.clear()  # the equations hold the constants too: keep only the code's
         # Private constants are referenced by the staged code's two namespaces only.
         constants = ConstantGuard(self.fun, code.namespace, private_refs=2)
-        self.stagings += 1
-        if key not in self._cache and len(self._cache) >= MAX_STRUCTURES:
-            del self._cache[next(iter(self._cache))]  # the oldest structure goes first
-        self._cache.setdefault(key, []).insert(0, _Variant(code, constants, out_def))
+        with self._lock:
+            self.stagings += 1
+            if key not in self._cache and len(self._cache) >= MAX_STRUCTURES:
+                del self._cache[next(iter(self._cache))]  # the oldest structure goes first
+            self._cache[key] = (_Variant(code, constants, out_def), *self._cache.get(key, ()))
         return tree_unflatten(out_def, plain)
 
     # -- reading -----------------------------------------------------------------------
