@@ -117,7 +117,9 @@ class Expression:
     their inputs after the variables.
     """
 
-    def __init__(self, text: str, tree: ast.Expression, variables: Sequence[str], checks: bool = True) -> None:
+    def __init__(
+        self, text: str, tree: ast.Expression, variables: Sequence[str], checks: bool = True
+    ) -> None:
         self.text = text
         # Whether each step is checked to be finite (the checks read values as Python numbers).
         self.checks = checks
