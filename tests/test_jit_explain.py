@@ -1,4 +1,4 @@
-"""``Explanation.code()``, ``chainrule explain --code``: the backward pass as the code chainrule.jit stages."""
+"""``Explanation.code()``, ``chainrule explain --code``: the backward pass as the code jit stages."""
 
 from __future__ import annotations
 
