@@ -85,10 +85,16 @@ def _rows(key: str) -> tuple[dict[str, Callable[[], Any]], dict[str, Callable[[]
 def measure(key: str, repeats: int, min_time: float) -> dict[str, Any]:
     rows, firsts, n_ops = _rows(key)
     timed = {name: (fn, R.calibrate(fn, min_time=min_time), []) for name, fn in rows.items()}
+    cpu: dict[str, list[float]] = {name: [] for name in rows}
     for _ in range(repeats):
-        for fn, number, times in timed.values():
+        for name, (fn, number, times) in timed.items():
+            c0 = time.process_time()
             times.append(R.one_repeat(fn, number))
+            cpu[name].append((time.process_time() - c0) / number)
     out: dict[str, Any] = {name: statistics.median(t) for name, (_, _, t) in timed.items()}
+    # CPU time of this process (all its threads, page faults included): less sensitive than the
+    # wall clock to other processes on a loaded machine.
+    out["cpu"] = {name: statistics.median(t) for name, t in cpu.items()}
     first_times: dict[str, list[float]] = {name: [] for name in firsts}
     for _ in range(max(3, repeats // 2)):  # interleaved, as the rows
         for name, fn in firsts.items():
@@ -103,11 +109,13 @@ def measure(key: str, repeats: int, min_time: float) -> dict[str, Any]:
 def table(results: dict[str, dict[str, Any]]) -> str:
     lines = [
         "| workload | hand-written | eager | jit (steady) | jit / hand | jit+numexpr / hand | eager / hand | "
-        "JAX jit / hand | control | per op: hand, jit |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "JAX jit / hand | control | CPU time: jit / hand, jit+numexpr / hand, control | per op: hand, jit |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for key, r in results.items():
         hand, eager, jit = r["numpy-hand"], r["chainrule eager"], r["chainrule jit"]
+        c = r["cpu"]
+        ch = c["numpy-hand"]
         per_op = (
             f"{hand / r['n_ops'] * 1e6:.2f}, {jit / r['n_ops'] * 1e6:.2f} µs" if r["n_ops"] else "-"
         )
@@ -115,7 +123,8 @@ def table(results: dict[str, dict[str, Any]]) -> str:
         lines.append(
             f"| {key} | {R.fmt_time(hand)} | {R.fmt_time(eager)} | {R.fmt_time(jit)} | "
             f"{jit / hand:.3f} | {r['chainrule jit+numexpr'] / hand:.3f} | {eager / hand:.2f} | {jax} | "
-            f"{r['numpy-hand (control)'] / hand:.3f} | {per_op} |"
+            f"{r['numpy-hand (control)'] / hand:.3f} | {c['chainrule jit'] / ch:.3f}, "
+            f"{c['chainrule jit+numexpr'] / ch:.3f}, {c['numpy-hand (control)'] / ch:.3f} | {per_op} |"
         )
     return "\n".join(lines)
 

@@ -169,3 +169,27 @@ def test_threads_have_their_own_buffers() -> None:
         t.join()
     assert not errors, errors[0]
     assert jf.stagings == 1
+
+
+def test_golden_source_with_preallocated_buffers() -> None:
+    def f(x):
+        return np.sum(np.exp(np.sin(x))) + np.sum(np.cos(x))
+
+    # sin's result is written over by exp (read once), summed, then dead: its buffer is
+    # preallocated, and cos, computed after the first sum, reuses the same buffer.
+    expected = """\
+# f staged by chainrule.jit for x: float64 (40000,)
+def f_staged(x):
+    _tmp0, = buffers()  # preallocated: float64 (40000,)
+    v0 = np.sin(x, out=_tmp0)  # numpy.sin
+    v1 = np.exp(v0, out=v0)  # numpy.exp
+    v2 = np.sum(v1)  # numpy.sum
+    v3 = np.cos(x, out=_tmp0)  # numpy.cos
+    v4 = np.sum(v3)  # numpy.sum
+    v5 = v2 + v4  # numpy.add
+    return (v5,)
+"""
+    jf = cr.jit(f)
+    assert jf.source(np.zeros(40_000)) == expected
+    x = rng.standard_normal(40_000)
+    np.testing.assert_allclose(jf(x), f(x), rtol=1e-14)
