@@ -111,3 +111,16 @@ def test_check_rule_jit_fails_on_a_function_jit_cannot_stage_faithfully() -> Non
 
     with pytest.raises(AssertionError, match=r"check_rule_jit\(.*drifting\): value at shapes"):
         check_rule_jit(drifting, nargs=1, shapes=[(3,)])
+
+
+def test_complex_values_are_staged_like_real_ones() -> None:
+    import chainrule as cr
+
+    f = lambda z: np.sum(np.abs(np.sin(z) * z) ** 2)
+    jg = cr.jit(cr.grad(f))
+    rng = np.random.default_rng(3)
+    for n in (3, 3, 50_000):  # small twice (the staged code runs), then large (buffers)
+        z = rng.standard_normal(n) + 1j * rng.standard_normal(n)
+        g = jg(z)
+        assert g.dtype == np.complex128
+        np.testing.assert_allclose(g, cr.grad(f)(z), rtol=1e-13)
