@@ -332,8 +332,19 @@ def jit(fun: Callable[..., Any], static_argnums: int | Sequence[int] = (), fuse:
     * A branch on the data (``if np.sum(x) > 0``, a ``while`` on a residual)
       becomes a guard: the staged code checks the branch goes the same way and
       stages again when it does not (at most ``MAX_VARIANTS`` per structure,
-      then the function runs as is). Shapes that depend on the data
-      (``x[x > 0]``, ``np.nonzero``) are guarded the same way.
+      then the function runs as is). Each outcome keeps its own staged
+      variant in the structure's cache entry, so alternating branches do not
+      stage again. Shapes that depend on the data (``x[x > 0]``,
+      ``np.nonzero``) are guarded the same way.
+    * An error raised by NumPy during staging and caught by the function
+      (``try: inv(a) except LinAlgError:``) cannot be guarded: staging raises
+      :class:`~chainrule.errors.StagingError` saying so. When the staged code
+      raises at a later call, the function runs as is for that call.
+    * Large temporaries (32768 elements or more) that never leave the call
+      are preallocated once per thread and reused by later calls: memory of
+      one call's temporaries is held between calls.
+    * Threads may share a jitted function: the cache is locked while it
+      changes, and one thread stages at a time.
     * Values read from closures and globals are constants of the staged code.
       Rebinding them, or writing into a closed-over array, stages again
       (:mod:`chainrule.jit.constants` gives the exact policy). Random numbers
