@@ -22,6 +22,9 @@ import numpy as np
 
 from ..engine import CAST, GETITEM
 from ..engine.staging import Equation, Guard, Program, Var
+from .buffers import BufferPool, assign_buffers
+from .fusion import Fused, fuse
+from .fusion import uses as _uses
 
 __all__ = ["GuardFailed", "StagedCode", "generate"]
 
@@ -130,6 +133,9 @@ class _Writer:
 
     def call(self, eq: Equation) -> str:
         fn, args, kwargs = eq.fn, eq.args, eq.kwargs
+        if type(fn) is Fused:
+            parts = [self.value(a) for a in args] + [f"{k}={self.value(v)}" for k, v in kwargs.items()]
+            return f"{self.constant(fn, 'fused')}({', '.join(parts)})"
         if eq.prim is GETITEM:
             return f"{self.value(args[0])}[{self.index(args[1])}]"
         if eq.prim is CAST or fn is CAST.impl:
@@ -162,18 +168,6 @@ def _defaults(fn: Any) -> dict[str, Any]:
 
 def _same(a: Any, b: Any) -> bool:
     return type(a) is type(b) and (a is b or (isinstance(a, bool | int | float | str) and a == b))
-
-
-def _uses(x: Any, out: set[str]) -> None:
-    t = type(x)
-    if t is Var:
-        out.add(x.name)
-    elif t is tuple or t is list:
-        for v in x:
-            _uses(v, out)
-    elif t is dict:
-        for v in x.values():
-            _uses(v, out)
 
 
 def _subst(x: Any, alias: dict[str, Var]) -> Any:
@@ -328,7 +322,8 @@ def _reuse_buffers(steps: list[Equation | Guard], outputs: list[Any], types: dic
         else:
             _uses(step.args, used)
             _uses(step.kwargs, used)
-            plain_ufunc = isinstance(step.fn, np.ufunc) and not step.kwargs
+            # A fused expression reads and writes elementwise as a ufunc does.
+            plain_ufunc = (isinstance(step.fn, np.ufunc) or type(step.fn) is Fused) and not step.kwargs
             if not plain_ufunc:
                 viewed |= used
             elif len(step.outs) == 1:
@@ -338,7 +333,9 @@ def _reuse_buffers(steps: list[Equation | Guard], outputs: list[Any], types: dic
     returned: set[str] = set()
     _uses(outputs, returned)
     for i, step in enumerate(steps):
-        if isinstance(step, Guard) or not isinstance(step.fn, np.ufunc) or step.kwargs or len(step.outs) != 1:
+        if isinstance(step, Guard) or step.kwargs or len(step.outs) != 1:
+            continue
+        if not isinstance(step.fn, np.ufunc) and type(step.fn) is not Fused:
             continue
         out_type = types.get(step.outs[0].name)
         if out_type is None or int(np.prod(out_type[0])) < REUSE_MIN_SIZE:
@@ -382,8 +379,14 @@ class StagedCode:
         self.namespace = namespace
 
 
-def generate(program: Program, outputs: list[Any], name: str, header: list[str]) -> StagedCode:
-    """Python source of ``program`` returning the leaves ``outputs`` (staged values as :class:`Var`)."""
+def generate(
+    program: Program, outputs: list[Any], name: str, header: list[str], fusion: bool = True
+) -> StagedCode:
+    """Python source of ``program`` returning the leaves ``outputs`` (staged values as :class:`Var`).
+
+    ``fusion``: arithmetic on large arrays evaluated by numexpr where it is installed
+    (:mod:`.fusion`); the result is the same bit for bit.
+    """
     w = _Writer()
     body: list[str] = []
     inputs = {v.name for v in program.inputs}
@@ -399,7 +402,14 @@ def generate(program: Program, outputs: list[Any], name: str, header: list[str])
     }
     live = _live_steps(Program(steps, program.inputs, program.types), outputs)
     live = _fold_negations(live, outputs, program.types)
+    if fusion:
+        live = fuse(live, outputs, program.types, np.geterr())
     _reuse_buffers(live, outputs, program.types)
+    pool = assign_buffers(live, outputs, program.types, REUSE_MIN_SIZE)
+    if pool:
+        names = ", ".join(f"_tmp{k}" for k in range(len(pool)))
+        sizes = ", ".join(f"{np.dtype(d).name} {s}" for s, d in pool)
+        body.append(f"    {names}, = {w.constant(BufferPool(pool), 'buffers')}()  # preallocated: {sizes}")
     open_err: dict[str, str] = {}
     guards = 0
     for step in live:
@@ -423,7 +433,8 @@ def generate(program: Program, outputs: list[Any], name: str, header: list[str])
             guards += 1
             continue
         targets = ", ".join(o.name for o in step.outs) + ("," if step.unpack and len(step.outs) == 1 else "")
-        comment = step.label + (f"; {step.context}" if step.context else "")
+        label = f'numexpr "{step.fn.expression}"' if type(step.fn) is Fused else step.label
+        comment = label + (f"; {step.context}" if step.context else "")
         body.append(f"{pad}{targets} = {w.call(step)}  # {comment}")
     returned = []
     for i, leaf in enumerate(outputs):
