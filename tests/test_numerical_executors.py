@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from chainrule import numerical
-from chainrule.check import check_grad
+from chainrule.check import check_grad, check_vjp
 from chainrule.numerical import EvaluationError, NonFiniteError
+from chainrule.numerical.executors import with_progress
 from chainrule.pytree import tree_flatten
 from dask_cluster import local_client
 
@@ -193,6 +194,56 @@ def test_check_grad_reports_the_same_on_an_executor(threads):
     assert report.verdict == "FAIL" and "'b'" in report.localization
 
 
+def layer_forward(x, w):
+    out = np.tanh(x @ w)
+    return out, (x, w, out)
+
+
+def layer_backward(dout, cache):
+    x, w, out = cache
+    dz = dout * (1.0 - out**2)
+    return dz @ w.T, x.T @ dz
+
+
+def wrong_backward(dout, cache):
+    dx, dw = layer_backward(dout, cache)
+    return dx, dw * 1.01
+
+
+LAYER = (np.random.default_rng(4).standard_normal((3, 4)), np.random.default_rng(5).standard_normal((4, 2)))
+
+
+def _same_report(a, b):
+    key = lambda r: (r.path, r.index, r.backprop, r.numerical, r.tolerance, r.status, r.what)
+    assert (a.verdict, a.evaluations, a.localization) == (b.verdict, b.evaluations, b.localization)
+    assert a.rows and [key(r) for r in a.rows] == [key(r) for r in b.rows]
+
+
+def _vjp_reports(executor):
+    """(serial, on executor) check_vjp reports: fast, full, and a wrong backward (full check of w)."""
+    pairs = []
+    cases = ((layer_backward, {"mode": "fast", "seed": 1}), (layer_backward, {"mode": "full", "seed": 2}),
+             (wrong_backward, {"mode": "fast", "seed": 3, "raise_on_failure": False}))  # fmt: skip
+    for backward, kw in cases:
+        pairs.append((check_vjp(layer_forward, backward, *LAYER, **kw),
+                      check_vjp(layer_forward, backward, *LAYER, executor=executor, **kw)))  # fmt: skip
+    return pairs
+
+
+def test_check_vjp_on_an_executor_is_the_serial_report(threads, processes):
+    for executor in (threads, processes):
+        done = []
+        pairs = _vjp_reports(with_progress(executor, done.append))
+        for a, b in pairs:
+            _same_report(a, b)
+        # The executor did the evaluations (all but the base point of each numerical call).
+        assert 0 < sum(done) < sum(b.evaluations for _, b in pairs)
+        wrong = pairs[-1][1]
+        assert wrong.verdict == "FAIL" and "argument 1 ('w')" in wrong.localization
+        # The full comparison of the wrong argument ran (on the executor): element rows exist.
+        assert any(r.what == "d/dx" and r.status == "FAIL" for r in wrong.rows)
+
+
 def test_numerical_imports_no_dask_for_an_executor():
     # (That numerical imports nothing of the engine is test_architecture's concern.)
     code = textwrap.dedent("""
@@ -244,6 +295,11 @@ def test_check_grad_on_a_dask_cluster(client):
     b = check_grad(loss, w, x, executor=client)
     assert b.verdict == "pass" and b.evaluations == a.evaluations
     assert [r.numerical for r in a.rows] == [r.numerical for r in b.rows]
+
+
+def test_check_vjp_on_a_dask_cluster(client):
+    for a, b in _vjp_reports(client):
+        _same_report(a, b)
 
 
 def test_points_travel_as_exact_differences_from_the_base_point():
