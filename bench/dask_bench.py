@@ -81,7 +81,7 @@ def finite_differences(quick: bool) -> None:
         t_serial = time.perf_counter() - start
         times = {}
         for workers in (1, 2):
-            with cluster_client(workers=workers) as client:
+            with cluster_client(workers=workers, malloc_trim=False) as client:
                 numerical.grad(f, x[:2], executor=client)  # warm-up: imports on the workers
                 start = time.perf_counter()
                 result = numerical.grad(f, x, executor=client)

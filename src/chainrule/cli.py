@@ -244,7 +244,7 @@ def _evaluation_executor(args: argparse.Namespace, f: Any) -> Iterator[Any]:
     ship_by_value(f)  # a function loaded from a file path travels by value
     if args.executor is not None:
         address = None if args.executor == "local" else args.executor
-        with cluster_client(address, workers=args.workers) as client:
+        with cluster_client(address, workers=args.workers, malloc_trim=False) as client:
             where = f"the cluster at {address}" if address else f"{len(client.nthreads())} Dask workers"
             ticker = EvaluationTicker(sys.stderr, where)
             try:

@@ -52,7 +52,7 @@ def distributed_finite_differences(
     """
     gradient, serial_seconds = serial
     start = time.perf_counter()
-    with cluster_client(address) as client:
+    with cluster_client(address, malloc_trim=False) as client:
         # Worker start-up (importing chainrule) is not the cost of the evaluations.
         client.run(importlib.import_module, "chainrule")
         workers = len(client.nthreads())
