@@ -124,6 +124,13 @@ def check_vjp(
     start = time.perf_counter()
     rng = np.random.default_rng(seed)
     name = f"{_fname(forward)}/{_fname(backward)}"
+    labels = [argument_label(forward, i) for i in range(len(args))]
+    for label, arg in zip(labels, args):
+        if any(callable(getattr(leaf, "__dask_graph__", None)) for leaf in tree_flatten(arg)[0]):
+            raise TypeError(
+                f"{label} is a Dask array; check_vjp checks layers on NumPy arrays (the finite "
+                "differences perturb them element by element). Pass x.compute(), or a NumPy sample of it."
+            )
     result = forward(*args)
     if not (isinstance(result, tuple) and len(result) == 2):
         raise TypeError(
@@ -133,7 +140,6 @@ def check_vjp(
     out0 = result[0]
     if not _is_float_tree(out0):
         raise TypeError(f"{_fname(forward)}'s output must be float arrays (or a pytree of them)")
-    labels = [argument_label(forward, i) for i in range(len(args))]
     dtypes = [np.result_type(x) for a in args if _is_float_tree(a) for x in tree_flatten(a)[0]]
     d_rtol, atol_frac = default_tolerances(lowest_precision(dtypes))
     rtol = d_rtol if rtol is None else rtol
