@@ -13,6 +13,7 @@ serves them through :attr:`Evaluator.deferred`.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any, Protocol
@@ -62,8 +63,11 @@ class Evaluator:
         # Set by .executors while it runs jobs in rounds: many() then answers from its
         # cache of values computed elsewhere, or asks for the missing points.
         self.deferred: DeferredValues | None = None
+        start = time.perf_counter()
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             out = self._call(inputs.x0)
+        #: How long the base evaluation took: .executors sizes its tasks by it.
+        self.seconds0 = time.perf_counter() - start
         self.count = 1
         leaves, self.out_def = tree_flatten(out)
         self.out_shapes = [np.shape(o) for o in leaves]
