@@ -20,6 +20,7 @@ from .derivatives import (
     checkpoint,
     custom_jvp,
     custom_vjp,
+    elementwise_grad,
     grad,
     hessian,
     hvp,
@@ -43,7 +44,8 @@ from .errors import (
 )
 from .explain import Explanation
 from .jit import jit  # the function; its package stays importable as chainrule.jit.api etc.
-from .pytree import tree_flatten, tree_leaves, tree_map, tree_unflatten
+from .pytree import register_pytree_node, tree_flatten, tree_leaves, tree_map, tree_unflatten
+from .ravel import flatten, ravel_pytree
 from .rules.updates import at
 
 __all__ = [
@@ -69,8 +71,10 @@ __all__ = [
     "custom_vjp",
     "defjvp",
     "defvjp",
+    "elementwise_grad",
     "explain",
     "extend",
+    "flatten",
     "grad",
     "hessian",
     "hvp",
@@ -82,6 +86,8 @@ __all__ = [
     "numerical",
     "optim",
     "primal",
+    "ravel_pytree",
+    "register_pytree_node",
     "stop_gradient",
     "taylor_test",
     "tree_flatten",

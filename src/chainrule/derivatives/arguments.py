@@ -29,6 +29,7 @@ __all__ = [
     "function_name",
     "leaf_gradient",
     "normalize_argnums",
+    "resolve_argnum",
     "single_argnum",
     "untrace",
     "untrace_tree",
@@ -348,3 +349,18 @@ def direction_leaf(v: Any, ref: Any, what: Callable[[], str], *, cast_floats: bo
             "that dtype (t.astype(x.dtype))."
         )
     return arr.astype(dtype) if dtype.kind == "f" or not cast_floats else arr
+
+
+_UNSET_ARGNUMS = 0  # the default of argnums, to tell whether a caller also gave argnums
+
+
+def resolve_argnum(argnums: Any, argnum: Any, where: str) -> Any:
+    """``argnums``, or HIPS autograd's ``argnum`` spelling of it when given (not both)."""
+    if argnum is None:
+        return argnums
+    if argnums != _UNSET_ARGNUMS:
+        raise TypeError(
+            f"{where} got both argnums={argnums!r} and argnum={argnum!r}; give one "
+            "(argnum is HIPS autograd's name for argnums)."
+        )
+    return argnum

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..pytree import tree_flatten, tree_unflatten
-from .arguments import function_name, normalize_argnums, single_argnum
+from .arguments import function_name, normalize_argnums, resolve_argnum, single_argnum
 from .forward import jvp
 from .reverse import grad, vjp
 
@@ -64,7 +64,9 @@ def _assemble(
     return tree_unflatten(out_def, per_out)
 
 
-def jacrev(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+def jacrev(
+    f: Callable[..., Any], argnums: int | Sequence[int] = 0, *, argnum: int | None = None
+) -> Callable[..., Any]:
     """The Jacobian of ``f`` by reverse mode: one backward sweep per output element.
 
     Examples
@@ -75,6 +77,8 @@ def jacrev(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[
     array([[2., 1., 0.],
            [0., 3., 2.]])
     """
+
+    argnums = resolve_argnum(argnums, argnum, "jacrev")
 
     @functools.wraps(f)
     def jac(*args: Any) -> Any:
@@ -111,7 +115,9 @@ def jacrev(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[
     return jac
 
 
-def jacfwd(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+def jacfwd(
+    f: Callable[..., Any], argnums: int | Sequence[int] = 0, *, argnum: int | None = None
+) -> Callable[..., Any]:
     """The Jacobian of ``f`` by forward mode: one forward pass per input element.
 
     Examples
@@ -122,6 +128,8 @@ def jacfwd(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[
     array([[2., 0.],
            [0., 4.]])
     """
+
+    argnums = resolve_argnum(argnums, argnum, "jacfwd")
 
     @functools.wraps(f)
     def jac(*args: Any) -> Any:
@@ -164,7 +172,9 @@ def jacfwd(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[
     return jac
 
 
-def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+def jacobian(
+    f: Callable[..., Any], argnums: int | Sequence[int] = 0, *, argnum: int | None = None
+) -> Callable[..., Any]:
     """The Jacobian of ``f``, by reverse mode when outputs are fewer than inputs, else forward.
 
     Examples
@@ -174,6 +184,8 @@ def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callabl
     >>> cr.jacobian(lambda x: np.sum(x ** 2))(np.array([1.0, 2.0]))
     array([2., 4.])
     """
+
+    argnums = resolve_argnum(argnums, argnum, "jacobian")
 
     @functools.wraps(f)
     def jac(*args: Any) -> Any:
@@ -188,7 +200,11 @@ def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callabl
 
 
 def hessian(
-    f: Callable[..., Any], argnums: int | Sequence[int] = 0, mode: str = "fwd-rev"
+    f: Callable[..., Any],
+    argnums: int | Sequence[int] = 0,
+    mode: str = "fwd-rev",
+    *,
+    argnum: int | None = None,
 ) -> Callable[..., Any]:
     """The Hessian of scalar ``f``: forward mode over reverse mode (``jacfwd(grad(f))``).
 
@@ -206,6 +222,7 @@ def hessian(
     array([[6., 2.],
            [2., 0.]])
     """
+    argnums = resolve_argnum(argnums, argnum, "hessian")
     if mode == "fwd-rev":
         return jacfwd(grad(f, argnums), argnums)
     if mode == "rev-rev":

@@ -23,6 +23,7 @@ from .arguments import (
     function_name,
     leaf_gradient,
     normalize_argnums,
+    resolve_argnum,
     single_argnum,
     untrace,
     untrace_tree,
@@ -35,6 +36,8 @@ def value_and_grad(
     f: Callable[..., Any],
     argnums: int | Sequence[int] = 0,
     has_aux: bool = False,
+    *,
+    argnum: int | None = None,
 ) -> Callable[..., Any]:
     """Return a function computing ``f``'s value and its gradient in one backward pass.
 
@@ -48,6 +51,8 @@ def value_and_grad(
         from the end), or a tuple of distinct ints for a tuple of gradients.
     has_aux
         ``f`` returns a pair; the second element is passed through undifferentiated.
+    argnum
+        HIPS autograd's name for ``argnums`` (give one of the two).
 
     Returns
     -------
@@ -64,6 +69,7 @@ def value_and_grad(
     (5.0, array([2., 4.]))
     """
 
+    argnums = resolve_argnum(argnums, argnum, "value_and_grad")
     single = single_argnum(argnums)
 
     @functools.wraps(f)
@@ -99,6 +105,8 @@ def grad(
     f: Callable[..., Any],
     argnums: int | Sequence[int] = 0,
     has_aux: bool = False,
+    *,
+    argnum: int | None = None,
 ) -> Callable[..., Any]:
     """Return a function computing the gradient of scalar-valued ``f`` by backpropagation.
 
@@ -120,7 +128,7 @@ def grad(
     >>> cr.grad(cr.grad(lambda x: x ** 3))(2.0)  # second derivative: 6x
     np.float64(12.0)
     """
-    vg = value_and_grad(f, argnums, has_aux)
+    vg = value_and_grad(f, resolve_argnum(argnums, argnum, "grad"), has_aux)
 
     @functools.wraps(f)
     def grad_f(*args: Any, **kwargs: Any) -> Any:
