@@ -95,3 +95,8 @@ def test_scipy_sparse_products_are_refused_by_name():
     for f in (lambda x: np.sum(x @ m), lambda x: np.sum(x * m)):
         info = _refusal(f)
         assert info.type is ForeignArrayError and "M.toarray()" in str(info.value)
+
+
+def test_numpy_integer_types_point_to_astype():
+    info = _refusal(lambda x: np.sum(x[np.int64(x[:2])]))
+    assert "np.int64(...)" in str(info.value) and "x.astype(np.int64)" in str(info.value)

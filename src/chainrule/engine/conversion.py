@@ -46,7 +46,8 @@ _ALTERNATIVES = {
 
 # NumPy scalar types called on a traced value: converted in C, named from the user's source line.
 _SCALAR_CALL = re.compile(
-    r"\b(?:np|numpy)\.(float64|float32|float16|double|single|half|longdouble|float_)\s*\("
+    r"\b(?:np|numpy)\.(float64|float32|float16|double|single|half|longdouble|float_"
+    r"|int64|int32|int16|int8|uint64|uint32|uint16|uint8|intp|bool_)\s*\("
 )
 
 
@@ -96,6 +97,12 @@ def scalar_call_hint() -> str:
     if match is None:
         return ""
     name = match.group(1)
+    if not name.startswith(("float", "double", "single", "half", "longdouble")):
+        return (
+            f"Inside np.{name}(...): a NumPy scalar type converts its argument in C, where "
+            f"chainrule cannot see the target type. Write x.astype(np.{name}) (integers carry no "
+            "derivative: the result is a plain array), or chainrule.primal(x). "
+        )
     return (
         f"Inside np.{name}(...): a NumPy scalar type converts its argument to a plain number. "
         f"Keep the traced value as it is (a 0-d traced array acts as a scalar), change its "
