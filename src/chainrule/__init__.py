@@ -16,6 +16,7 @@ from .derivatives import (
     checkpoint,
     custom_jvp,
     custom_vjp,
+    elementwise_grad,
     grad,
     hessian,
     hvp,
@@ -37,7 +38,8 @@ from .errors import (
     TracerConversionError,
     UnsupportedOperationError,
 )
-from .pytree import tree_flatten, tree_leaves, tree_map, tree_unflatten
+from .pytree import register_pytree_node, tree_flatten, tree_leaves, tree_map, tree_unflatten
+from .ravel import flatten, ravel_pytree
 from .rules.updates import at
 
 __all__ = [
@@ -64,8 +66,10 @@ __all__ = [
     "defcomplex",
     "defjvp",
     "defvjp",
+    "elementwise_grad",
     "explain",
     "extend",
+    "flatten",
     "grad",
     "hessian",
     "hvp",
@@ -77,6 +81,8 @@ __all__ = [
     "numerical",
     "optim",
     "primal",
+    "ravel_pytree",
+    "register_pytree_node",
     "stop_gradient",
     "taylor_test",
     "tree_flatten",

@@ -30,6 +30,7 @@ __all__ = [
     "function_name",
     "leaf_gradient",
     "normalize_argnums",
+    "resolve_argnum",
     "single_argnum",
     "untrace",
     "untrace_tree",
@@ -377,3 +378,18 @@ def _complex_direction(what: str, ref: Any) -> ComplexValueError:
         "value's tangents and cotangents are real, and casting would drop the imaginary part. "
         "Pass its real part (np.real(t)) if that is what you mean."
     )
+
+
+_UNSET_ARGNUMS = 0  # the default of argnums, to tell whether a caller also gave argnums
+
+
+def resolve_argnum(argnums: Any, argnum: Any, where: str) -> Any:
+    """``argnums``, or HIPS autograd's ``argnum`` spelling of it when given (not both)."""
+    if argnum is None:
+        return argnums
+    if argnums != _UNSET_ARGNUMS:
+        raise TypeError(
+            f"{where} got both argnums={argnums!r} and argnum={argnum!r}; give one "
+            "(argnum is HIPS autograd's name for argnums)."
+        )
+    return argnum

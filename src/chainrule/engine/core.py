@@ -662,10 +662,13 @@ def _dispatch_ufunc(ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwarg
     if method in ("reduce", "accumulate", "outer", "reduceat") and ufunc in NONDIFF_UFUNCS:
         return getattr(ufunc, method)(*map(primal, inputs), **kwargs)
     if method == "at":
+        functional = {"add": "add(v)", "subtract": "add(-v)", "multiply": "multiply(v)"}.get(ufunc.__name__)
         raise InPlaceError(
             f"{qualified_name(ufunc)}.at writes in place and cannot be recorded; use "
-            "chainrule.at(x)[idx].add(v) (duplicate indices accumulate)."
-        )
+            + (f"chainrule.at(x)[idx].{functional} (duplicate indices accumulate)." if functional else
+               "a functional form: chainrule.at(x)[idx].set(v) with the values computed by NumPy "
+               "operations on x[idx] (unique indices), or np.where over a mask.")
+        )  # fmt: skip
     raise unsupported(ufunc, f".{method}")
 
 
