@@ -17,6 +17,7 @@ from .. import numerical
 from ..derivatives import grad, jvp, value_and_grad
 from ..numerical.inputs import Inputs, normalize_argnums
 from ..pytree import tree_flatten, tree_unflatten
+from .options import check_output
 from .report import CheckReport, Row
 from .tolerance import SAFETY, lowest_precision
 
@@ -61,6 +62,7 @@ class Problem:
         start = time.perf_counter()
         out = f(*args)
         self.seconds_per_eval = time.perf_counter() - start
+        check_output(function_name(f), out)
         out_leaves, out_def = tree_flatten(out)
         if len(out_leaves) == 1 and np.shape(out_leaves[0]) == () and out_def.kind == "leaf":
             self.fs = f
