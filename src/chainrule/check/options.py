@@ -78,11 +78,11 @@ def check_tolerance(name: str, value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name}= must be a non-negative number such as 1e-6 (or None for the dtype's "
                         f"default), not {type(value).__name__} {value!r}")  # fmt: skip
-    value = float(value)
-    if not (np.isfinite(value) and value >= 0.0):
-        raise ValueError(f"{name}={value!r} is not a tolerance: give a finite number >= 0 such as 1e-6 "
+    number = float(value)
+    if not (np.isfinite(number) and number >= 0.0):
+        raise ValueError(f"{name}={number!r} is not a tolerance: give a finite number >= 0 such as 1e-6 "
                          "(or None for the dtype's default)")  # fmt: skip
-    return value
+    return number
 
 
 def check_output(f_name: str, out: Any) -> None:
