@@ -14,18 +14,11 @@ from typing import Any
 
 import numpy as np
 
+from ..argnums import normalize_argnums
 from ..naming import argument_label
 from ..pytree import TreeDef, paths_of, tree_flatten, tree_unflatten
 
-__all__ = ["Inputs", "normalize_argnums"]
-
-
-def normalize_argnums(argnums: int | Sequence[int], nargs: int) -> tuple[int, ...]:
-    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
-    for n in nums:
-        if not isinstance(n, int) or not -nargs <= n < nargs:
-            raise ValueError(f"argnums={argnums!r} asks for argument {n}, but {nargs} were given")
-    return tuple(n % nargs for n in nums)
+__all__ = ["Inputs"]
 
 
 def arg_name(f: Callable[..., Any], argnum: int) -> str:
@@ -77,7 +70,7 @@ class Inputs:
     ):
         self.args = list(args)
         self.argnums = argnums
-        self.nums = normalize_argnums(argnums, len(args))
+        self.nums = normalize_argnums(argnums, len(args), f)
         self.treedefs: list[TreeDef] = []
         self.names: list[str] = []  # 'argument 0 ('x')['w']' per leaf
         self.shapes: list[tuple[int, ...]] = []
