@@ -60,7 +60,10 @@ def _is_float(x: Any) -> bool:
 
 
 def _zeros_like_leaf(x: Any) -> Any:
-    return np.zeros(np.shape(x), dtype=np.result_type(primal(x)))
+    value = primal(x)
+    if not isinstance(value, np.ndarray | np.generic | float | int | complex):
+        return None  # a static argument (a mode string, an object): never traced, so never read
+    return np.zeros(np.shape(value), dtype=np.result_type(value))
 
 
 class custom_vjp:

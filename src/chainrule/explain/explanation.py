@@ -45,6 +45,7 @@ class Explanation:
     ) -> None:
         if engine not in ENGINES:
             raise ValueError(f"explain: engine must be one of {ENGINES}, got {engine!r}")
+        cap = _check_cap(cap)
         self.graph = graph
         self.cap = cap
         self.engine = engine
@@ -296,6 +297,17 @@ class Explanation:
 MAX_CELL_LINES = 8  # contributions listed in one table cell or step text
 
 
+def _check_cap(cap: Any) -> int:
+    """``cap=`` as an int >= 1: None or a negative number would summarize nothing or everything."""
+    if isinstance(cap, bool) or not isinstance(cap, int | np.integer):
+        raise TypeError(f"explain: cap must be a whole number of boxes (default {DEFAULT_CAP}), "
+                        f"not {type(cap).__name__} {cap!r}")  # fmt: skip
+    if cap < 1:
+        raise ValueError(f"explain: cap={int(cap)} must be at least 1 (the most boxes and table rows "
+                         f"shown before summarizing; default {DEFAULT_CAP})")  # fmt: skip
+    return int(cap)
+
+
 def _capped(items: Sequence[Any], cap: int, row: Callable[[Any], list[str]], width: int) -> list[list[str]]:
     """Rows of ``items``, keeping the first and last ``cap // 2`` when there are more than ``cap``."""
     if len(items) <= cap:
@@ -371,4 +383,5 @@ def explain(
     >>> [n.op for n in e.nodes]
     ['input', 'input', 'multiply', 'sin', 'add']
     """
+    cap = _check_cap(cap)
     return Explanation(record(f, args, argnums), argnums, cap, engine)

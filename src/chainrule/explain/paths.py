@@ -29,8 +29,9 @@ class Path:
 class PathSum:
     """The derivative of the output with respect to one scalar leaf, written as a path sum.
 
-    ``paths`` is empty when there are more than ``max_paths`` paths (``count``
-    says how many); ``total`` is then ``None``.
+    ``paths`` is empty when there are more than ``max_paths`` paths or one is
+    longer than ``max_length`` edges (``count`` says how many); ``total`` is
+    then ``None``.
     """
 
     leaf: int
@@ -45,9 +46,12 @@ class PathSum:
         if self.count == 0:
             return [f"{head} = 0 (no path from {self.label} to the output)"]
         if not self.paths:
-            return [f"{head}: {self.count} paths, too many to write out"]
+            return [f"{head}: {self.count} path(s), too many or too long to write out"]
         out = [f"{head} = sum over {self.count} path(s) of the product of local partials:"]
         for k, p in enumerate(self.paths, 1):
+            if not p.edges:  # the output is the input itself: the empty product
+                out.append(f"  path {k}: {names[self.leaf]} is the output itself: (empty product) = 1")
+                continue
             route = " -> ".join([names[p.edges[0].input]] + [names[e.consumer] for e in p.edges])
             factors = " * ".join(f"({float(e.local):.6g})" for e in p.edges)
             out.append(f"  path {k}: {route}: {factors} = {p.product:.6g}")
@@ -56,7 +60,9 @@ class PathSum:
         return out
 
 
-def path_sum(graph: Graph, steps: list[BackwardStep], leaf: int, max_paths: int = 64) -> PathSum | None:
+def path_sum(
+    graph: Graph, steps: list[BackwardStep], leaf: int, max_paths: int = 64, max_length: int = 64
+) -> PathSum | None:
     """Write ``d output / d leaf`` as a sum over paths, or ``None`` if not all scalars.
 
     Every edge on a path must join two single-number nodes (its local partial
@@ -104,16 +110,17 @@ def path_sum(graph: Graph, steps: list[BackwardStep], leaf: int, max_paths: int 
     if n > max_paths:
         return PathSum(leaf, node.label, n, [], None)
     paths: list[Path] = []
-
-    def walk(i: int, prefix: list[Edge], product: Any) -> None:
+    # Depth first without recursion (a chain of thousands of scalar operations is one path of
+    # thousands of edges); a path longer than max_length is not written out.
+    stack: list[tuple[int, list[Edge], Any]] = [(leaf, [], 1.0)]
+    while stack:
+        i, prefix, product = stack.pop()
+        if len(prefix) > max_length:
+            return PathSum(leaf, node.label, n, [], None)
         if i == out_id:
-            paths.append(Path(list(prefix), float(product)))
-        for e in up.get(i, []):
+            paths.append(Path(prefix, float(product)))
+        for e in reversed(up.get(i, [])):
             if count.get(e.consumer, 0) == 0:
                 continue
-            prefix.append(e)
-            walk(e.consumer, prefix, product * e.local)
-            prefix.pop()
-
-    walk(leaf, [], 1.0)
+            stack.append((e.consumer, [*prefix, e], product * e.local))
     return PathSum(leaf, node.label, n, paths, float(sum(p.product for p in paths)))

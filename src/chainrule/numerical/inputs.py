@@ -231,7 +231,15 @@ class Inputs:
                     f"arguments ({treedef!r}); got {sdef!r}"
                 )
             for j, leaf in enumerate(leaves):
-                piece = np.broadcast_to(np.asarray(leaf, np.float64), self.shapes[start + j]).ravel()
+                want = self.shapes[start + j]
+                try:
+                    piece = np.broadcast_to(np.asarray(leaf, np.float64), want).ravel()
+                except ValueError:
+                    raise ValueError(
+                        f"step= for {self.names[start + j]} has shape {np.shape(leaf)}, which does not "
+                        f"broadcast to the argument's shape {want}: give one number, or an array of "
+                        f"shape {want} (or broadcastable to it)"
+                    ) from None
                 pieces.append(np.concatenate([piece, piece]) if self.is_complex[start + j] else piece)
         return np.concatenate(pieces)
 
