@@ -57,6 +57,8 @@ def as_float_leaf(x: Any, describe: Callable[[], str]) -> Any:
         return x
     if type(x) is float:  # before naming the leaf: naming is the slow part
         return np.float64(x)
+    if isinstance(x, np.floating):  # list(np.linspace(...)) holds these
+        return x
     where = describe()
     fix = foreign_array_fix(x)
     if fix is not None:
@@ -134,7 +136,7 @@ def box_arguments(
     leaves = TracedLeaves()
     for n in nums:
         values, treedef = tree_flatten(args[n])
-        describe = lambda k, n=n, treedef=treedef: f"{argument_label(f, n)}{paths_of(treedef)[k]}"
+        describe = _LeafNames(f, n, treedef)
         for k, v in enumerate(values):
             if type(v) is np.ndarray and v.dtype.kind == "f":  # the usual leaf needs no check
                 if copy:
@@ -147,6 +149,22 @@ def box_arguments(
         leaves.tracers.append(tracers)
         boxed[n] = tree_unflatten(treedef, tracers)
     return boxed, leaves
+
+
+class _LeafNames:
+    """``argument 0 ('xs')[3]`` for leaf ``k``: the paths are built once, on the first failure.
+
+    Building them per leaf made naming quadratic in the number of leaves.
+    """
+
+    def __init__(self, f: Callable[..., Any], n: int, treedef: TreeDef):
+        self.f, self.n, self.treedef = f, n, treedef
+        self.paths: list[str] | None = None
+
+    def __call__(self, k: int) -> str:
+        if self.paths is None:
+            self.paths = paths_of(self.treedef)
+        return f"{argument_label(self.f, self.n)}{self.paths[k]}"
 
 
 def _owner(a: np.ndarray) -> int:

@@ -12,7 +12,7 @@ from ..pytree import tree_unflatten
 from .display import DEFAULT_CAP, Display, display_graph, group_interior
 from .formulas import local_partial
 from .layout import Placement
-from .paths import PathSum, path_sum
+from .paths import PathIndex, PathSum, path_sum
 from .recording import BackwardStep, Edge, Graph, backward_steps, record, summarize_value
 from .render_dot import to_dot
 from .render_html import WidgetData, to_html
@@ -84,10 +84,11 @@ class Explanation:
         out = []
         if self.graph.output is None or np.size(self.graph.output.value) != 1:
             return out
+        index = PathIndex(self.graph, self.steps)
         for leaf in self.graph.leaves:
             if np.size(leaf.value) != 1:
                 continue
-            ps = path_sum(self.graph, self.steps, leaf.id, max_paths)
+            ps = path_sum(self.graph, self.steps, leaf.id, max_paths, index=index)
             if ps is not None:
                 out.append(ps)
         return out

@@ -14,7 +14,7 @@ from typing import Any
 
 from .recording import BackwardStep, Edge, Graph
 
-__all__ = ["Path", "PathSum", "path_sum"]
+__all__ = ["Path", "PathIndex", "PathSum", "path_sum"]
 
 
 @dataclass
@@ -60,38 +60,54 @@ class PathSum:
         return out
 
 
+class PathIndex:
+    """The graph's edges towards the output, and the number of paths from each node: built once.
+
+    Every leaf's path sum reads the same index (rebuilding it per leaf made a
+    graph of ``n`` inputs cost ``O(n**2)``).
+    """
+
+    def __init__(self, graph: Graph, steps: list[BackwardStep]):
+        self.up: dict[int, list[Edge]] = {}
+        for step in steps:
+            for e in step.sent:
+                self.up.setdefault(e.input, []).append(e)
+        self.out_id = graph.output.id if graph.output is not None else None
+        self.count: dict[int, int] = {}
+        # Fill counts from the output downwards (ids ascend along edges), so no deep recursion.
+        for i in sorted(self.up, reverse=True):
+            self.paths_from(i)
+
+    def paths_from(self, i: int) -> int:
+        count = self.count
+        if i in count:
+            return count[i]
+        total = 1 if i == self.out_id else 0
+        for e in self.up.get(i, []):
+            total += self.paths_from(e.consumer)
+        count[i] = total
+        return total
+
+
 def path_sum(
-    graph: Graph, steps: list[BackwardStep], leaf: int, max_paths: int = 64, max_length: int = 64
+    graph: Graph,
+    steps: list[BackwardStep],
+    leaf: int,
+    max_paths: int = 64,
+    max_length: int = 64,
+    index: PathIndex | None = None,
 ) -> PathSum | None:
     """Write ``d output / d leaf`` as a sum over paths, or ``None`` if not all scalars.
 
     Every edge on a path must join two single-number nodes (its local partial
-    is then a number).
+    is then a number). ``index``: a :class:`PathIndex` shared by the leaves of one graph.
     """
     node = graph.nodes[leaf]
     if graph.output is None:
         return PathSum(leaf, node.label, 0, [], 0.0)
-    # Edges out of each node towards the output, by input id.
-    up: dict[int, list[Edge]] = {}
-    for step in steps:
-        for e in step.sent:
-            up.setdefault(e.input, []).append(e)
-    out_id = graph.output.id
-    count: dict[int, int] = {}
-
-    def n_paths(i: int) -> int:
-        if i in count:
-            return count[i]
-        total = 1 if i == out_id else 0
-        for e in up.get(i, []):
-            total += n_paths(e.consumer)
-        count[i] = total
-        return total
-
-    # Fill counts from the output downwards (ids ascend along edges), so no deep recursion.
-    for i in sorted(up, reverse=True):
-        n_paths(i)
-    n = n_paths(leaf)
+    index = PathIndex(graph, steps) if index is None else index
+    up, count, out_id = index.up, index.count, index.out_id
+    n = index.paths_from(leaf)
     if n == 0:
         return PathSum(leaf, node.label, 0, [], 0.0)
     # Only scalar edges on the paths.
