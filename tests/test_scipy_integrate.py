@@ -110,3 +110,12 @@ def test_trapezoid():
     y, x = rng.standard_normal((2, 5)), np.sort(rng.uniform(0, 3, 5))
     assert np.allclose(I.trapezoid(y, x), si.trapezoid(y, x))
     check_derivatives(lambda y, x: I.trapezoid(y, x, axis=-1), y, x)
+
+
+def test_dynamics_returning_a_list():
+    # autograd-style dynamics often return a list of components
+    f = lambda y, t, k: [-k * y[0], k * y[0] - y[1]]
+    y0, t = np.array([1.0, 0.0]), np.array([0.0, 0.5, 1.0])
+    ys = I.odeint(f, y0, t, args=(0.7,), **TIGHT)
+    assert np.allclose(ys, si.odeint(f, y0, t, args=(0.7,), **TIGHT))
+    check_derivatives(lambda k: I.odeint(f, y0, t, args=(k,), **TIGHT), np.array(0.7), order=1, rtol=2e-5)

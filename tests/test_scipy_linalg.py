@@ -124,3 +124,10 @@ def test_refusals_name_the_function():
         L.solve_triangular(np.eye(2), np.ones(2), trans="X")
     with pytest.raises(ValueError, match="square"):
         L.expm(np.ones((2, 3)))
+
+
+def test_batched_solve_triangular():
+    rng = np.random.default_rng(8)
+    a, b = _well(rng, (2, 3, 3)), rng.standard_normal((2, 3, 2))
+    assert np.allclose(L.solve_triangular(a, b, lower=True), sla.solve_triangular(a, b, lower=True))
+    check_derivatives(lambda a, b: L.solve_triangular(a, b, lower=True, trans=1), a, b, rtol=1e-5)

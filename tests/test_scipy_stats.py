@@ -149,3 +149,24 @@ def test_argument_errors_name_the_method():
         S.gamma.cdf(1.0)
     with pytest.raises(cr.UnsupportedOperationError, match="complex"):
         S.norm.logpdf(1j)
+
+
+def test_staged_by_jit_with_guards_on_the_support():
+    from chainrule.scipy.special import logsumexp
+
+    def f(x, mu):
+        return np.sum(S.norm.logpdf(x, loc=mu) + S.gamma.logpdf(x, 2.0) + S.poisson.logpmf(2, np.abs(x)))
+
+    staged = cr.jit(cr.grad(f, argnums=(0, 1)))
+    for x in (
+        np.array([0.5, 1.5]),
+        np.array([0.7, 2.5]),
+        np.array([-0.5, 1.5]),
+    ):  # the last leaves the support
+        for got, want in zip(staged(x, 0.3), cr.grad(f, argnums=(0, 1))(x, 0.3)):
+            assert np.allclose(got, want)
+    lse = cr.jit(cr.grad(lambda x: logsumexp(x, b=np.array([1.0, -0.5]), return_sign=True)[0]))
+    x = np.array([0.2, -0.3])
+    assert np.allclose(
+        lse(x), cr.grad(lambda x: logsumexp(x, b=np.array([1.0, -0.5]), return_sign=True)[0])(x)
+    )

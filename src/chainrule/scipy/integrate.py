@@ -51,6 +51,13 @@ Dynamics = Callable[..., Any]
 Solver = Callable[[Callable[[float, np.ndarray], np.ndarray], np.ndarray, np.ndarray], np.ndarray]
 
 
+def _flat(out: Any) -> Any:
+    """The dynamics' value as one vector (a list or tuple of scalars or arrays is joined)."""
+    if isinstance(out, list | tuple):
+        return np.concatenate([np.reshape(o, (-1,)) for o in out])
+    return np.reshape(out, (-1,))
+
+
 def _plain_dynamics(
     name: str, fun: Dynamics, args: tuple[Any, ...]
 ) -> Callable[[float, np.ndarray], np.ndarray]:
@@ -61,7 +68,7 @@ def _plain_dynamics(
                 f"{name}: the dynamics returned a traced value on plain inputs: the function closes over a "
                 "traced variable, whose derivative would be lost. Pass it through args= instead."
             )
-        return np.reshape(np.asarray(out, dtype=np.float64), -1)
+        return np.asarray(_flat(out), dtype=np.float64)
 
     return rhs
 
@@ -92,7 +99,7 @@ def _augmented(fun: Dynamics, n: int, shapes: list[tuple[int, ...]]) -> Dynamics
 
     def aug(t: Any, state: Any, *args: Any) -> Any:
         y, a = state[:n], state[n : 2 * n]
-        dy, pull = vjp(lambda y, *args: np.reshape(fun(t, y, *args), (-1,)), y, *args)
+        dy, pull = vjp(lambda y, *args: _flat(fun(t, y, *args)), y, *args)
         cots = pull(a)
         parts = [dy, -cots[0]] + [-np.reshape(c, (-1,)) for c in cots[1:]]
         return np.concatenate(parts)
@@ -110,7 +117,7 @@ def _adjoint(
     aug = _augmented(fun, n, shapes)
 
     def f_at(i: int) -> Any:
-        return np.reshape(fun(times[i], ys[i], *args), (-1,))
+        return _flat(fun(times[i], ys[i], *args))
 
     a = g[count - 1]
     adj_args = np.zeros(sum(sizes))

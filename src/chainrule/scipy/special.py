@@ -92,10 +92,10 @@ __all__ = [
 LOG_PI = math.log(math.pi)
 
 
-def _shift(a: Any, axis: Any) -> np.ndarray:
+def _shift(a: Any, axis: Any) -> Any:
     """The finite maximum of ``a`` over ``axis`` (kept dims), a constant: 0 where it is not finite."""
     with np.errstate(invalid="ignore"):
-        m = np.max(np.asarray(primal(a)), axis=axis, keepdims=True)
+        m = np.max(primal(a), axis=axis, keepdims=True)
     return np.where(np.isfinite(m), m, 0.0)
 
 
@@ -119,7 +119,7 @@ def logsumexp(
     if b is not None:
         terms = b * terms
     s = np.sum(terms, axis=axis, keepdims=True)
-    sign = np.sign(np.asarray(primal(s)))
+    sign = np.sign(primal(s))
     if return_sign:
         with np.errstate(divide="ignore"):
             out = np.log(np.abs(s)) + m
@@ -196,7 +196,7 @@ def multigammaln(a: Any, d: int) -> Any:
     if not (np.ndim(d) == 0 and int(d) == d and d > 0):
         raise ValueError(f"chainrule.scipy.special.multigammaln: d must be a positive integer, got {d!r}")
     d = int(d)
-    if np.any(np.asarray(primal(a)) <= 0.5 * (d - 1)):
+    if np.any(primal(a) <= 0.5 * (d - 1)):
         raise ValueError(
             f"chainrule.scipy.special.multigammaln: every a must be > (d - 1) / 2 = {0.5 * (d - 1)} "
             f"for d = {d}"

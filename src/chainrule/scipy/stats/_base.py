@@ -26,9 +26,14 @@ def as_float(where: str, v: Any) -> Any:
     return v if type(v) is Tracer else np.asarray(v, dtype=np.float64)
 
 
-def plain(v: Any) -> np.ndarray:
-    """The plain value of ``v`` as an array (for masks and branch choices only)."""
-    return np.asarray(primal(v))
+def plain(v: Any) -> Any:
+    """The plain value of ``v`` (for masks and branch choices only).
+
+    Under ``chainrule.jit`` it is the staging value itself: the comparisons made on it are
+    recorded, and ``np.any``/``np.all`` of them become the staged function's guards.
+    """
+    p = primal(v)
+    return p if type(p) is Tracer else np.asarray(p)
 
 
 class ContinuousDistribution:
@@ -49,8 +54,18 @@ class ContinuousDistribution:
         return f"<chainrule.scipy.stats.{self.name}>"
 
     # -- what subclasses provide -----------------------------------------------------
-    def _valid(self, *shapes: np.ndarray) -> Any:
-        return np.all([s > 0 for s in shapes], axis=0) if shapes else True
+    def _valid(self, *shapes: Any) -> Any:
+        """Where the shape parameters are valid (all positive by default); ``None``: everywhere."""
+        valid = None
+        for s in shapes:
+            valid = s > 0 if valid is None else valid & (s > 0)
+        return valid
+
+    def _bad(self, shapes: list[Any], scale: Any) -> Any:
+        """Where SciPy returns NaN: invalid shape parameters or a scale that is not positive."""
+        bad = ~(plain(scale) > 0)
+        valid = self._valid(*[plain(s) for s in shapes])
+        return bad if valid is None else bad | ~valid
 
     def _logpdf(self, z: Any, *shapes: Any) -> Any:
         raise NotImplementedError
@@ -92,21 +107,21 @@ class ContinuousDistribution:
 
     def _prepare(
         self, method: str, x: Any, args: tuple[Any, ...], kwds: dict[str, Any]
-    ) -> tuple[Any, list[Any], Any, np.ndarray]:
+    ) -> tuple[Any, list[Any], Any, Any]:
         """``(x, safe shapes, safe scale, bad)``: invalid parameters replaced by 1, and where they were."""
         shapes, loc, scale = self._parse(method, args, kwds)
         x = as_float(f"chainrule.scipy.stats.{self.name}.{method}", x)
-        bad = ~np.asarray(self._valid(*[plain(s) for s in shapes]), dtype=bool) | ~(plain(scale) > 0)
+        bad = self._bad(shapes, scale)
         if np.any(bad):
             shapes = [np.where(bad, 1.0, s) for s in shapes]
             scale = np.where(bad, 1.0, scale)
         return (x - loc) / scale, shapes, scale, bad
 
     @staticmethod
-    def _finish(value: Any, bad: np.ndarray) -> Any:
+    def _finish(value: Any, bad: Any) -> Any:
         return np.where(bad, np.nan, value) if np.any(bad) else value
 
-    def _inside(self, z: Any) -> tuple[np.ndarray, Any]:
+    def _inside(self, z: Any) -> tuple[Any, Any]:
         pz = plain(z)
         inside = (pz >= self.lower) & (pz <= self.upper)
         return inside, (z if np.all(inside) else np.where(inside, z, self.inner))
@@ -155,8 +170,7 @@ class ContinuousDistribution:
         shapes, loc, scale = self._parse("ppf", args, kwds)
         q = as_float(f"chainrule.scipy.stats.{self.name}.ppf", q)
         pq = plain(q)
-        bad = ~np.asarray(self._valid(*[plain(s) for s in shapes]), dtype=bool) | ~(plain(scale) > 0)
-        bad = bad | ~((pq >= 0) & (pq <= 1))
+        bad = self._bad(shapes, scale) | ~((pq >= 0) & (pq <= 1))
         ends = (pq == 0) | (pq == 1)
         if np.any(bad):
             shapes = [np.where(bad, 1.0, s) for s in shapes]

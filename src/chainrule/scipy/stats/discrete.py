@@ -17,18 +17,18 @@ import numpy as np
 import scipy.special as sc
 import scipy.stats as st
 
-from ...extend import plain_ints
+from ...extend import Tracer, plain_ints
 from ._base import as_float, plain
 
 __all__ = ["bernoulli", "binom", "poisson"]
 
 
-def _counts(where: str, what: str, v: Any) -> np.ndarray:
-    plain_ints(where, what, v)
-    return np.asarray(v, dtype=np.float64)
+def _counts(where: str, what: str, v: Any) -> Any:
+    plain_ints(where, what, v)  # (a staging value of chainrule.jit is data: kept)
+    return v if type(v) is Tracer else np.asarray(v, dtype=np.float64)
 
 
-def _nan_where(bad: np.ndarray, value: Any) -> Any:
+def _nan_where(bad: Any, value: Any) -> Any:
     return np.where(bad, np.nan, value) if np.any(bad) else value
 
 
@@ -38,7 +38,7 @@ class _Poisson:
     def __repr__(self) -> str:
         return "<chainrule.scipy.stats.poisson>"
 
-    def _prepare(self, method: str, k: Any, mu: Any, loc: Any) -> tuple[np.ndarray, Any, np.ndarray]:
+    def _prepare(self, method: str, k: Any, mu: Any, loc: Any) -> tuple[Any, Any, Any]:
         where = f"chainrule.scipy.stats.poisson.{method}"
         k = _counts(where, "k", k) - _counts(where, "loc", loc)
         mu = as_float(where, mu)
@@ -94,9 +94,7 @@ class _Binom:
     def __repr__(self) -> str:
         return "<chainrule.scipy.stats.binom>"
 
-    def _prepare(
-        self, method: str, k: Any, n: Any, p: Any, loc: Any
-    ) -> tuple[np.ndarray, np.ndarray, Any, Any]:
+    def _prepare(self, method: str, k: Any, n: Any, p: Any, loc: Any) -> tuple[Any, Any, Any, Any]:
         where = f"chainrule.scipy.stats.{self.name}.{method}"
         k = _counts(where, "k", k) - _counts(where, "loc", loc)
         n = _counts(where, "n", n)
@@ -108,14 +106,14 @@ class _Binom:
             n = np.where(bad, 1.0, n)
         return k, n, p, bad
 
-    def _logpmf(self, k: np.ndarray, n: np.ndarray, p: Any, bad: Any) -> Any:
+    def _logpmf(self, k: Any, n: Any, p: Any, bad: Any) -> Any:
         ok = (k >= 0) & (k <= n) & (k == np.floor(k))
         ks = np.where(ok, k, 0.0)
         log_choose = sc.gammaln(n + 1.0) - sc.gammaln(ks + 1.0) - sc.gammaln(n - ks + 1.0)
         value = np.where(ok, log_choose + sc.xlogy(ks, p) + sc.xlog1py(n - ks, -p), -np.inf)
         return _nan_where(bad, value)
 
-    def _cdf(self, k: np.ndarray, n: np.ndarray, p: Any, bad: Any) -> Any:
+    def _cdf(self, k: Any, n: Any, p: Any, bad: Any) -> Any:
         kf = np.floor(k)
         inner = (kf >= 0) & (kf < n)
         ks = np.where(inner, kf, 0.0)
@@ -123,7 +121,7 @@ class _Binom:
         value = np.where(inner, sc.betainc(ns - ks, ks + 1.0, 1.0 - p), np.where(kf < 0, 0.0, 1.0))
         return _nan_where(bad, value)
 
-    def _sf(self, k: np.ndarray, n: np.ndarray, p: Any, bad: Any) -> Any:
+    def _sf(self, k: Any, n: Any, p: Any, bad: Any) -> Any:
         kf = np.floor(k)
         inner = (kf >= 0) & (kf < n)
         ks = np.where(inner, kf, 0.0)
