@@ -5,6 +5,7 @@ Each module imports :mod:`chainrule.extend` only (and sibling rule modules).
 
 from . import (
     casting,
+    complex_values,
     construction,
     counting,
     cumulative,
@@ -36,6 +37,7 @@ else:
 
 __all__ = [
     "casting",
+    "complex_values",
     "construction",
     "counting",
     "cumulative",

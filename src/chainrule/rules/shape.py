@@ -18,9 +18,8 @@ are in :mod:`chainrule.rules.indexing`.
 
 Subgradients:
 
-* ``np.real``/``np.conjugate`` of a real array are the identity and
-  ``np.imag`` of it is a constant (plain) array of zeros; complex values are
-  refused.
+* ``np.conjugate`` of a real array is the identity; ``np.real``, ``np.imag``
+  and ``np.angle`` are in :mod:`chainrule.rules.complex_values`.
 
 Forward rules of the functions that join several arrays (``concatenate``,
 ``stack``) place each argument's tangent among zeros, one output-sized array
@@ -49,7 +48,6 @@ from ..extend import (
     raw_array,
     register_function,
     unbroadcast,
-    unsupported,
 )
 
 __all__ = [
@@ -430,22 +428,4 @@ triu_p = _triangle(np.triu)
 tril_p = _triangle(np.tril)
 
 
-# -- complex parts of real arrays ------------------------------------------------------------------
-def _refuse_complex(fun: Any, val: Any) -> None:
-    if np.iscomplexobj(raw_array(val)):
-        raise unsupported(fun, " of complex values (chainrule differentiates real arrays only)")
-
-
-def _real(val: Any) -> Any:
-    _refuse_complex(np.real, val)
-    return val
-
-
-def _imag(val: Any) -> Any:
-    _refuse_complex(np.imag, val)
-    return np.zeros(np.shape(val), dtype=raw_array(val).dtype)
-
-
-register_function(np.real, _real)
-register_function(np.imag, _imag)
 deflinear(np.conjugate, lambda ans, x: lambda g: np.conjugate(g))
