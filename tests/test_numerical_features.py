@@ -7,7 +7,6 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-import chainrule as cr
 from chainrule import numerical
 from chainrule.numerical import Estimate, fornberg_weights, make_stencil
 

@@ -85,8 +85,8 @@ def _check_complex(
             if bad is not None:
                 raise ComplexValueError(
                     f"{name}(..., holomorphic=True) needs complex {what}, but one is a "
-                    f"{type(bad).__name__} of dtype {getattr(bad, 'dtype', None)}. Use complex values (x.astype(complex)), or drop "
-                    "holomorphic=True."
+                    f"{type(bad).__name__} of dtype {getattr(bad, 'dtype', None)}. Use complex "
+                    "values (x.astype(complex)), or drop holomorphic=True."
                 )
         return
     if outputs is None:
