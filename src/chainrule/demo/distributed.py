@@ -29,6 +29,7 @@ from ..numerical import grad as numerical_grad
 from ..numerical.executors import with_progress
 from ..pytree import tree_leaves
 from .progress import EvaluationProgress
+from .timing import median_seconds
 
 __all__ = ["distributed_finite_differences", "heat_loss", "why_not_faster"]
 
@@ -141,9 +142,7 @@ def distributed_finite_differences(
 def _expensive(client: Any, workers: int, say: Callable[..., None]) -> None:
     """The same comparison for :func:`heat_loss`, whose evaluations dominate every other cost."""
     k = np.linspace(0.3, 0.9, HEAT_INPUTS)
-    start = time.perf_counter()
-    heat_loss(k)
-    one = time.perf_counter() - start
+    one = median_seconds(lambda: heat_loss(k), repeats=3, budget=0.5)
     start = time.perf_counter()
     here = numerical_grad(heat_loss, k)
     serial = time.perf_counter() - start
