@@ -44,6 +44,9 @@ KINKS = {
     "numpy.fmod": "derivative of the continuous branch; jumps ignored",
     "numpy.sinc": "0 at x = 0 (exact); second derivative at exactly 0 not supported",
     "numpy.where": "the unselected branch gets an exact zero (never NaN)",
+    "numpy.linalg.cholesky": "input taken as symmetric: the gradient is symmetrized (NumPy reads only the "
+    "lower triangle, so for a non-symmetric input it differs from finite differences of NumPy's function)",
+    "numpy.unwrap": "identity; at a step of exactly discont, the branch NumPy chose (period constant)",
     "numpy.max": "ties: gradient split equally among tied elements",
     "numpy.min": "ties: gradient split equally among tied elements",
     "numpy.amax": "ties: gradient split equally among tied elements",

@@ -459,9 +459,9 @@ def test_points_travel_as_exact_differences_from_the_base_point():
     hinted = x0.copy()
     hinted[5] += 1e-7
     points = [encode(moved), encode(step), encode(whole), encode(hinted, moved=5), encode(x0.copy(), moved=4)]
-    assert points[0].index.tolist() == [1, 3]
+    assert points[0].moved.tolist() == [1, 3]
     # x0 + 1e-20j e_2 also turns -0.0 into +0.0 (-0.0 + 0.0 = 0.0): that is part of the point.
-    assert points[1].index.tolist() == [1, 2]
-    assert points[2].index is None and points[4].index.size == 0
+    assert points[1].moved.tolist() == [1, 2]
+    assert points[2].moved is None and points[4].moved.size == 0
     for x, back in zip([moved, step, whole, hinted, x0], unpack(pack(points), x0)):
         assert back.dtype == x.dtype and back.tobytes() == x.tobytes()

@@ -191,9 +191,9 @@ def check_vjp(
             rows.append(row)
             last[i] = (phi, grads[i])
     # Element by element: every checked argument in "full" mode, the failing ones otherwise.
-    for i, (phi, grad) in last.items():
+    for i, (along, grad) in last.items():
         if mode == "full" or any(r.status == "FAIL" and r.path == labels[i] for r in rows):
-            evaluations += _elements(phi, args[i], grad, labels[i], rtol, atol, atol_frac, method, rows,
+            evaluations += _elements(along, args[i], grad, labels[i], rtol, atol, atol_frac, method, rows,
                                      full=mode == "full", executor=executor)  # fmt: skip
     failed = any(r.status == "FAIL" for r in rows)
     wrong = list(

@@ -167,7 +167,7 @@ def parallelism(executor: Executor) -> int:
     client = getattr(executor, "_client", None)
     if client is not None and callable(getattr(client, "nthreads", None)):
         try:
-            return max(1, sum(client.nthreads().values()))
+            return max(1, int(sum(client.nthreads().values())))
         except Exception:  # a client that cannot answer now: guess
             return os.cpu_count() or 1
     return max(1, int(getattr(executor, "_max_workers", None) or os.cpu_count() or 1))
@@ -177,9 +177,9 @@ def parallelism(executor: Executor) -> int:
 
 
 class Failure(NamedTuple):
-    """What a task returns when the function raised at point ``index`` of its batch."""
+    """What a task returns when the function raised at point ``position`` of its batch."""
 
-    index: int
+    position: int  # -1: the vectorized call over the whole batch
     type_name: str
     message: str
     traceback: str
@@ -208,7 +208,7 @@ def evaluate_batch(token: str, payload: Evaluator | bytes, batch: Packed) -> lis
             return ev.compute(points)
         except Exception as exc:
             return Failure(-1, type(exc).__name__, str(exc), traceback.format_exc())
-    out = []
+    out: list[np.ndarray] = []
     for i, x in enumerate(points):
         try:
             out.extend(ev.compute([x]))
@@ -322,18 +322,18 @@ class Point(NamedTuple):
 
     ``dtype`` is the point's (complex for a complex step); the other elements
     equal ``x0`` cast to it, bit for bit. A point that moves more than a
-    quarter of the elements travels whole (``index`` is None). A Jacobian
+    quarter of the elements travels whole (``moved`` is None). A Jacobian
     column's point is then two numbers, not N: a round's payload grows as
     O(N), not O(N**2).
     """
 
     dtype: str
-    index: np.ndarray | None
+    moved: np.ndarray | None  # not ``index``: that would hide tuple.index
     values: np.ndarray
 
     @property
     def key(self) -> tuple[str, bytes | None, bytes]:
-        return self.dtype, None if self.index is None else self.index.tobytes(), self.values.tobytes()
+        return self.dtype, None if self.moved is None else self.moved.tobytes(), self.values.tobytes()
 
 
 class Encoder:
@@ -352,14 +352,14 @@ class Encoder:
             index = np.zeros(0, dtype=np.intp) if same else np.array([moved], dtype=np.intp)
             return Point(x.dtype.str, index, x[index])
         if x.dtype == x0.dtype:
-            moved = x != x0
-            moved[self.zeros] |= np.signbit(x[self.zeros]) != self.negative_zeros
+            changed = x != x0
+            changed[self.zeros] |= np.signbit(x[self.zeros]) != self.negative_zeros
         else:  # a complex step, or a wider dtype: compare with x0 cast (imaginary parts +0.0)
             base = x0.astype(x.dtype)
-            moved = (x != base) | (np.signbit(np.real(x)) != np.signbit(np.real(base)))
+            changed = (x != base) | (np.signbit(np.real(x)) != np.signbit(np.real(base)))
             if np.iscomplexobj(x):
-                moved |= np.signbit(np.imag(x)) != np.signbit(np.imag(base))
-        index = np.flatnonzero(moved)
+                changed |= np.signbit(np.imag(x)) != np.signbit(np.imag(base))
+        index = np.flatnonzero(changed)
         if 4 * index.size > x.size:
             return Point(x.dtype.str, None, np.ascontiguousarray(x))
         return Point(x.dtype.str, index, x[index])
@@ -367,10 +367,10 @@ class Encoder:
 
 def decode(p: Point, x0: np.ndarray) -> np.ndarray:
     """The point ``p`` encodes, bit for bit."""
-    if p.index is None:
+    if p.moved is None:
         return p.values
     x = x0.astype(np.dtype(p.dtype))  # a copy, also when the dtype is x0's
-    x[p.index] = p.values
+    x[p.moved] = p.values
     return x
 
 
@@ -380,7 +380,7 @@ class Packed(NamedTuple):
     dtypes: tuple[str, ...]
     kinds: np.ndarray  # per point: its dtype's position in ``dtypes``
     sizes: np.ndarray  # per point: the number of moved elements, -1 for a whole point
-    index: np.ndarray
+    moved: np.ndarray  # the moved elements of every point, one after the other
     values: np.ndarray  # every point's values, in a dtype that holds them all exactly
 
     def __len__(self) -> int:
@@ -391,8 +391,8 @@ def pack(points: Sequence[Point]) -> Packed:
     dtypes = tuple(dict.fromkeys(p.dtype for p in points))
     common = np.result_type(*[np.dtype(d) for d in dtypes])
     kinds = np.array([dtypes.index(p.dtype) for p in points], dtype=np.int64)
-    sizes = np.array([-1 if p.index is None else p.index.size for p in points], dtype=np.int64)
-    index = np.concatenate([p.index for p in points if p.index is not None] or [np.zeros(0, np.int64)])
+    sizes = np.array([-1 if p.moved is None else p.moved.size for p in points], dtype=np.int64)
+    index = np.concatenate([p.moved for p in points if p.moved is not None] or [np.zeros(0, np.int64)])
     values = np.concatenate([p.values.astype(common) for p in points])
     return Packed(dtypes, kinds, sizes, index.astype(np.int64), values)
 
@@ -410,7 +410,7 @@ def unpack(packed: Packed, x0: np.ndarray) -> list[np.ndarray]:
         if size < 0:
             points.append(values)
         else:
-            points.append(decode(Point(dtype.str, packed.index[at : at + size], values), x0))
+            points.append(decode(Point(dtype.str, packed.moved[at : at + size], values), x0))
             at += size
     return points
 
@@ -523,7 +523,7 @@ class _Round:
 
     def _error(self, out: Failure, points: list[Point]) -> EvaluationError:
         ev = self.ev
-        where = (describe_point(ev, decode(points[out.index], ev.inputs.x0)) if out.index >= 0
+        where = (describe_point(ev, decode(points[out.position], ev.inputs.x0)) if out.position >= 0
                  else "a batch of points (vectorized call)")  # fmt: skip
         return _evaluation_error(ev, Failed(where, out.type_name, out.message, out.traceback))
 
