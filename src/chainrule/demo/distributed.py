@@ -186,8 +186,9 @@ def cpu_line(serial: float, here: float, workers_cpu: float, workers: int) -> st
     Examples
     --------
     >>> print(cpu_line(8.9, 1.5, 9.2, 2).strip())  # doctest: +NORMALIZE_WHITESPACE
-    CPU time  one process 8.9 s; distributed: workers 9.2 s, this process 1.5 s (on 2 free cores: about 1.9x)
+    CPU time  one process 8.9 s; distributed: workers 9.2 s, this process 1.5 s
+    (so on 2 free cores: about 1.9x)
     """
     bound = serial / max(here, workers_cpu / max(workers, 1), 1e-9)
     return (f"  CPU time  one process {serial:.1f} s; distributed: workers {workers_cpu:.1f} s, this process "
-            f"{here:.1f} s (on {workers} free cores: about {bound:.1f}x)")  # fmt: skip
+            f"{here:.1f} s\n  (so on {workers} free cores: about {bound:.1f}x)")  # fmt: skip
