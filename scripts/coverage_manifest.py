@@ -51,6 +51,9 @@ KINKS = {
     "numpy.fmod": "derivative of the continuous branch; jumps ignored",
     "numpy.sinc": "0 at x = 0 (exact); second derivative at exactly 0 not supported",
     "numpy.where": "the unselected branch gets an exact zero (never NaN)",
+    "numpy.linalg.cholesky": "input taken as symmetric: the gradient is symmetrized (NumPy reads only the "
+    "lower triangle, so for a non-symmetric input it differs from finite differences of NumPy's function)",
+    "numpy.unwrap": "identity; at a step of exactly discont, the branch NumPy chose (period constant)",
     "numpy.max": "ties: gradient split equally among tied elements",
     "numpy.min": "ties: gradient split equally among tied elements",
     "numpy.amax": "ties: gradient split equally among tied elements",
@@ -132,6 +135,15 @@ INTERNAL_MEANING = {
 }
 
 
+
+def _variadic(prim: Any) -> Any:
+    """The any-argument reverse rule (custom rules) or the joint one (defvariadic), if any."""
+    return prim.any_vjp or prim.joint_vjp
+
+
+def _variadic_jvp(prim: Any) -> Any:
+    return prim.any_jvp or prim.joint_jvp
+
 def public_name(name: str) -> str | None:
     """The name a user writes for a primitive, or ``None`` for an internal helper.
 
@@ -189,8 +201,8 @@ def rows() -> list[tuple[str, str, str, str, str, str]]:
         name = _row_name(ufunc, prim)
         if name is None:  # a private ufunc with no public function in front of it
             continue
-        out.append((name, "ufunc", _args_of(prim, prim.vjp_makers, prim.any_vjp),
-                    "yes" if (prim.jvp_rules or prim.any_jvp) else "no", SECOND_ORDER.get(name, "yes"),
+        out.append((name, "ufunc", _args_of(prim, prim.vjp_makers, _variadic(prim)),
+                    "yes" if (prim.jvp_rules or _variadic_jvp(prim)) else "no", SECOND_ORDER.get(name, "yes"),
                     KINKS.get(name, "")))  # fmt: skip
     for func, handler in FUNCTION_HANDLERS.items():
         name = qualified_name(func)
@@ -210,11 +222,11 @@ def rows() -> list[tuple[str, str, str, str, str, str]]:
             )
             continue
         named = [(public_name(p.name), p) for p in prims]
-        parts = dict.fromkeys(f"{n}: {_args_of(p, p.vjp_makers, p.any_vjp)}" for n, p in named if n)
+        parts = dict.fromkeys(f"{n}: {_args_of(p, p.vjp_makers, _variadic(p))}" for n, p in named if n)
         first = next((p for n, p in named if n), prims[0])
-        diff = "; ".join(parts) if len(parts) > 1 else _args_of(first, first.vjp_makers, first.any_vjp)
+        diff = "; ".join(parts) if len(parts) > 1 else _args_of(first, first.vjp_makers, _variadic(first))
         diff = ARGUMENTS.get(name, diff)
-        fwd = "yes" if all(p.jvp_rules or p.any_jvp for p in prims) else "no"
+        fwd = "yes" if all(p.jvp_rules or _variadic_jvp(p) for p in prims) else "no"
         out.append((name, "function", diff, fwd, SECOND_ORDER.get(name, "yes"), KINKS.get(name, "")))
     return sorted({(n, k, ARGUMENTS.get(n, a), f, s, c) for n, k, a, f, s, c in out})
 

@@ -282,3 +282,27 @@ def test_jacobians_refuse_what_would_leave_a_direction_out():
         cr.jacrev(lambda x: x * 1j, holomorphic=True)(np.ones(2))
     # a real-valued function of complex inputs: each row is grad's convention
     np.testing.assert_allclose(cr.jacrev(lambda z: np.abs(z) ** 2)(z), np.diag(2 * np.conj(z)), rtol=1e-14)
+
+
+# -- check_grad on complex inputs: both directions --------------------------------------------------
+def test_check_grad_checks_complex_inputs_in_both_directions():
+    z = np.array([0.3 + 0.2j, 1.0 - 1.0j])
+    assert cr.check_grad(lambda z: np.sum(np.abs(z) ** 2 * np.real(z)), z).verdict == "pass"
+    assert cr.check_grad(lambda z: np.exp(z) * z, z, modes=("rev", "fwd"), order=2).verdict == "pass"
+    assert cr.check_grad(lambda x: np.exp(1j * x), np.array([0.3, 0.5])).verdict == "pass"
+
+
+def test_check_grad_catches_a_conjugated_complex_rule():
+    # A classic mistake: the reverse rule of a holomorphic function written with conj(f'(z)).
+    wrong = cr.Primitive("wrong_complex_sin", np.sin)
+    cr.defvjp(wrong, lambda ans, z: lambda g: g * np.conj(np.cos(z)))
+    cr.defjvp(wrong, lambda t, ans, z: t * np.cos(z))
+    cr.defcomplex(wrong)
+    z = np.array([0.3 + 0.7j, -1.0 + 0.4j])
+    report = cr.check_grad(lambda z: np.sum(np.abs(wrong(z)) ** 2), z, raise_on_failure=False)
+    assert report.verdict == "FAIL"
+    text = str(report)
+    assert "argument 0.imag[" in text and "argument 0.real[" in text  # the parts are named
+    assert "culprit: the reverse rule of wrong_complex_sin" in text  # localized in complex directions
+    with pytest.raises(AssertionError, match="wrong_complex_sin"):
+        check_rule(wrong, nargs=1, dtype=np.complex128)

@@ -340,7 +340,7 @@ def check_rule(
     dtype
         ``np.float64`` (default) or ``np.complex128``: complex inputs have real
         and imaginary parts drawn from ``domain``, and are perturbed in
-        complex directions (checking JAX's convention, see ``docs/complex.md``).
+        complex directions (checking JAX's convention, see ``docs/guide/complex.md``).
     h, rtol, atol
         Passed to :func:`check_derivatives`. The step is smaller than its default:
         the fourth-order difference's truncation error (about ``h**4`` times

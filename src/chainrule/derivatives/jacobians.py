@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import ComplexValueError
 from ..pytree import tree_flatten, tree_unflatten
-from .arguments import function_name, normalize_argnums, single_argnum
+from .arguments import function_name, normalize_argnums, resolve_argnum, single_argnum
 from .forward import jvp
 from .reverse import grad, vjp
 
@@ -107,7 +107,11 @@ def _check_complex(
 
 
 def jacrev(
-    f: Callable[..., Any], argnums: int | Sequence[int] = 0, holomorphic: bool = False
+    f: Callable[..., Any],
+    argnums: int | Sequence[int] = 0,
+    holomorphic: bool = False,
+    *,
+    argnum: int | None = None,
 ) -> Callable[..., Any]:
     """The Jacobian of ``f`` by reverse mode: one backward sweep per output element.
 
@@ -123,6 +127,8 @@ def jacrev(
     array([[2., 1., 0.],
            [0., 3., 2.]])
     """
+
+    argnums = resolve_argnum(argnums, argnum, "jacrev")
 
     @functools.wraps(f)
     def jac(*args: Any) -> Any:
@@ -161,7 +167,11 @@ def jacrev(
 
 
 def jacfwd(
-    f: Callable[..., Any], argnums: int | Sequence[int] = 0, holomorphic: bool = False
+    f: Callable[..., Any],
+    argnums: int | Sequence[int] = 0,
+    holomorphic: bool = False,
+    *,
+    argnum: int | None = None,
 ) -> Callable[..., Any]:
     """The Jacobian of ``f`` by forward mode: one forward pass per input element.
 
@@ -176,6 +186,8 @@ def jacfwd(
     array([[2., 0.],
            [0., 4.]])
     """
+
+    argnums = resolve_argnum(argnums, argnum, "jacfwd")
 
     @functools.wraps(f)
     def jac(*args: Any) -> Any:
@@ -222,7 +234,11 @@ def jacfwd(
 
 
 def jacobian(
-    f: Callable[..., Any], argnums: int | Sequence[int] = 0, holomorphic: bool = False
+    f: Callable[..., Any],
+    argnums: int | Sequence[int] = 0,
+    holomorphic: bool = False,
+    *,
+    argnum: int | None = None,
 ) -> Callable[..., Any]:
     """The Jacobian of ``f``, by reverse mode when outputs are fewer than inputs, else forward.
 
@@ -233,6 +249,8 @@ def jacobian(
     >>> cr.jacobian(lambda x: np.sum(x ** 2))(np.array([1.0, 2.0]))
     array([2., 4.])
     """
+
+    argnums = resolve_argnum(argnums, argnum, "jacobian")
 
     @functools.wraps(f)
     def jac(*args: Any) -> Any:
@@ -247,7 +265,12 @@ def jacobian(
 
 
 def hessian(
-    f: Callable[..., Any], argnums: int | Sequence[int] = 0, mode: str = "fwd-rev", holomorphic: bool = False
+    f: Callable[..., Any],
+    argnums: int | Sequence[int] = 0,
+    mode: str = "fwd-rev",
+    holomorphic: bool = False,
+    *,
+    argnum: int | None = None,
 ) -> Callable[..., Any]:
     """The Hessian of scalar ``f``: forward mode over reverse mode (``jacfwd(grad(f))``).
 
@@ -265,6 +288,7 @@ def hessian(
     array([[6., 2.],
            [2., 0.]])
     """
+    argnums = resolve_argnum(argnums, argnum, "hessian")
     if mode == "fwd-rev":
         return jacfwd(grad(f, argnums, holomorphic=holomorphic), argnums, holomorphic)
     if mode == "rev-rev":

@@ -24,6 +24,7 @@ from .arguments import (
     function_name,
     leaf_gradient,
     normalize_argnums,
+    resolve_argnum,
     single_argnum,
     untrace,
     untrace_tree,
@@ -37,6 +38,8 @@ def value_and_grad(
     argnums: int | Sequence[int] = 0,
     has_aux: bool = False,
     holomorphic: bool = False,
+    *,
+    argnum: int | None = None,
 ) -> Callable[..., Any]:
     """Return a function computing ``f``'s value and its gradient in one backward pass.
 
@@ -55,7 +58,9 @@ def value_and_grad(
         result is ``f'(z)``. Without it, ``f`` must return a real scalar; for
         complex inputs the gradient then follows JAX's convention, the
         conjugate of ``df/dx + i df/dy`` written as ``df/dx - i df/dy``
-        (so gradient descent steps along ``-conj(grad)``; see docs/complex.md).
+        (so gradient descent steps along ``-conj(grad)``; see docs/guide/complex.md).
+    argnum
+        HIPS autograd's name for ``argnums`` (give one of the two).
 
     Returns
     -------
@@ -72,6 +77,7 @@ def value_and_grad(
     (5.0, array([2., 4.]))
     """
 
+    argnums = resolve_argnum(argnums, argnum, "value_and_grad")
     single = single_argnum(argnums)
 
     @functools.wraps(f)
@@ -110,6 +116,8 @@ def grad(
     argnums: int | Sequence[int] = 0,
     has_aux: bool = False,
     holomorphic: bool = False,
+    *,
+    argnum: int | None = None,
 ) -> Callable[..., Any]:
     """Return a function computing the gradient of scalar-valued ``f`` by backpropagation.
 
@@ -135,7 +143,7 @@ def grad(
     >>> cr.grad(np.sin, holomorphic=True)(1j)  # f'(z) = cos(z)
     np.complex128(1.5430806348152437+0j)
     """
-    vg = value_and_grad(f, argnums, has_aux, holomorphic)
+    vg = value_and_grad(f, resolve_argnum(argnums, argnum, "grad"), has_aux, holomorphic)
 
     @functools.wraps(f)
     def grad_f(*args: Any, **kwargs: Any) -> Any:

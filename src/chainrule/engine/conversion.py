@@ -7,11 +7,14 @@ calls ``np.asarray`` and the conversion is refused. The refusal is clearer
 when it names the function the user called: the outermost NumPy/SciPy frame
 on the stack below the user's code, and for SciPy the differentiable version in
 ``chainrule.scipy`` when there is one. Conversions NumPy does in C with no
-Python frame of its own (``np.float64(x)``, ``np.asarray(x)``) name nothing.
+Python frame of its own (``np.float64(x)``, ``np.asarray(x)``) are named from
+the source of the user's line, when it is readable and holds such a call.
 """
 
 from __future__ import annotations
 
+import linecache
+import re
 import sys
 from types import FrameType
 
@@ -30,7 +33,23 @@ _ALTERNATIVES = {
         "np.full(shape, v) allocates a plain array and writes v into it; with a traced v write "
         "np.broadcast_to(v, shape) (or np.full_like(x, v) with x traced)"
     ),
+    "numpy.r_ / numpy.c_": (
+        "np.r_[...] and np.c_[...] convert each item with np.array and do not dispatch; write "
+        "np.concatenate([a, b]) for np.r_[a, b] (np.atleast_1d for scalars) and "
+        "np.column_stack([a, b]) for np.c_[a, b]"
+    ),
+    "scipy.sparse": (
+        "a SciPy sparse matrix converts the array it multiplies with np.asarray, so the product "
+        "cannot be traced; wrap it in a chainrule.custom_vjp whose backward rule is M.T @ g "
+        "(see the 'Migrate from HIPS autograd' page), or use the dense M.toarray() @ x"
+    ),
 }
+
+# NumPy scalar types called on a traced value: converted in C, named from the user's source line.
+_SCALAR_CALL = re.compile(
+    r"\b(?:np|numpy)\.(float64|float32|float16|double|single|half|longdouble|float_"
+    r"|int64|int32|int16|int8|uint64|uint32|uint16|uint8|intp|bool_)\s*\("
+)
 
 
 # chainrule.scipy's differentiable versions, by SciPy submodule (tests/test_scipy_conversion_hint.py
@@ -111,12 +130,47 @@ def library_caller() -> str | None:
     return None if outer is None else _public_name(outer)
 
 
+def _user_frame() -> FrameType | None:
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__", "").split(".")[0] == "chainrule":
+        frame = frame.f_back  # type: ignore[assignment]
+    return frame
+
+
+def scalar_call_hint() -> str:
+    """A sentence for ``np.float64(x)`` (and the other NumPy float types) on the user's line, or ''."""
+    frame = _user_frame()
+    if frame is None:
+        return ""
+    line = linecache.getline(frame.f_code.co_filename, frame.f_lineno)
+    match = _SCALAR_CALL.search(line)
+    if match is None:
+        return ""
+    name = match.group(1)
+    if not name.startswith(("float", "double", "single", "half", "longdouble")):
+        return (
+            f"Inside np.{name}(...): a NumPy scalar type converts its argument in C, where "
+            f"chainrule cannot see the target type. Write x.astype(np.{name}) (integers carry no "
+            "derivative: the result is a plain array), or chainrule.primal(x). "
+        )
+    return (
+        f"Inside np.{name}(...): a NumPy scalar type converts its argument to a plain number. "
+        f"Keep the traced value as it is (a 0-d traced array acts as a scalar), change its "
+        f"precision with x.astype(np.{name}), or take chainrule.primal(x) where no derivative "
+        "should flow. "
+    )
+
+
 def library_hint() -> str:
     """A sentence naming the library function that converted a traced value, or ''."""
     name = library_caller()
     if name is None:
-        return ""
+        return scalar_call_hint()
+    if "AxisConcatenator" in name:  # np.r_ and np.c_ are instances: their frame is the class's
+        name = "numpy.r_ / numpy.c_"
     advice = _ALTERNATIVES.get(name)
+    if advice is None and name.startswith("scipy.sparse."):
+        advice = _ALTERNATIVES["scipy.sparse"]
     if advice is None and name.startswith("scipy."):
         advice = (
             "SciPy's Python functions convert their inputs with np.asarray, so chainrule cannot "

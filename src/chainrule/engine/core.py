@@ -103,7 +103,7 @@ class Primitive:
 
     ``supports_complex`` (default ``False``) declares that the rules are right
     for complex values under JAX's convention (a holomorphic function's reverse
-    rule is ``g * f'(z)``, no conjugate; see ``docs/complex.md``). The traces
+    rule is ``g * f'(z)``, no conjugate; see ``docs/guide/complex.md``). The traces
     refuse a complex argument, constant or result of any other primitive, so a
     rule written for real numbers never meets a complex one silently.
 
@@ -120,6 +120,8 @@ class Primitive:
         "composite",
         "fresh_cotangents",
         "impl",
+        "joint_jvp",
+        "joint_vjp",
         "jvp_rules",
         "name",
         "reads_constants",
@@ -142,6 +144,10 @@ class Primitive:
         # For primitives with any number of arguments: rule(argnum, ...).
         self.any_vjp: Callable[..., Any] | None = None
         self.any_jvp: Callable[..., Any] | None = None
+        # Variadic rules (defvariadic): called once per application with every traced
+        # position, so that n arguments are read once, not once per traced argument.
+        self.joint_vjp: Callable[..., Any] | None = None
+        self.joint_jvp: Callable[..., Any] | None = None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return apply(self, args, kwargs)
@@ -158,6 +164,9 @@ class Primitive:
         if self.any_vjp is not None:
             any_vjp = self.any_vjp
             return lambda ans, *args, **kw: any_vjp(argnum, ans, *args, **kw)
+        if self.joint_vjp is not None:
+            joint_vjp = self.joint_vjp
+            return lambda ans, *args, **kw: joint_vjp((argnum,), ans, *args, **kw)[0]
         raise UnsupportedOperationError(
             f"{self.name} has no reverse-mode rule for its argument {argnum}; "
             "differentiate with respect to another argument, or register one with "
@@ -173,6 +182,9 @@ class Primitive:
         if self.any_jvp is not None:
             any_jvp = self.any_jvp
             return lambda t, ans, *args, **kw: any_jvp(argnum, t, ans, *args, **kw)
+        if self.joint_jvp is not None:
+            joint_jvp = self.joint_jvp
+            return lambda t, ans, *args, **kw: joint_jvp((argnum,), (t,), ans, *args, **kw)
         raise UnsupportedOperationError(
             f"{self.name} has no forward-mode rule for its argument {argnum}; use "
             "reverse mode (grad, vjp, jacrev) for it, or register one with chainrule.defjvp."
@@ -662,10 +674,13 @@ def _dispatch_ufunc(ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwarg
     if method in ("reduce", "accumulate", "outer", "reduceat") and ufunc in NONDIFF_UFUNCS:
         return getattr(ufunc, method)(*map(primal, inputs), **kwargs)
     if method == "at":
+        functional = {"add": "add(v)", "subtract": "add(-v)", "multiply": "multiply(v)"}.get(ufunc.__name__)
         raise InPlaceError(
             f"{qualified_name(ufunc)}.at writes in place and cannot be recorded; use "
-            "chainrule.at(x)[idx].add(v) (duplicate indices accumulate)."
-        )
+            + (f"chainrule.at(x)[idx].{functional} (duplicate indices accumulate)." if functional else
+               "a functional form: chainrule.at(x)[idx].set(v) with the values computed by NumPy "
+               "operations on x[idx] (unique indices), or np.where over a mask.")
+        )  # fmt: skip
     raise unsupported(ufunc, f".{method}")
 
 

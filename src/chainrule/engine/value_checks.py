@@ -71,7 +71,7 @@ def _complex_error(prim: Any, what: str) -> ComplexValueError:
         "values (its rules are for real numbers; casting to real would silently drop the "
         "imaginary part). Keep this step real (split a complex number into np.real and np.imag "
         "parts), take chainrule.primal(x) where no derivative should flow, or register complex "
-        "rules (docs/complex.md lists the functions that support complex values)."
+        "rules (docs/guide/complex.md lists the functions that support complex values)."
     )
 
 
@@ -111,6 +111,8 @@ def foreign_array_fix(x: Any) -> str | None:
     module = type(x).__module__ or ""
     if module == "pandas" or module.startswith("pandas."):
         return "x.to_numpy() (or np.asarray(x)), aligning the index first if it matters"
+    if module.startswith("scipy.sparse."):  # NumPy would see one opaque object: x * M is not a product
+        return "M.toarray(), or a chainrule.custom_vjp whose backward rule is M.T @ g"
     if isinstance(x, np.ndarray) and type(x) is not np.ndarray and not isinstance(x, np.memmap):
         return "np.asarray(x)"
     return None

@@ -7,12 +7,15 @@ from typing import Any
 
 import numpy as np
 
+from ..derivatives import value_and_grad
 from ..derivatives.arguments import leaf_gradient
-from ..pytree import tree_unflatten
+from ..jit.api import jit
+from ..pytree import tree_flatten, tree_unflatten
 from .display import DEFAULT_CAP, Display, display_graph, group_interior
+from .expression import Expression
 from .formulas import local_partial
 from .layout import Placement
-from .paths import PathSum, path_sum
+from .paths import PathIndex, PathSum, path_sum
 from .recording import BackwardStep, Edge, Graph, backward_steps, record, summarize_value
 from .render_dot import to_dot
 from .render_html import WidgetData, to_html
@@ -41,11 +44,18 @@ class Explanation:
     """
 
     def __init__(
-        self, graph: Graph, argnums: int | Sequence[int], cap: int = DEFAULT_CAP, engine: str = "auto"
+        self,
+        graph: Graph,
+        argnums: int | Sequence[int],
+        cap: int = DEFAULT_CAP,
+        engine: str = "auto",
+        call: tuple[Callable[..., Any], tuple[Any, ...]] | None = None,
     ) -> None:
         if engine not in ENGINES:
             raise ValueError(f"explain: engine must be one of {ENGINES}, got {engine!r}")
+        cap = _check_cap(cap)
         self.graph = graph
+        self.call = call  # (f, args) of the recorded call, for code()
         self.cap = cap
         self.engine = engine
         self._display: Display | None = None
@@ -80,13 +90,14 @@ class Explanation:
 
     def path_sums(self, max_paths: int = 64) -> list[PathSum]:
         """For each scalar leaf, its derivative as a sum over paths (when all are scalars)."""
-        out = []
+        out: list[PathSum] = []
         if self.graph.output is None or np.size(self.graph.output.value) != 1:
             return out
+        index = PathIndex(self.graph, self.steps)
         for leaf in self.graph.leaves:
             if np.size(leaf.value) != 1:
                 continue
-            ps = path_sum(self.graph, self.steps, leaf.id, max_paths)
+            ps = path_sum(self.graph, self.steps, leaf.id, max_paths, index=index)
             if ps is not None:
                 out.append(ps)
         return out
@@ -223,6 +234,45 @@ class Explanation:
         """
         print_tables(self.tables(max_rows), self.notes(), console)
 
+    def code(self) -> str:
+        """The forward and backward pass as Python source: what ``chainrule.jit`` stages.
+
+        The same text as ``chainrule.jit(chainrule.value_and_grad(f, argnums)).source(*args)``
+        (one emitter): one NumPy call per line, each backward line commented with the
+        primitive whose chain-rule step it is.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from chainrule.explain import explain
+        >>> e = explain(lambda x: np.sin(x) * x, 0.5)
+        >>> print(e.code())  # doctest: +NORMALIZE_WHITESPACE
+        # <lambda> staged by chainrule.jit for x: float64 ()
+        def lambda_staged(x):
+            v0 = np.sin(x)  # numpy.sin
+            v1 = v0 * x  # numpy.multiply
+            with np.errstate(divide='ignore', invalid='ignore'):
+                v4 = np.cos(x)  # numpy.cos; backward of numpy.sin
+                v5 = x * v4  # numpy.multiply; backward of numpy.sin
+                v6 = v0 + v5  # numpy.add; sum of cotangents
+            return (v1, v6)
+        """
+        if self.call is None:
+            raise ValueError(
+                "Explanation.code() needs the recorded function and arguments: build the "
+                "explanation with chainrule.explain.explain(f, *args)"
+            )
+        f, args = self.call
+        if isinstance(f, Expression):
+            f = f.without_checks()  # its checks read values as numbers; the recording ran them
+        staged_args = list(args)
+        for n in self.graph.argnums:
+            # Python numbers would be constants of the staged code: make them its inputs.
+            leaves, treedef = tree_flatten(args[n])
+            leaves = [np.float64(v) if type(v) in (int, float) else v for v in leaves]
+            staged_args[n] = tree_unflatten(treedef, leaves)
+        return jit(value_and_grad(f, argnums=self.graph.argnums)).source(*staged_args)
+
     def to_dot(self) -> str:
         """Graphviz DOT text of the graph (summarized when large)."""
         return to_dot(self.display(), self.graph.fname)
@@ -294,6 +344,17 @@ class Explanation:
 
 
 MAX_CELL_LINES = 8  # contributions listed in one table cell or step text
+
+
+def _check_cap(cap: Any) -> int:
+    """``cap=`` as an int >= 1: None or a negative number would summarize nothing or everything."""
+    if isinstance(cap, bool) or not isinstance(cap, int | np.integer):
+        raise TypeError(f"explain: cap must be a whole number of boxes (default {DEFAULT_CAP}), "
+                        f"not {type(cap).__name__} {cap!r}")  # fmt: skip
+    if cap < 1:
+        raise ValueError(f"explain: cap={int(cap)} must be at least 1 (the most boxes and table rows "
+                         f"shown before summarizing; default {DEFAULT_CAP})")  # fmt: skip
+    return int(cap)
 
 
 def _capped(items: Sequence[Any], cap: int, row: Callable[[Any], list[str]], width: int) -> list[list[str]]:
@@ -371,4 +432,5 @@ def explain(
     >>> [n.op for n in e.nodes]
     ['input', 'input', 'multiply', 'sin', 'add']
     """
-    return Explanation(record(f, args, argnums), argnums, cap, engine)
+    cap = _check_cap(cap)
+    return Explanation(record(f, args, argnums), argnums, cap, engine, call=(f, tuple(args)))

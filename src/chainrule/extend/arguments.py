@@ -99,7 +99,7 @@ def refuse_complex(name: str, *values: Any) -> None:
             raise ComplexValueError(
                 f"{name}: chainrule has no derivative rule for complex arguments of this function "
                 "(it never drops an imaginary part silently); pass real arrays, e.g. the real and "
-                "imaginary parts separately (docs/complex.md lists the functions with complex rules)."
+                "imaginary parts separately (docs/guide/complex.md lists the functions with complex rules)."
             )
 
 

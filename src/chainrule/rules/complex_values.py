@@ -1,6 +1,6 @@
 """Complex numbers: rules of ``abs``, ``angle``, ``real``, ``imag``; which rules hold for complex values.
 
-chainrule follows JAX's convention (see ``docs/complex.md``). A forward rule
+chainrule follows JAX's convention (see ``docs/guide/complex.md``). A forward rule
 is the real-linear map ``t -> df`` of the tangent; a reverse rule is its
 transpose for the pairing ``Re(sum(g * t))`` (no conjugate). So the reverse
 rule of a holomorphic function is ``g * f'(z)``, the same expression as for

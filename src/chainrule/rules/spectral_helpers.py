@@ -84,7 +84,7 @@ def real_matrices(name: str, a: Any, square: bool = False) -> np.ndarray:
     if np.iscomplexobj(raw):
         raise ComplexValueError(
             f"{name} of a complex matrix: chainrule has no derivative rule for complex matrices "
-            "in this decomposition yet (docs/complex.md lists the functions with complex rules); "
+            "in this decomposition yet (docs/guide/complex.md lists the functions with complex rules); "
             "pass a real array."
         )
     if raw.ndim < 2:
