@@ -75,6 +75,24 @@ CASES = [
 ]  # fmt: skip
 
 
+try:  # chainrule.scipy's holomorphic primitives (SciPy is optional); their own tests check more
+    from chainrule.scipy import linalg as scipy_linalg
+    from chainrule.scipy import signal as scipy_signal
+except ImportError:  # pragma: no cover
+    pass
+else:
+    _square = {"nargs": 1, "shapes": [(3, 3)], "args_factory": _well_conditioned, "rtol": 1e-5}
+    CASES += [
+        (("scipy.linalg.expm",), scipy_linalg.expm, _square),
+        (("scipy.linalg.logm",), scipy_linalg.logm, _square),
+        (("scipy.linalg.sqrtm", "scipy.linalg.solve_sylvester"), scipy_linalg.sqrtm, _square),
+        (("scipy.linalg.solve_triangular",), lambda a, b: scipy_linalg.solve_triangular(a, b, lower=True),
+         {"nargs": 2, "shapes": [((3, 3), (3, 2))], "args_factory": _well_conditioned}),
+        (("scipy.signal.convolve",), lambda a, v: scipy_signal.convolve(a, v, mode="same"),
+         {"nargs": 2, "shapes": [((5,), (3,)), ((3, 4), (2, 2))]}),
+    ]  # fmt: skip
+
+
 @pytest.mark.parametrize("fun", ELEMENTWISE, ids=lambda f: f.__name__)
 def test_elementwise_rule_in_complex_directions(fun):
     # away from branch cuts and the poles of log, sqrt, arctanh...: real and imaginary parts in (0.3, 2)
