@@ -30,6 +30,7 @@ from .derivatives import (
     stop_gradient,
     value_and_grad,
     vjp,
+    vmap,
 )
 from .engine import Primitive, Tracer, defjvp, defvjp, primal
 from .errors import (
@@ -90,6 +91,7 @@ __all__ = [
     "tree_unflatten",
     "value_and_grad",
     "vjp",
+    "vmap",
 ]
 
 del _rules

@@ -26,6 +26,7 @@ from .. import numerical
 from ..derivatives import jvp, vjp
 from ..engine import ForwardTrace, Primitive, ReverseTrace, Tracer, qualified_name, reverse_sweep, trace_scope
 from ..pytree import tree_flatten, tree_unflatten
+from .vmapcheck import check_vmap
 
 __all__ = ["BROADCAST_PAIRS", "check_derivatives", "check_rule"]
 
@@ -266,6 +267,7 @@ def check_rule(
     h: float = 5e-4,
     rtol: float = 1e-6,
     atol: float = 1e-7,
+    batching: bool | str = True,
 ) -> None:
     """Exercise the derivative rules of a NumPy function, ufunc or :class:`Primitive`.
 
@@ -308,6 +310,12 @@ def check_rule(
         ``args_factory(rng, shapes) -> args`` draws the inputs of one case
         instead of ``domain`` (for inputs with structure, e.g. positive
         definite matrices).
+    batching
+        Also check ``vmap`` against a loop over three examples of each case
+        (values, ``vmap(grad)`` and ``grad(vmap)``; see
+        :func:`~chainrule.check.vmapcheck.check_vmap`). ``"no vmap of grad"``
+        leaves out ``vmap(grad)``, for rules that branch on values in their
+        derivative (refused under vmap with an error); ``False`` skips the check.
     h, rtol, atol
         Passed to :func:`check_derivatives`. The step is smaller than its default:
         the fourth-order difference's truncation error (about ``h**4`` times
@@ -379,3 +387,31 @@ def check_rule(
                         f"check_rule({name}): order-{order} {label}-mode check failed at shapes "
                         f"{case}: {type(exc).__name__}: {exc}"
                     ) from exc
+        if batching:
+            _check_batching(call, args, case, args_factory, bounds, seed, name, batching != "no vmap of grad")
+
+
+def _check_batching(
+    call: Callable[..., Any],
+    args: tuple[np.ndarray, ...],
+    case: tuple[Shape, ...],
+    args_factory: Callable[[np.random.Generator, tuple[Shape, ...]], Sequence[Any]] | None,
+    bounds: Sequence[tuple[float, float]],
+    seed: int,
+    name: str,
+    vmap_of_grad: bool,
+) -> None:
+    """``vmap`` of the case against a loop over it and two more draws (from a generator of their own)."""
+    rng = np.random.default_rng(seed + 104729)
+    examples = [args]
+    for _ in range(2):
+        if args_factory is not None:
+            examples.append(tuple(np.asarray(a, dtype=np.float64) for a in args_factory(rng, case)))
+        else:
+            examples.append(tuple(rng.uniform(lo, hi, size=s) for s, (lo, hi) in zip(case, bounds)))
+    try:
+        check_vmap(call, examples, vmap_of_grad=vmap_of_grad)
+    except Exception as exc:
+        raise AssertionError(
+            f"check_rule({name}): vmap check failed at shapes {case}: {type(exc).__name__}: {exc}"
+        ) from exc

@@ -8,6 +8,7 @@ from .custom import checkpoint, custom_jvp, custom_vjp, stop_gradient
 from .forward import jvp
 from .jacobians import hessian, hvp, jacfwd, jacobian, jacrev
 from .reverse import grad, value_and_grad, vjp
+from .vmap import vmap
 
 __all__ = [
     "checkpoint",
@@ -23,4 +24,5 @@ __all__ = [
     "stop_gradient",
     "value_and_grad",
     "vjp",
+    "vmap",
 ]
