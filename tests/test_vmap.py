@@ -231,14 +231,23 @@ def test_vmap_of_custom_vjp_uses_the_rule_inside():
     np.testing.assert_allclose(cr.vmap(clip_grad)(x), x)
 
 
-def test_grad_of_vmap_of_a_custom_rule_is_refused_by_name():
+def test_grad_of_vmap_records_the_custom_rule_batched():
     @cr.custom_vjp
-    def ident(x):
-        return x * 1.0
+    def scaled(x, w):
+        return x * w
 
-    ident.defvjp(lambda x: (x * 1.0, None), lambda res, g: (g,))
-    with pytest.raises(UnsupportedOperationError, match="vmap\\(grad\\(f\\)\\)"):
-        cr.grad(lambda a: np.sum(cr.vmap(ident)(a)))(np.ones((2, 3)))
+    # The rule clips the cotangent of x: differentiating x * w instead would give w (= 5).
+    scaled.defvjp(lambda x, w: (x * w, (x, w)), lambda res, g: (np.clip(g * res[1], -1.0, 1.0), g * res[0]))
+    x, w = RNG.standard_normal((4, 3)), np.full(3, 5.0)
+    gx, gw = cr.grad(lambda a, b: np.sum(cr.vmap(scaled, in_axes=(0, None))(a, b)), argnums=(0, 1))(x, w)
+    want = [cr.grad(lambda a, b: np.sum(scaled(a, b)), argnums=(0, 1))(row, w) for row in x]
+    np.testing.assert_allclose(gx, np.stack([g[0] for g in want]))
+    np.testing.assert_allclose(gw, np.sum([g[1] for g in want], axis=0))  # unbatched: summed
+    np.testing.assert_allclose(gx, np.ones_like(x))
+    # And a checkpoint: the same derivatives as without it.
+    f = cr.checkpoint(lambda a: np.sin(a) * a)
+    got = cr.grad(lambda a: np.sum(cr.vmap(f)(a) ** 2))(x)
+    np.testing.assert_allclose(got, 2 * np.sin(x) * x * (np.cos(x) * x + np.sin(x)), rtol=1e-12)
 
 
 def test_checkpoint_inside_vmap():

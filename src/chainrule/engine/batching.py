@@ -156,18 +156,14 @@ class BatchTrace:
     ) -> Any:
         """A custom rule or checkpoint: its function traced on the batched values.
 
-        Refused when values of older traces take part (``grad(vmap(f))`` with ``f``
-        a custom rule): tracing through would replace the custom rule by the
-        derivative of its forward function, and running the primitive once per
-        example would mix the examples' residuals.
+        When values of older traces take part (``grad(vmap(f))`` with ``f`` a custom
+        rule), those traces must record the custom rule, batched: they get a
+        primitive whose implementation and rules are the original ones run under a
+        batch trace of their own (:func:`_batched_composite`).
         """
         if any(type(v) is Tracer for v in values):
-            raise UnsupportedOperationError(
-                f"{prim.name} (a custom_vjp, custom_jvp or checkpoint function) was batched by "
-                "chainrule.vmap inside another transformation (grad(vmap(f)) order); its custom "
-                "rule cannot be batched there yet. Put vmap outside: vmap(grad(f)) computes the "
-                "same per-example derivatives with the custom rule."
-            )
+            derived = _batched_composite(prim, batched, self.size)
+            return self.wrap(apply(derived, tuple(values), kwargs if kwargs else NO_KWARGS))
         return prim.impl(*args, **kwargs)
 
     def dispatch(
@@ -295,6 +291,59 @@ class BatchTrace:
     def describe(self, value: Tracer) -> str:
         examples = f"{self.size} examples of {value.dtype} {value.shape}"
         return f"Tracer(<batched: {examples}>, batch trace {self.level})"
+
+
+def _batched_composite(prim: Primitive, batched: list[bool], size: int) -> Primitive:
+    """``prim`` (a custom rule or checkpoint) as a primitive on batched data, for an older trace to record.
+
+    Its implementation and its rules are the original ones, run on values of one
+    batch trace opened for this call and kept open (the custom rule's residuals
+    are values of it, used again by the backward pass); data goes in and out
+    with the batch axis first.
+    """
+    inner = BatchTrace(size)
+
+    def wrap(data: Any, is_batched: bool = True) -> Any:
+        return inner.wrap(data) if is_batched else data
+
+    def unwrap(value: Any) -> Any:
+        if type(value) is Tracer and value._trace is inner:
+            return value._value.data
+        return None if value is None else broadcast_batch(value, False, size)
+
+    def impl(*data: Any, **kwargs: Any) -> Any:
+        return unwrap(prim.impl(*[wrap(d, b) for d, b in zip(data, batched)], **kwargs))
+
+    def vjp(i: int, ans: Any, *data: Any, **kwargs: Any) -> Any:
+        maker = prim.vjp_maker(i)
+        if maker is None:
+            return None
+        fn = maker(wrap(ans), *[wrap(d, b) for d, b in zip(data, batched)], **kwargs)
+        if fn is None:
+            return None
+        if batched[i]:
+            return lambda g: unwrap(fn(wrap(g)))
+        return lambda g: _sum_examples(fn(wrap(g)), inner)
+
+    def jvp(i: int, t: Any, ans: Any, *data: Any, **kwargs: Any) -> Any:
+        rule = prim.jvp_rule(i)
+        if rule is None:
+            return None
+        return unwrap(
+            rule(wrap(t, batched[i]), wrap(ans), *[wrap(d, b) for d, b in zip(data, batched)], **kwargs)
+        )
+
+    derived = Primitive(f"{prim.name} (batched)", impl, composite=True)
+    derived.any_vjp = vjp
+    derived.any_jvp = jvp
+    return derived
+
+
+def _sum_examples(value: Any, trace: BatchTrace) -> Any:
+    """The cotangent of an unbatched argument: the examples' cotangents summed."""
+    if type(value) is Tracer and value._trace is trace:
+        return np.sum(value._value.data, axis=0)
+    return None if value is None else value * trace.size
 
 
 class _Named:
