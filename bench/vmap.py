@@ -12,7 +12,8 @@ Every engine's result is checked against chainrule's loop before timing; each
 number is the median of repeated calls, all engines in this one invocation so
 their ratios share the machine's load.
 
-Usage: python bench/vmap.py [--repeat 15] [--batch 256]
+Usage: OPENBLAS_NUM_THREADS=1 python bench/vmap.py [--repeat 15] [--batch 256]
+(PyTorch is given one thread too, so every engine computes on one core.)
 """
 
 from __future__ import annotations
@@ -82,6 +83,7 @@ def per_example(rows: list[tuple[str, str, float]], repeat: int, batch: int) -> 
         from torch.func import grad as tgrad
         from torch.func import vmap as tvmap
 
+        torch.set_num_threads(1)
         tp = {k: torch.from_numpy(v) for k, v in params.items()}
         tX, tY = torch.from_numpy(X), torch.from_numpy(Y)
         tb = tvmap(tgrad(mlp_loss(torch)), in_dims=(None, 0, 0))
