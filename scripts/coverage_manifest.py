@@ -26,6 +26,7 @@ from chainrule.engine import (
     Primitive,
     qualified_name,
 )
+from chainrule.engine.batching import rule_kind
 
 try:  # SciPy is optional: without it chainrule.scipy is absent and its section says so
     import chainrule.scipy as crscipy
@@ -195,7 +196,13 @@ def _primitives_behind(handler: Any, depth: int = 3) -> list[Primitive]:
     return found
 
 
-def rows() -> list[tuple[str, str, str, str, str, str]]:
+def _batching(prims: list[Primitive]) -> str:
+    """How vmap batches the primitives: their rules' families, "loop" where it runs per example."""
+    kinds = dict.fromkeys(rule_kind(p) for p in prims)
+    return ", ".join(kinds) if kinds else "through its rules"
+
+
+def rows() -> list[tuple[str, str, str, str, str, str, str]]:
     out = []
     for ufunc, prim in UFUNC_PRIMITIVES.items():
         name = _row_name(ufunc, prim)
@@ -203,7 +210,7 @@ def rows() -> list[tuple[str, str, str, str, str, str]]:
             continue
         out.append((name, "ufunc", _args_of(prim, prim.vjp_makers, _variadic(prim)),
                     "yes" if (prim.jvp_rules or _variadic_jvp(prim)) else "no", SECOND_ORDER.get(name, "yes"),
-                    KINKS.get(name, "")))  # fmt: skip
+                    KINKS.get(name, ""), _batching([prim])))  # fmt: skip
     for func, handler in FUNCTION_HANDLERS.items():
         name = qualified_name(func)
         if getattr(handler, "nondiff", False) or getattr(handler, "refused", False):
@@ -218,6 +225,7 @@ def rows() -> list[tuple[str, str, str, str, str, str]]:
                     "yes",
                     SECOND_ORDER.get(name, "yes"),
                     KINKS.get(name, ""),
+                    "through its rules",
                 )
             )
             continue
@@ -227,8 +235,9 @@ def rows() -> list[tuple[str, str, str, str, str, str]]:
         diff = "; ".join(parts) if len(parts) > 1 else _args_of(first, first.vjp_makers, _variadic(first))
         diff = ARGUMENTS.get(name, diff)
         fwd = "yes" if all(p.jvp_rules or _variadic_jvp(p) for p in prims) else "no"
-        out.append((name, "function", diff, fwd, SECOND_ORDER.get(name, "yes"), KINKS.get(name, "")))
-    return sorted({(n, k, ARGUMENTS.get(n, a), f, s, c) for n, k, a, f, s, c in out})
+        second, kink = SECOND_ORDER.get(name, "yes"), KINKS.get(name, "")
+        out.append((name, "function", diff, fwd, second, kink, _batching(prims)))
+    return sorted({(n, k, ARGUMENTS.get(n, a), f, s, c, b) for n, k, a, f, s, c, b in out})
 
 
 # chainrule.scipy: what is differentiable, where it is not the whole signature.
@@ -330,12 +339,19 @@ def render() -> str:
         "",
         "Differentiable arguments are positions in the call (0 = first).",
         "",
+        "The vmap column says how `chainrule.vmap` batches the function's primitives: by the family",
+        "of their batching rule (elementwise: arguments lifted to a common rank; axis: axes shifted",
+        "past the batch axis; leading axes: NumPy already maps over them; joining, products,",
+        "indexing, shape: rules of their own), or by **loop**: the primitive runs once per example",
+        "and the results are stacked (correct, but a Python loop). Composites are batched through",
+        "the rules they are built from.",
+        "",
         "| function | kind | differentiable arguments | forward mode | second order "
-        "| at non-differentiable points |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| at non-differentiable points | vmap |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for name, kind, args, fwd, second, kink in rows():
-        lines.append(f"| `{name}` | {kind} | {args} | {fwd} | {second} | {kink} |")
+    for name, kind, args, fwd, second, kink, batching in rows():
+        lines.append(f"| `{name}` | {kind} | {args} | {fwd} | {second} | {kink} | {batching} |")
     lines += [
         "",
         "Also differentiable, through the engine's own primitives: "

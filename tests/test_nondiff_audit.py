@@ -205,6 +205,7 @@ def test_histogram_weights_and_edges():
         nargs=1,
         shapes=[(6,)],
         args_factory=lambda rng, s: [np.array([0.0, 0.7, 1.1, 1.9, 2.6, 3.0]) + rng.uniform(0, 0.01)],
+        batching="no vmap of grad",  # (refused: the edges' rule branches on the data's range)
     )
     # counts are piecewise constant in the data
     g = cr.grad(lambda v: np.sum(np.histogram(v, bins=[-5.0, 0.0, 5.0])[0] * np.array([1.0, 2.0])))(x)

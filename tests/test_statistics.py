@@ -83,7 +83,8 @@ def test_median_percentile(fun):
     ],
 )
 def test_nan_quantiles(fun):
-    check_rule(fun, nargs=1, shapes=[(4, 5)], args_factory=_with_nans)
+    # (vmap(grad) is refused: the rule sorts each slice's count of values in Python)
+    check_rule(fun, nargs=1, shapes=[(4, 5)], args_factory=_with_nans, batching="no vmap of grad")
     (x,) = _with_nans(np.random.default_rng(2), [(4, 5)])
     x[1] = np.nan  # an all-NaN row
     with warnings.catch_warnings():

@@ -27,6 +27,7 @@ from .derivatives import (
     stop_gradient,
     value_and_grad,
     vjp,
+    vmap,
 )
 from .engine import Primitive, Tracer, defcomplex, defjvp, defvjp, primal
 from .errors import (
@@ -93,6 +94,7 @@ __all__ = [
     "tree_unflatten",
     "value_and_grad",
     "vjp",
+    "vmap",
 ]
 
 del _rules

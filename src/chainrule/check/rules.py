@@ -26,6 +26,7 @@ from .. import numerical
 from ..derivatives import jvp, vjp
 from ..engine import ForwardTrace, Primitive, ReverseTrace, Tracer, qualified_name, reverse_sweep, trace_scope
 from ..pytree import tree_flatten, tree_unflatten
+from .vmapcheck import check_vmap
 
 __all__ = ["BROADCAST_PAIRS", "check_derivatives", "check_rule"]
 
@@ -295,6 +296,7 @@ def check_rule(
     rtol: float = 1e-6,
     atol: float = 1e-7,
     dtype: Any = np.float64,
+    batching: bool | str = True,
 ) -> None:
     """Exercise the derivative rules of a NumPy function, ufunc or :class:`Primitive`.
 
@@ -341,6 +343,12 @@ def check_rule(
         ``np.float64`` (default) or ``np.complex128``: complex inputs have real
         and imaginary parts drawn from ``domain``, and are perturbed in
         complex directions (checking JAX's convention, see ``docs/guide/complex.md``).
+    batching
+        Also check ``vmap`` against a loop over three examples of each case
+        (values, ``vmap(grad)`` and ``grad(vmap)``; see
+        :func:`~chainrule.check.vmapcheck.check_vmap`). ``"no vmap of grad"``
+        leaves out ``vmap(grad)``, for rules that branch on values in their
+        derivative (refused under vmap with an error); ``False`` skips the check.
     h, rtol, atol
         Passed to :func:`check_derivatives`. The step is smaller than its default:
         the fourth-order difference's truncation error (about ``h**4`` times
@@ -419,3 +427,37 @@ def check_rule(
                         f"check_rule({name}): order-{order} {label}-mode check failed at shapes "
                         f"{case}: {type(exc).__name__}: {exc}"
                     ) from exc
+        if batching:
+            _check_batching(
+                call, args, case, args_factory, bounds, seed, name, batching != "no vmap of grad", kind
+            )
+
+
+def _check_batching(
+    call: Callable[..., Any],
+    args: tuple[np.ndarray, ...],
+    case: tuple[Shape, ...],
+    args_factory: Callable[[np.random.Generator, tuple[Shape, ...]], Sequence[Any]] | None,
+    bounds: Sequence[tuple[float, float]],
+    seed: int,
+    name: str,
+    vmap_of_grad: bool,
+    kind: np.dtype[Any],
+) -> None:
+    """``vmap`` of the case against a loop over it and two more draws (from a generator of their own)."""
+    rng = np.random.default_rng(seed + 104729)
+    examples = [args]
+    for _ in range(2):
+        if args_factory is not None:
+            examples.append(tuple(np.asarray(a, dtype=kind) for a in args_factory(rng, case)))
+        else:
+            draw = [rng.uniform(lo, hi, size=s) for s, (lo, hi) in zip(case, bounds)]
+            if kind.kind == "c":
+                draw = [d + 1j * rng.uniform(lo, hi, size=s) for d, s, (lo, hi) in zip(draw, case, bounds)]
+            examples.append(tuple(draw))
+    try:
+        check_vmap(call, examples, vmap_of_grad=vmap_of_grad)
+    except Exception as exc:
+        raise AssertionError(
+            f"check_rule({name}): vmap check failed at shapes {case}: {type(exc).__name__}: {exc}"
+        ) from exc

@@ -9,6 +9,7 @@ from .elementwise import elementwise_grad
 from .forward import jvp
 from .jacobians import hessian, hvp, jacfwd, jacobian, jacrev
 from .reverse import grad, value_and_grad, vjp
+from .vmap import vmap
 
 __all__ = [
     "checkpoint",
@@ -25,4 +26,5 @@ __all__ = [
     "stop_gradient",
     "value_and_grad",
     "vjp",
+    "vmap",
 ]

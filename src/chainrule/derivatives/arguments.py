@@ -190,6 +190,8 @@ def leaf_gradient(value: Any, g: Any, taken: set[int] | None = None) -> Any:
         return g
     if g is None:
         return np.zeros(np.shape(value), dtype=value.dtype)
+    if not hasattr(g, "dtype"):  # a Python number from a rule
+        g = np.asarray(g)
     if np.shape(g) != np.shape(value):
         g = np.broadcast_to(g, np.shape(value)) if np.ndim(g) == 0 else np.reshape(g, np.shape(value))
     if g.dtype != value.dtype:

@@ -1,8 +1,9 @@
 """Jacobians and Hessians from the two modes: ``jacrev``, ``jacfwd``, ``jacobian``, ``hessian``, ``hvp``.
 
-A Jacobian of ``f: R^n -> R^m`` costs ``m`` backward sweeps (``jacrev``, one
+A Jacobian of ``f: R^n -> R^m`` is ``m`` backward sweeps (``jacrev``, one
 per output element) or ``n`` forward passes (``jacfwd``, one per input
-element); ``jacobian`` picks the smaller. For an input leaf of shape ``I`` and
+element), run as one sweep or pass over a batch of unit vectors
+(:func:`~chainrule.vmap`); ``jacobian`` picks the smaller batch. For an input leaf of shape ``I`` and
 an output leaf of shape ``O`` the block has shape ``O + I``. With pytrees the
 result nests the input tree inside the output tree, as in JAX.
 """
@@ -16,11 +17,12 @@ from typing import Any
 import numpy as np
 
 from ..engine.value_checks import is_complex
-from ..errors import ComplexValueError
+from ..errors import ComplexValueError, InPlaceError, TracerConversionError, UnsupportedOperationError
 from ..pytree import tree_flatten, tree_unflatten
 from .arguments import function_name, normalize_argnums, resolve_argnum, single_argnum
 from .forward import jvp
 from .reverse import grad, vjp
+from .vmap import vmap
 
 __all__ = ["hessian", "hvp", "jacfwd", "jacobian", "jacrev"]
 
@@ -36,10 +38,40 @@ def _partial(f: Callable[..., Any], args: tuple[Any, ...], nums: tuple[int, ...]
     return g
 
 
-def _basis(shape: tuple[int, ...], dtype: Any, index: int) -> np.ndarray:
-    e = np.zeros(int(np.prod(shape)), dtype=dtype)
-    e[index] = 1
-    return e.reshape(shape)
+def _identity_blocks(leaves: list[tuple[tuple[int, ...], Any]]) -> list[np.ndarray]:
+    """The rows of the identity over all elements of ``leaves`` (shape, dtype), cut into one block per leaf.
+
+    Block ``k`` has shape ``(total,) + shape_k``: row ``i`` is the ``i``-th unit
+    vector of the concatenated leaves, seen in leaf ``k`` (zero outside it).
+    """
+    sizes = [int(np.prod(shape)) for shape, _ in leaves]
+    total = sum(sizes)
+    blocks, start = [], 0
+    for (shape, dtype), n in zip(leaves, sizes):
+        block = np.zeros((total, n), dtype=dtype)
+        block[start : start + n] = np.eye(n, dtype=dtype)
+        blocks.append(block.reshape((total, *shape)))
+        start += n
+    return blocks
+
+
+def _batched(fn: Callable[..., Any], basis: list[np.ndarray], pair: bool = False) -> Any:
+    """``vmap(fn)`` over the rows of ``basis``; a loop over them where a rule cannot batch.
+
+    A few rules compute piecewise-constant parts with Python branches on values
+    (a histogram's edges, NaN-skipping quantiles); their derivatives are still
+    exact one unit vector at a time. ``pair``: ``fn`` returns ``(value, batched)``,
+    the value the same for every row.
+    """
+    try:
+        return vmap(fn, out_axes=(None, 0) if pair else 0)(*basis)
+    except (UnsupportedOperationError, TracerConversionError, InPlaceError):
+        pass
+    results = [fn(*(b[j] for b in basis)) for j in range(len(basis[0]))]
+    rows = [r[1] for r in results] if pair else results
+    leaves = [tree_flatten(r)[0] for r in rows]
+    stacked = tree_unflatten(tree_flatten(rows[0])[1], [np.stack(parts) for parts in zip(*leaves)])
+    return (results[0][0], stacked) if pair else stacked
 
 
 def _result_dtype(x: Any) -> Any:
@@ -114,7 +146,7 @@ def jacrev(
     *,
     argnum: int | None = None,
 ) -> Callable[..., Any]:
-    """The Jacobian of ``f`` by reverse mode: one backward sweep per output element.
+    """The Jacobian of ``f`` by reverse mode: one backward sweep, batched over the output elements.
 
     ``holomorphic``: ``f`` is holomorphic in complex inputs, and the result is
     the complex Jacobian ``df/dz``. Otherwise the outputs must be real (complex
@@ -138,26 +170,22 @@ def jacrev(
         out_leaves, out_def = tree_flatten(out)
         in_flat = [tree_flatten(args[n]) for n in nums]
         in_leaves = [leaves for leaves, _ in in_flat]
-        _check_complex("jacrev", holomorphic, [x for xs in in_leaves for x in xs], out_leaves)
         in_defs = [tdef for _, tdef in in_flat]
-        rows: dict[tuple[int, int, int], list[Any]] = {}
-        for o, leaf in enumerate(out_leaves):
-            shape = np.shape(leaf)
-            for j in range(int(np.prod(shape))):
-                cts = [
-                    _basis(np.shape(x), _result_dtype(x), j)
-                    if k == o
-                    else np.zeros(np.shape(x), _result_dtype(x))
-                    for k, x in enumerate(out_leaves)
-                ]
-                grads = pullback(tree_unflatten(out_def, cts))
-                for a, g in enumerate(grads):
-                    for k, gk in enumerate(tree_flatten(g)[0]):
-                        rows.setdefault((o, a, k), []).append(gk)
+        _check_complex("jacrev", holomorphic, [x for xs in in_leaves for x in xs], out_leaves)
+        sizes = [int(np.prod(np.shape(leaf))) for leaf in out_leaves]
         blocks = {}
-        for (o, a, k), parts in rows.items():
-            in_shape = np.shape(in_leaves[a][k])
-            blocks[o, a, k] = np.reshape(np.stack(parts), np.shape(out_leaves[o]) + in_shape)
+        if sum(sizes):
+            # One batched backward sweep: the cotangents are the rows of the identity,
+            # each output leaf's block of them shaped like that leaf.
+            basis = _identity_blocks([(np.shape(x), _result_dtype(x)) for x in out_leaves])
+            rows = _batched(lambda *cts: pullback(tree_unflatten(out_def, list(cts))), basis)
+            start = 0
+            for o, leaf in enumerate(out_leaves):
+                for a, g in enumerate(rows):
+                    for k, gk in enumerate(tree_flatten(g)[0]):
+                        block = gk[start : start + sizes[o]]
+                        blocks[o, a, k] = np.reshape(block, np.shape(leaf) + np.shape(in_leaves[a][k]))
+                start += sizes[o]
         for o, leaf in enumerate(out_leaves):  # outputs with no elements
             for a in range(len(nums)):
                 for k, x in enumerate(in_leaves[a]):
@@ -174,7 +202,7 @@ def jacfwd(
     *,
     argnum: int | None = None,
 ) -> Callable[..., Any]:
-    """The Jacobian of ``f`` by forward mode: one forward pass per input element.
+    """The Jacobian of ``f`` by forward mode: one forward pass, batched over the input elements.
 
     ``holomorphic``: ``f`` is holomorphic in complex inputs, and the result is
     ``df/dz``. Otherwise the inputs must be real.
@@ -199,36 +227,44 @@ def jacfwd(
         in_leaves = [leaves for leaves, _ in in_flat]
         in_defs = [tdef for _, tdef in in_flat]
         _check_complex("jacfwd", holomorphic, [x for xs in in_leaves for x in xs], None)
-        zero_tangents = [[np.zeros(np.shape(x), _result_dtype(x)) for x in leaves] for leaves in in_leaves]
-        columns: dict[tuple[int, int, int], list[Any]] = {}
-        out_leaves: list[Any] = []
-        out_def = None
-        for a, leaves in enumerate(in_leaves):
-            for k, x in enumerate(leaves):
-                for j in range(int(np.prod(np.shape(x)))):
-                    tangents = [list(z) for z in zero_tangents]
-                    tangents[a][k] = _basis(np.shape(x), _result_dtype(x), j)
-                    tangent_trees = tuple(tree_unflatten(d, t) for d, t in zip(in_defs, tangents))
-                    out, t_out = jvp(g, primals, tangent_trees)
-                    out_leaves, out_def = tree_flatten(out)
-                    for o, t in enumerate(tree_flatten(t_out)[0]):
-                        columns.setdefault((o, a, k), []).append(t)
-        if out_def is None:  # every input is empty: evaluate once for the output's shape
-            out_leaves, out_def = tree_flatten(g(*primals))
+        flat_in = [(a, k, x) for a, leaves in enumerate(in_leaves) for k, x in enumerate(leaves)]
+        sizes = [int(np.prod(np.shape(x))) for _, _, x in flat_in]
+        out_leaves, out_def = tree_flatten(g(*primals)) if not sum(sizes) else ([], None)
+        columns: dict[tuple[int, int, int], Any] = {}
+        if sum(sizes):
+            # One batched forward pass: the tangents are the columns of the identity,
+            # each input leaf's block of them shaped like that leaf.
+            basis = _identity_blocks([(np.shape(x), _result_dtype(x)) for _, _, x in flat_in])
+
+            def push(*tangent_leaves: Any) -> Any:
+                it = iter(tangent_leaves)
+                trees = tuple(
+                    tree_unflatten(d, [next(it) for _ in leaves]) for d, leaves in zip(in_defs, in_leaves)
+                )
+                return jvp(g, primals, trees)
+
+            outs, tangents = _batched(push, basis, pair=True)
+            out_leaves, out_def = tree_flatten(outs)
+            t_leaves = tree_flatten(tangents)[0]
+            start = 0
+            for (a, k, _), n in zip(flat_in, sizes):
+                for o, t in enumerate(t_leaves):
+                    columns[o, a, k] = t[start : start + n]
+                start += n
         if holomorphic:
             _check_complex("jacfwd", holomorphic, [], out_leaves)
         blocks = {}
         for o, leaf in enumerate(out_leaves):
             for a, leaves in enumerate(in_leaves):
                 for k, x in enumerate(leaves):
-                    parts = columns.get((o, a, k))
                     shape = np.shape(leaf) + np.shape(x)
-                    if not parts:
+                    part = columns.get((o, a, k))
+                    if part is None or not np.size(part):
                         blocks[o, a, k] = np.zeros(
                             shape, dtype=np.result_type(_result_dtype(leaf), _result_dtype(x))
                         )
                     else:
-                        blocks[o, a, k] = np.reshape(np.stack(parts, axis=-1), shape)
+                        blocks[o, a, k] = np.reshape(np.moveaxis(part, 0, -1), shape)
         return _assemble(out_leaves, out_def, in_leaves, in_defs, blocks, single_argnum(argnums))
 
     return jac
@@ -277,9 +313,9 @@ def hessian(
 
     For an argument of shape ``S`` the result has shape ``S + S``. With
     ``mode="rev-rev"`` it is ``jacrev(grad(f))`` instead: the gradient's own
-    graph is recorded once and swept once per input element, which re-runs
-    nothing and is several times faster in chainrule for small inputs (there is
-    no vectorizing map to batch the forward passes).
+    graph is recorded once and swept once with a batch of unit cotangents.
+    Both modes run one batched pass (:func:`~chainrule.vmap`), not one pass
+    per input element.
 
     Examples
     --------

@@ -21,6 +21,7 @@ from .core import (
 )
 from .definitions import (
     RULED_PRIMITIVES,
+    defbatch,
     defcomplex,
     defjvp,
     deflinear,
@@ -32,12 +33,20 @@ from .definitions import (
     register_function,
     register_ufunc,
 )
-from .registry import FUNCTION_HANDLERS, NONDIFF_UFUNCS, UFUNC_PRIMITIVES, qualified_name, unsupported
+from .registry import (
+    BATCH_RULES,
+    FUNCTION_HANDLERS,
+    NONDIFF_UFUNCS,
+    UFUNC_PRIMITIVES,
+    qualified_name,
+    unsupported,
+)
 from .rule_application import cotangent_functions, output_tangent
 from .sweep import SweepObserver, reverse_sweep
 from .traces import ForwardTrace, Node, Recorder, ReverseTrace, trace_scope
 
 __all__ = [
+    "BATCH_RULES",
     "CAST",
     "FUNCTION_HANDLERS",
     "GETITEM",
@@ -56,6 +65,7 @@ __all__ = [
     "astype",
     "contains_tracer",
     "cotangent_functions",
+    "defbatch",
     "defjvp",
     "deflinear",
     "defcomplex",

@@ -42,6 +42,7 @@ from .registry import (
 from .value_checks import check_constant, conversion_error, is_complex, refuse_foreign_caller, refuse_store
 
 __all__ = [
+    "BATCH",
     "CAST",
     "STAGING",
     "GETITEM",
@@ -202,10 +203,10 @@ def apply(prim: Primitive, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any
                 top = t
                 level = t.level
     if top is None:
-        for a in args:  # a staging value inside a tuple (an index) is data the staging trace records
+        for a in args:  # a staging or batched value inside a tuple (an index): its trace records the call
             if type(a) is tuple:
                 for b in a:
-                    if type(b) is Tracer and b._trace.kind is STAGING:
+                    if type(b) is Tracer and (b._trace.kind is STAGING or b._trace.kind is BATCH):
                         return b._trace.process(prim, args, kwargs)
         return prim.impl(*args, **kwargs)
     return top.process(prim, args, kwargs)
@@ -222,10 +223,27 @@ def primal(x: Any) -> Any:
     np.float64(3.0)
     """
     while type(x) is Tracer:
-        if x._trace.kind is STAGING:
+        kind = x._trace.kind
+        if kind is STAGING or kind is BATCH:  # (a batched value's data has the batch axis)
             return x
         x = x._value
     return x
+
+
+def plain_call(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``fn`` (no derivative) on the plain values of ``args``; values still traced: their trace computes it.
+
+    A batched value (``chainrule.vmap``) stays traced under :func:`primal`: its
+    trace computes ``fn`` example by example, or all at once.
+    """
+    plain = [primal(a) for a in args]
+    newest = None
+    for v in plain:
+        if type(v) is Tracer and (newest is None or v._trace.level > newest.level):
+            newest = v._trace
+    if newest is not None:
+        return newest.call(fn, tuple(plain), kwargs)
+    return fn(*plain, **kwargs)
 
 
 class _Stacked:
@@ -280,6 +298,9 @@ def as_traced_array(value: Any) -> Any:
 # value, and the call goes to its trace's ``call`` (record a NumPy call) or ``concrete``
 # (a Python value the staged code must guard).
 STAGING = "staging"
+# A batch trace's values also stay traced under primal() (their data has one more axis
+# than the value they stand for); the trace itself is in .batching.
+BATCH = "batch"
 
 
 def staging_trace(args: Any, kwargs: dict[str, Any] = NO_KWARGS) -> Any:
@@ -301,8 +322,9 @@ def staging_trace(args: Any, kwargs: dict[str, Any] = NO_KWARGS) -> Any:
 
 def _compare(op: Callable[[Any, Any], Any], a: Any, b: Any) -> Any:
     a, b = primal(a), primal(b)
-    if type(a) is Tracer or type(b) is Tracer:  # staging values: the comparison is recorded
-        return (a if type(a) is Tracer else b)._trace.call(op, (a, b), NO_KWARGS)
+    if type(a) is Tracer or type(b) is Tracer:  # staging or batched values: their trace computes it
+        trace = _newest(a, b) if type(a) is Tracer else b._trace
+        return trace.call(op, (a, b), NO_KWARGS)
     return op(a, b)
 
 
@@ -387,6 +409,9 @@ class Tracer(ArrayMethods):
             prim = UFUNC_PRIMITIVES.get(ufunc)
             if prim is not None:
                 return apply(prim, inputs, NO_KWARGS)
+        if self._trace.kind is BATCH:
+            call = ufunc if method == "__call__" else getattr(ufunc, method)
+            return self._trace.dispatch((ufunc, method), call, _method_handler(ufunc, method), inputs, kwargs)
         return _dispatch_ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
@@ -395,6 +420,8 @@ class Tracer(ArrayMethods):
         handler = FUNCTION_HANDLERS.get(func)
         if handler is None:
             raise unsupported(func)
+        if self._trace.kind is BATCH:  # (a handler may call func on plain values: see BatchTrace.dispatch)
+            return self._trace.dispatch(func, func, handler, args, kwargs)
         return handler(*args, **kwargs)
 
     def astype(self, dtype: Any, copy: bool = True) -> Any:
@@ -530,9 +557,19 @@ class Tracer(ArrayMethods):
         return _compare(operator.ne, self, other)
 
     def __getitem__(self, index: Any) -> Any:
-        # An index carries no derivative (traced indices are refused), so only this
-        # tracer's own trace records the call.
-        return self._trace.process(GETITEM, (self, normalize_index(index)), NO_KWARGS)
+        # An index carries no derivative (differentiated indices are refused), so this
+        # tracer's own trace records the call, unless the index is batched by a newer
+        # vmap: that trace must see it (the value would otherwise outlive its trace).
+        index = normalize_index(index)
+        trace = self._trace
+        if type(index) is Tracer:
+            if index._trace.level > trace.level:
+                trace = index._trace
+        elif type(index) is tuple:
+            for p in index:
+                if type(p) is Tracer and p._trace.level > trace.level:
+                    trace = p._trace
+        return trace.process(GETITEM, (self, index), NO_KWARGS)
 
 
 # -- the engine's own primitives: operators, indexing, casting ------------------------
@@ -570,7 +607,8 @@ def normalize_index(index: Any) -> Any:
     parts = index if isinstance(index, tuple) else (index,)
     out = []
     for p in parts:
-        if type(p) is Tracer and p._trace.kind is not STAGING:  # a staging value is data: recorded
+        # A staging value is data (recorded); a batched one (vmap) differs by example.
+        if type(p) is Tracer and p._trace.kind is not STAGING and p._trace.kind is not BATCH:
             raise TracerConversionError(
                 "A traced value was used as an index. Indices carry no derivative: "
                 "use chainrule.primal(i).astype(int) to index with its value."
@@ -657,7 +695,7 @@ def _dispatch_ufunc(ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwarg
             plain = tuple(map(primal, inputs))
             if ufunc in NONDIFF_REAL_ONLY and any(map(is_complex, plain)):
                 raise unsupported(ufunc, " of complex values (not piecewise constant there: sign(z) = z/|z|)")
-            return ufunc(*plain, **kwargs)
+            return plain_call(ufunc, inputs, kwargs)
         raise unsupported(ufunc)
     if method == "reduce" and ufunc in _REDUCE:
         axis = kwargs.pop("axis", 0)
@@ -672,7 +710,7 @@ def _dispatch_ufunc(ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwarg
         a = np.reshape(a, np.shape(a) + (1,) * np.ndim(b))
         return ufunc(a, b, **kwargs)
     if method in ("reduce", "accumulate", "outer", "reduceat") and ufunc in NONDIFF_UFUNCS:
-        return getattr(ufunc, method)(*map(primal, inputs), **kwargs)
+        return plain_call(getattr(ufunc, method), inputs, kwargs)
     if method == "at":
         functional = {"add": "add(v)", "subtract": "add(-v)", "multiply": "multiply(v)"}.get(ufunc.__name__)
         raise InPlaceError(
@@ -682,6 +720,10 @@ def _dispatch_ufunc(ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwarg
                "operations on x[idx] (unique indices), or np.where over a mask.")
         )  # fmt: skip
     raise unsupported(ufunc, f".{method}")
+
+
+def _method_handler(ufunc: np.ufunc, method: str) -> Callable[..., Any]:
+    return lambda *inputs, **kwargs: _dispatch_ufunc(ufunc, method, inputs, kwargs)
 
 
 def _fold(ufunc: np.ufunc, method: str, a: Any, kwargs: dict[str, Any]) -> Any:

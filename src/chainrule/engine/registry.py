@@ -16,6 +16,7 @@ import numpy as np
 from ..errors import UnsupportedOperationError
 
 __all__ = [
+    "BATCH_RULES",
     "FUNCTION_HANDLERS",
     "NONDIFF_REAL_ONLY",
     "NONDIFF_UFUNCS",
@@ -26,6 +27,10 @@ __all__ = [
 
 # ufunc -> Primitive (typed loosely: the Primitive class lives above this module).
 UFUNC_PRIMITIVES: dict[np.ufunc, Any] = {}
+# Primitive -> its batching rule for vmap, ``rule(size, prim, values, batched, kwargs)``
+# returning the result's data with the batch axis first (see engine/batching.py). A
+# primitive with none is batched by its family (elementwise) or by a loop over the batch.
+BATCH_RULES: dict[Any, Callable[..., Any]] = {}
 # NumPy array function -> the handler that normalizes the call and applies primitives.
 FUNCTION_HANDLERS: dict[Callable[..., Any], Callable[..., Any]] = {}
 # Ufuncs whose result carries no derivative (comparisons, rounding, tests): they

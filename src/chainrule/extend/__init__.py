@@ -16,6 +16,9 @@ A rule module imports from here only::
 * :func:`defnondiff`: functions whose results carry no derivative.
 * :func:`defcomplex`: declare a primitive's rules right for complex values
   (JAX's convention); every other primitive refuses complex values.
+* :func:`defbatch`: the batching rule of a primitive for ``vmap``, usually a
+  family (:func:`axis_rule`, :func:`leading_rule`, :func:`joining_rule`; see
+  :mod:`chainrule.extend.batching`).
 * :func:`register_function` / :func:`register_ufunc`: route a NumPy function
   to a handler or a ufunc to a primitive.
 * Helpers: :func:`unbroadcast`, :func:`masked_product`, :func:`primal`,
@@ -50,6 +53,7 @@ from ..engine import (
     unbroadcast,
     unsupported,
 )
+from ..engine.core import plain_call
 from ..errors import ComplexValueError, InPlaceError, TracerConversionError, UnsupportedOperationError
 from .arguments import (
     as_traced_array,
@@ -57,14 +61,27 @@ from .arguments import (
     axis_tuple,
     contains_tracer,
     int_array,
+    is_batched,
+    plain_array,
     plain_ints,
     raw_array,
     reduced_axes,
     refuse_complex,
     refuse_out,
 )
+from .batching import (
+    axis_rule,
+    batched_ndim,
+    broadcast_batch,
+    defbatch,
+    joining_rule,
+    leading_rule,
+    lift_ndim,
+    loop_rule,
+    shift_axis,
+)
 from .families import defelementwise
-from .masking import masked_product, masked_quotient, times_fresh
+from .masking import any_set, masked_product, masked_quotient, times_fresh
 
 __all__ = [
     "CAST",
@@ -76,11 +93,16 @@ __all__ = [
     "Tracer",
     "TracerConversionError",
     "UnsupportedOperationError",
+    "any_set",
     "as_traced_array",
     "astype",
+    "axis_rule",
+    "batched_ndim",
+    "broadcast_batch",
     "axis_index",
     "axis_tuple",
     "contains_tracer",
+    "defbatch",
     "defcomplex",
     "defelementwise",
     "defjvp",
@@ -89,10 +111,17 @@ __all__ = [
     "defvariadic",
     "defvjp",
     "is_basic_index",
+    "joining_rule",
+    "leading_rule",
+    "lift_ndim",
+    "loop_rule",
     "masked_product",
     "masked_quotient",
     "normalize_index",
     "int_array",
+    "is_batched",
+    "plain_array",
+    "plain_call",
     "plain_ints",
     "primal",
     "primitive_for",
@@ -101,6 +130,7 @@ __all__ = [
     "reduced_axes",
     "refuse_complex",
     "refuse_out",
+    "shift_axis",
     "register_function",
     "register_ufunc",
     "times_fresh",

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import Tracer, as_traced_array, contains_tracer, primal
+from ..engine.core import BATCH
 from ..errors import ComplexValueError, InPlaceError, TracerConversionError
 
 __all__ = [
@@ -66,11 +67,35 @@ def reduced_axes(axis: Any, ndim: int) -> tuple[int, ...]:
     return tuple(sorted(int(a) % max(ndim, 1) for a in axes))
 
 
+def plain_array(a: Any, dtype: Any = None) -> Any:
+    """``np.asarray(primal(a), dtype)``, except that a value batched by ``chainrule.vmap`` stays batched.
+
+    For the piecewise-constant quantities rules compute from values (masks,
+    tolerances): under ``vmap`` they differ by example, so they stay batched
+    values and the NumPy calls on them are batched too.
+
+    >>> plain_array(2.0)
+    array(2.)
+    """
+    plain = primal(a)
+    if is_batched(plain):
+        return plain if dtype is None else plain.astype(dtype)
+    return np.asarray(plain, dtype=dtype)
+
+
+def is_batched(a: Any) -> bool:
+    """Whether ``a`` is (or is traced over) a value batched by ``chainrule.vmap``."""
+    plain = primal(a)
+    return type(plain) is Tracer and plain._trace.kind == BATCH
+
+
 def raw_array(a: Any) -> np.ndarray:
     """The plain value of ``a`` as an array: for shapes, strides and flags only (never for its data)."""
     plain = primal(a)
-    if type(plain) is Tracer:  # chainrule.jit's staging value: its layout, here at staging
-        plain = plain._value
+    if type(plain) is Tracer:
+        if plain._trace.kind == BATCH:  # batched by vmap: the layout of one example
+            return raw_array(plain._value.data)[0]
+        plain = plain._value  # chainrule.jit's staging value: its layout, here at staging
     return np.asarray(plain)
 
 

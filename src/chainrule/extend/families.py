@@ -11,7 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..engine import Primitive, defjvp, defvjp, parameter_names
+import numpy as np
+
+from ..engine import BATCH_RULES, Primitive, defjvp, defvjp, parameter_names
+from ..engine.batching import elementwise_rule
+from ..engine.definitions import defbatch
 from .masking import masked_product, times_fresh
 
 __all__ = ["defelementwise"]
@@ -61,6 +65,8 @@ def defelementwise(
     prim = defvjp(fun, *makers, argnums=argnums)
     defjvp(prim, *tangents, argnums=argnums)
     prim.fresh_cotangents = True  # each cotangent is a product this module computes
+    if prim not in BATCH_RULES and not isinstance(prim.impl, np.ufunc):
+        defbatch(prim, elementwise_rule, "elementwise")  # (vmap: ufuncs are batched so already)
     return prim
 
 

@@ -11,9 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import primal
+from ..engine import Tracer, primal
+from ..engine.core import BATCH
 
-__all__ = ["masked_product", "masked_quotient", "times_fresh"]
+__all__ = ["any_set", "masked_product", "masked_quotient", "times_fresh"]
 
 
 def _writable_result(fresh: Any, other: Any) -> bool:
@@ -49,13 +50,42 @@ def masked_product(g: Any, d: Any) -> Any:
     non-finite.
     """
     r = g * d
+    if not _all_finite(r):
+        r = np.where(g == 0, 0.0, r)
+    return r
+
+
+def _all_finite(r: Any) -> bool:
+    """Whether every element of ``r`` is finite (in every example, under ``chainrule.vmap``)."""
     # One reduction, no temporary: a NaN or inf anywhere makes the sum non-finite
     # (so does overflow of finite terms, which only costs the harmless fallback).
     with np.errstate(over="ignore", invalid="ignore"):
-        total = primal(r).sum()
-    if not np.isfinite(total):
-        r = np.where(g == 0, 0.0, r)
-    return r
+        total = _unbatched(r).sum()
+    return bool(np.isfinite(total))
+
+
+def _unbatched(x: Any) -> Any:
+    """The plain value of ``x``; for a value batched by ``chainrule.vmap``, all its examples at once."""
+    if type(x) is np.ndarray:  # the common case, first
+        return x
+    x = primal(x)
+    while type(x) is Tracer and x._trace.kind == BATCH:
+        x = primal(x._value.data)
+    return x
+
+
+def any_set(mask: Any) -> bool:
+    """Whether any element of ``mask`` is set, in any example when it is batched by ``chainrule.vmap``.
+
+    For a rule that takes a cheaper path when nothing needs masking (or
+    refuses when something is wrong): under ``vmap`` one path serves every
+    example, so the careful path is taken if any example needs it.
+
+    >>> any_set(np.array([0.0, 1.0]) == 0)
+    True
+    """
+    m = _unbatched(mask)
+    return bool(m.any()) if type(m) is np.ndarray else bool(np.any(m))
 
 
 def masked_quotient(g: Any, d: Any, fresh: bool = False) -> Any:
@@ -66,8 +96,6 @@ def masked_quotient(g: Any, d: Any, fresh: bool = False) -> Any:
     ``fresh`` says ``d`` is a temporary of the rule, which the quotient may overwrite.
     """
     r = np.divide(g, d, out=d) if fresh and _writable_result(d, g) else g / d
-    with np.errstate(over="ignore", invalid="ignore"):
-        total = primal(r).sum()
-    if not np.isfinite(total):
+    if not _all_finite(r):
         r = np.where(g == 0, 0.0, r)
     return r

@@ -36,7 +36,10 @@ except ImportError:  # pragma: no cover
 else:
     from . import special  # noqa: F401
 
+from . import batching
+
 __all__ = [
+    "batching",
     "casting",
     "complex_values",
     "construction",

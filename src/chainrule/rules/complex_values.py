@@ -86,7 +86,7 @@ defvjp(real_p, lambda ans, z: lambda g: g)
 defjvp(real_p, lambda t, ans, z: np.real(t))
 
 imag_p = Primitive("numpy.imag", np.imag)
-defvjp(imag_p, lambda ans, z: lambda g: -1j * g)
+defvjp(imag_p, lambda ans, z: lambda g: np.multiply(g, -1j))  # (a NumPy scalar for a Python float g)
 defjvp(imag_p, lambda t, ans, z: np.imag(t))
 
 

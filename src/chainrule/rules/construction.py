@@ -26,9 +26,11 @@ import numpy as np
 from ..extend import (
     InPlaceError,
     Tracer,
+    any_set,
     as_traced_array,
     axis_index,
     contains_tracer,
+    plain_array,
     primal,
     refuse_complex,
     register_function,
@@ -104,7 +106,7 @@ def _geomspace(start: Any, stop: Any, num: Any = 50, endpoint: bool = True, dtyp
     start, stop = as_traced_array(start), as_traced_array(stop)
     refuse_complex("numpy.geomspace", start, stop)
     ps, pe = primal(start), primal(stop)
-    if np.any(np.sign(ps) * np.sign(pe) < 0):
+    if any_set(np.sign(ps) * np.sign(pe) < 0):
         raise ValueError(
             "numpy.geomspace: start and stop of opposite signs give complex samples, which "
             "chainrule does not differentiate yet."
@@ -206,7 +208,7 @@ def _select(condlist: Any, choicelist: Any, default: Any = 0) -> Any:
         raise ValueError("list of cases must be same length as list of conditions")
     if not condlist:
         raise ValueError("select with an empty condition list is not possible")
-    conds = [np.asarray(primal(c)) for c in condlist]
+    conds = [plain_array(c) for c in condlist]
     for c in conds:
         if c.dtype != bool:
             raise TypeError("invalid entry in condlist: should be boolean ndarray")
@@ -225,7 +227,7 @@ def _piecewise(x: Any, condlist: Any, funclist: Any, *args: Any, **kw: Any) -> A
     # NumPy's reading: one condition unless condlist is a sequence of lists or arrays.
     if np.isscalar(condlist) or (not isinstance(primal(condlist[0]), list | np.ndarray) and px.ndim != 0):
         condlist = [condlist]
-    conds = [np.asarray(primal(c), dtype=bool) for c in condlist]
+    conds = [plain_array(c, dtype=bool) for c in condlist]
     if len(funclist) == len(conds) + 1:  # the last function is "otherwise"
         otherwise = ~np.any(conds, axis=0) if conds else np.ones(px.shape, bool)
         conds.append(otherwise)
@@ -238,7 +240,7 @@ def _piecewise(x: Any, condlist: Any, funclist: Any, *args: Any, **kw: Any) -> A
         cond = np.broadcast_to(cond, px.shape)
         if not callable(func):
             value = func
-        elif not cond.any():
+        elif not any_set(cond):
             continue
         else:
             value = func(x[cond], *args, **kw)

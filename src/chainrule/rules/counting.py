@@ -90,10 +90,10 @@ register_function(np.bincount, _bincount)
 # -- histogram -----------------------------------------------------------------------------
 def _bin_of(a: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """The bin of each element (``-1`` outside), as NumPy assigns them: half-open bins, the last closed."""
+    # Written without in-place writes, so that it also runs on values batched by vmap.
     idx = np.searchsorted(edges, a, side="right") - 1
-    idx[a == edges[-1]] = len(edges) - 2
-    idx[(a < edges[0]) | (a > edges[-1])] = -1
-    return idx
+    idx = np.where(a == edges[-1], len(edges) - 2, idx)
+    return np.where((a < edges[0]) | (a > edges[-1]), -1, idx)  # type: ignore[no-any-return]
 
 
 def _edges(a: Any, bins: Any, range: Any, plain_edges: np.ndarray) -> Any:
@@ -130,8 +130,9 @@ def _histogram(a: Any, bins: Any = 10, range: Any = None, density: Any = None, w
     if type(weights) is Tracer:
         idx = _bin_of(pa, plain_edges)
         inside = idx >= 0
-        w = np.ravel(weights)[inside]
-        counts = scatter_add_p(w, idx[inside], counts.shape, counts.dtype)
+        # Weights outside every bin add 0 to bin 0 (a fixed shape, so vmap can batch it).
+        w = np.where(inside, np.ravel(weights), 0.0)
+        counts = scatter_add_p(w, np.where(inside, idx, 0), counts.shape, counts.dtype)
     if density:
         return counts / np.sum(counts) / np.diff(edges), edges
     return counts, edges

@@ -90,7 +90,15 @@ from typing import Any
 
 import numpy as np
 
-from ..extend import Primitive, UnsupportedOperationError, defjvp, defvjp, primal, register_function
+from ..extend import (
+    Primitive,
+    UnsupportedOperationError,
+    defjvp,
+    defvjp,
+    plain_array,
+    primal,
+    register_function,
+)
 from .linalg_helpers import matrix_transpose
 from .spectral_helpers import (
     from_triangle,
@@ -152,7 +160,7 @@ class _SVD:
         self.u, self.s, self.vh = u, s, vh
         self.u1 = u[..., :, :k] if full and self.m > k else u
         self.v1 = matrix_transpose(vh[..., :k, :] if full and self.n > k else vh)
-        plain_s = np.asarray(primal(s))
+        plain_s = plain_array(s)
         smax = plain_s[..., 0] if k else np.zeros(self.batch, plain_s.dtype)
         count = _TIE_FACTOR * max(self.m, self.n)
         small = plain_s <= tolerance(plain_s, smax, count)[..., None]
@@ -265,7 +273,7 @@ class _Eigh:
     def __init__(self, ans: Any, shape: tuple[int, ...]):
         self.batch, n = shape[:-2], shape[-1]
         self.w, self.v = unpack(ans, self.batch, [(n,), (n, n)])
-        plain_w = np.asarray(primal(self.w))
+        plain_w = plain_array(self.w)
         scale = np.max(np.abs(plain_w), axis=-1) if n else np.zeros(self.batch, plain_w.dtype)
         self.tied = tie_mask(plain_w, scale, _TIE_FACTOR * n)
         # F_ij = 1 / (w_j - w_i) off the ties, 0 on them.

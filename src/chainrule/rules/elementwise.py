@@ -30,6 +30,7 @@ import numpy as np
 from ..extend import (
     InPlaceError,
     Primitive,
+    any_set,
     defelementwise,
     defjvp,
     deflinear,
@@ -83,13 +84,13 @@ defelementwise(np.fabs, lambda x: np.sign(x))
 def _power_dx(x: Any, y: Any) -> Any:
     # d/dx x**y = y * x**(y-1); 0 where y == 0 (x**0 is constant, even at x = 0).
     d = y * x ** (y - 1.0)
-    return np.where(y == 0, 0.0, d) if np.any(y == 0) else d
+    return np.where(y == 0, 0.0, d) if any_set(y == 0) else d
 
 
 def _power_dy(ans: Any, x: Any) -> Any:
     # d/dy x**y = x**y * log(x); 0 at x == 0 (the limit from x > 0, as JAX does).
     with np.errstate(divide="ignore", invalid="ignore"):
-        safe_x = np.where(x == 0, 1.0, x) if np.any(x == 0) else x
+        safe_x = np.where(x == 0, 1.0, x) if any_set(x == 0) else x
         return ans * np.log(safe_x)
 
 
@@ -160,7 +161,7 @@ defelementwise(np.arctanh, lambda x: 1.0 / (1.0 - x * x), masked=True)
 
 def _hypot_d(x: Any, ans: Any) -> Any:
     # x / hypot(x, y); 0 where both are 0 (the same choice as norm at 0).
-    if np.any(ans == 0):
+    if any_set(ans == 0):
         return np.where(ans == 0, 0.0, x / np.where(ans == 0, 1.0, ans))
     return x / ans
 
@@ -260,9 +261,9 @@ register_function(np.clip, _clip)
 def _sinc_d(x: Any) -> Any:
     # d/dx sin(pi x)/(pi x) = (cos(pi x) - sinc(x)) / x, and 0 at x = 0.
     at0 = primal(x) == 0
-    safe = np.where(at0, 1.0, x) if np.any(at0) else x
+    safe = np.where(at0, 1.0, x) if any_set(at0) else x
     d = (np.cos(math.pi * safe) - np.sinc(safe)) / safe
-    return np.where(at0, 0.0, d) if np.any(at0) else d
+    return np.where(at0, 0.0, d) if any_set(at0) else d
 
 
 defelementwise(np.sinc, lambda x: _sinc_d(x))

@@ -51,7 +51,8 @@ def _getitem_vjp(ans: Any, x: Any, index: Any) -> Any:
 
 
 deflinear(GETITEM, _getitem_vjp)
-deflinear(scatter_add_p, lambda ans, g, index, shape, dtype: lambda h: h[index])
+# (GETITEM, not h[index]: the index may be batched by vmap and h a plain array)
+deflinear(scatter_add_p, lambda ans, g, index, shape, dtype: lambda h: GETITEM(h, index))
 
 
 # -- gathers: sort, take, take_along_axis -----------------------------------------------------------
@@ -73,7 +74,7 @@ def _take_along_axis(arr: Any, indices: Any, axis: Any = -1) -> Any:
         indices if d == axis else np.arange(n).reshape((1,) * d + (n,) + (1,) * (ndim - d - 1))
         for d, n in enumerate(shape)
     )
-    return arr[index]
+    return GETITEM(arr, index)  # (arr may be plain and indices batched: vmap)
 
 
 register_function(np.take_along_axis, _take_along_axis)
@@ -119,7 +120,7 @@ def _take(a: Any, indices: Any, axis: Any = None, out: Any = None, mode: str = "
         index = np.clip(index, 0, n - 1)
     elif mode != "raise":
         raise ValueError(f"clipmode must be one of 'clip', 'raise', or 'wrap' (got {mode!r})")
-    return a[(slice(None),) * axis + (index,)]
+    return GETITEM(a, (slice(None),) * axis + (index,))  # (a may be plain and index batched: vmap)
 
 
 register_function(np.take, _take)

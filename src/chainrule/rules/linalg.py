@@ -39,8 +39,11 @@ from ..extend import (
     Primitive,
     Tracer,
     UnsupportedOperationError,
+    any_set,
     defjvp,
     defvjp,
+    is_batched,
+    plain_call,
     primal,
     register_function,
     unbroadcast,
@@ -132,10 +135,18 @@ defvjp(logabsdet_p, lambda ans, a: lambda g: expand2(g) * matrix_transpose(inv_p
 defjvp(logabsdet_p, lambda t, ans, a: np.sum(matrix_transpose(inv_p(a)) * t, axis=(-2, -1)))
 
 
+def _slogdet_sign(a: np.ndarray) -> Any:
+    return np.linalg.slogdet(a)[0]
+
+
 def _slogdet(a: Any) -> Any:
     # The sign is piecewise constant: a plain array. The result is NumPy's own
     # SlogdetResult named tuple.
-    res = np.linalg.slogdet(primal(a))
+    plain = primal(a)
+    if is_batched(plain):  # (vmap) NumPy's sign for each example, a batched value
+        sign = plain_call(_slogdet_sign, (plain,), {})
+        return type(np.linalg.slogdet(np.eye(1)))(sign, logabsdet_p(a))
+    res = np.linalg.slogdet(plain)
     return type(res)(res[0], logabsdet_p(a))
 
 
@@ -188,7 +199,7 @@ register_function(np.linalg.cholesky, _cholesky)
 def _nonzero(n: Any) -> Any:
     """``n`` with its zeros replaced by 1 (their quotients are 0 anyway)."""
     zero = primal(n) == 0
-    return np.where(zero, 1.0, n) if np.any(zero) else n
+    return np.where(zero, 1.0, n) if any_set(zero) else n
 
 
 def _keep_shape(shape: tuple[int, ...], axis: tuple[int, ...]) -> tuple[int, ...]:
@@ -207,7 +218,7 @@ def _vnorm_deriv(x: Any, n: Any, ord: float, axis: tuple[int, ...]) -> Any:
         count = np.sum(tied, axis=axis, keepdims=True).astype(px.dtype)
         return np.where(tied, np.sign(px) / np.maximum(count, 1.0), 0.0).astype(px.dtype)
     absx = np.abs(x)
-    safe = np.where(px == 0, 1.0, absx) if np.any(px == 0) else absx
+    safe = np.where(px == 0, 1.0, absx) if any_set(px == 0) else absx
     return np.sign(px) * (safe / _nonzero(n)) ** (ord - 1.0)
 
 

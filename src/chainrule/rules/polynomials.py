@@ -23,9 +23,11 @@ from typing import Any
 import numpy as np
 
 from ..extend import (
+    GETITEM,
     Primitive,
     Tracer,
     UnsupportedOperationError,
+    any_set,
     as_traced_array,
     defelementwise,
     primal,
@@ -133,7 +135,9 @@ def _interp(x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None, perio
         inner = np.broadcast_to(fp[0], np.shape(px))
     else:
         k = np.clip(np.searchsorted(pxp, px, side="right") - 1, 0, n - 2)
-        x0, x1, f0, f1 = xp[k], xp[k + 1], fp[k], fp[k + 1]
+        # GETITEM, not xp[k]: xp may be a plain array and k batched (vmap), which
+        # ndarray indexing cannot take.
+        x0, x1, f0, f1 = GETITEM(xp, k), GETITEM(xp, k + 1), GETITEM(fp, k), GETITEM(fp, k + 1)
         inner = f0 + (x - x0) * ((f1 - f0) / (x1 - x0))
     out = np.where(px < pxp[0], lo, np.where(px > pxp[-1], hi, inner))
     return out
@@ -168,9 +172,9 @@ i0_p = Primitive("numpy.i0", np.i0)
 def _i1_derivative(x: Any) -> Any:
     # I1'(x) = I0(x) - I1(x) / x, and 1/2 at x = 0 (the series' first coefficient).
     at0 = primal(x) == 0
-    safe = np.where(at0, 1.0, x) if np.any(at0) else x
+    safe = np.where(at0, 1.0, x) if any_set(at0) else x
     d = i0_p(x) - i1_p(safe) / safe
-    return np.where(at0, 0.5, d) if np.any(at0) else d
+    return np.where(at0, 0.5, d) if any_set(at0) else d
 
 
 defelementwise(i0_p, lambda x: i1_p(x))

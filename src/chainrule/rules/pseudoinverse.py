@@ -43,7 +43,17 @@ from typing import Any
 
 import numpy as np
 
-from ..extend import Primitive, defjvp, defvjp, primal, register_function
+from ..extend import (
+    Primitive,
+    UnsupportedOperationError,
+    any_set,
+    defjvp,
+    defvjp,
+    is_batched,
+    plain_array,
+    primal,
+    register_function,
+)
 from .linalg_helpers import matrix_transpose
 from .spectral_helpers import from_triangle, real_matrices
 
@@ -98,7 +108,7 @@ def _pinv(a: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = _NO
             rcond = max(raw.shape[-2:]) * np.finfo(raw.dtype).eps
         else:
             rcond = rtol
-    return _pseudo_inverse(a, np.asarray(primal(rcond)), bool(hermitian))
+    return _pseudo_inverse(a, plain_array(rcond), bool(hermitian))
 
 
 def _drops_nonzero(matrix: np.ndarray, rcond: np.ndarray) -> bool:
@@ -109,17 +119,17 @@ def _drops_nonzero(matrix: np.ndarray, rcond: np.ndarray) -> bool:
     largest = s[..., :1]
     dropped = s <= rcond[..., None] * largest
     rounding = 100 * max(matrix.shape[-2:]) * np.finfo(s.dtype).eps * largest
-    return bool(np.any(dropped & (s > rounding)))
+    return any_set(dropped & (s > rounding))  # (in any example, under vmap)
 
 
 def _pseudo_inverse(a: Any, rcond: np.ndarray, hermitian: bool) -> Any:
     if hermitian:
         a = from_triangle(a, lower=True)
-    if not _drops_nonzero(np.asarray(primal(a)), rcond):
+    if not _drops_nonzero(plain_array(a), rcond):
         return pinv_p(a, rcond, hermitian)
     # The truncated pseudo-inverse: differentiated through the SVD's rules.
     u, s, vh = np.linalg.svd(a, full_matrices=False)
-    plain_s = np.asarray(primal(s))
+    plain_s = plain_array(s)
     kept = plain_s > rcond[..., None] * plain_s[..., :1]
     inverse = np.where(kept, 1.0 / np.where(kept, s, 1.0), 0.0)
     return matrix_transpose(vh) @ (inverse[..., :, None] * matrix_transpose(u))
@@ -130,7 +140,7 @@ register_function(np.linalg.pinv, _pinv)
 
 def _lstsq(a: Any, b: Any, rcond: Any = None) -> Any:
     raw = real_matrices("numpy.linalg.lstsq", a)
-    raw_b = np.asarray(primal(b))
+    raw_b = plain_array(b)
     if raw.ndim != 2:
         raise np.linalg.LinAlgError(f"numpy.linalg.lstsq: a must be 2-dimensional, got shape {raw.shape}")
     if raw_b.ndim not in (1, 2) or raw_b.shape[0] != raw.shape[0]:
@@ -145,15 +155,28 @@ def _lstsq(a: Any, b: Any, rcond: Any = None) -> Any:
     elif rcond < 0:
         rcond = np.finfo(dtype).eps  # NumPy's legacy meaning of a negative rcond
     s = np.linalg.svd(a, compute_uv=False)
-    plain_s = np.asarray(primal(s))
-    rank = int(np.sum(plain_s > rcond * plain_s[0])) if plain_s.size else 0
+    plain_s = plain_array(s)
+    if is_batched(plain_s):  # (vmap) a rank per example; the residuals' shape needs one answer
+        ranks = np.sum(plain_s > rcond * plain_s[0]) if plain_s.size else np.zeros((), np.intp)
+        full, deficient = not any_set(ranks != n), not any_set(ranks == n)
+        if not (full or deficient):
+            raise UnsupportedOperationError(
+                "numpy.linalg.lstsq under chainrule.vmap: some examples have full column rank "
+                "and others not, so their residuals would have different shapes; batch "
+                "examples of one kind, or compute the residuals yourself from x."
+            )
+        rank: Any = n if full else -1
+        rank_out: Any = ranks.astype(np.int32)
+    else:
+        rank = int(np.sum(plain_s > rcond * plain_s[0])) if plain_s.size else 0
+        rank_out = np.int32(rank)
     x = _pseudo_inverse(a, np.asarray(rcond), False) @ b
     if rank == n and m > n:
         residual = np.sum((b - a @ x) ** 2, axis=0)
         residuals = np.reshape(residual, (1,)) if raw_b.ndim == 1 else residual
     else:
         residuals = np.zeros((0,), dtype=dtype)
-    return x, residuals, np.int32(rank), s
+    return x, residuals, rank_out, s
 
 
 register_function(np.linalg.lstsq, _lstsq)

@@ -40,6 +40,7 @@ import numpy as np
 from ..extend import (
     Primitive,
     Tracer,
+    any_set,
     astype,
     axis_tuple,
     defjvp,
@@ -158,10 +159,11 @@ def _extreme_weights(ans: Any, x: Any, axis: Any, keepdims: bool) -> Any:
     px = primal(x)
     best = _keep(primal(ans), np.shape(px), axis, keepdims)
     hit = px == best
-    if np.isnan(best).any():  # a NaN in a slice is its max; the gradient goes there
+    if any_set(np.isnan(best)):  # a NaN in a slice is its max; the gradient goes there
         hit |= np.isnan(px) & np.isnan(best)
     count = hit.sum(axis=reduced_axes(axis, np.ndim(px)), keepdims=True)
-    if count.size == 0 or count.max() <= 1:  # no ties: the mask is the weight
+    # No ties: the mask is the weight (in every example, under vmap).
+    if count.size == 0 or (count.max() <= 1 if type(count) is np.ndarray else not any_set(count > 1)):
         return hit.astype(px.dtype)
     return (hit / np.maximum(count, 1)).astype(px.dtype)
 
@@ -251,7 +253,7 @@ def _std_d(ans: Any, x: Any, axis: Any, ddof: float, keepdims: bool) -> Any:
     shape = np.shape(x)
     s = _keep(ans, shape, axis, keepdims) * _dof(shape, axis, ddof)
     zero = primal(s) == 0
-    if not np.any(zero):
+    if not any_set(zero):
         return _centred(x, axis) / s
     return np.where(zero, 0.0, _centred(x, axis) / np.where(zero, 1.0, s))
 
@@ -332,7 +334,7 @@ def _average(
             weights = np.transpose(weights, tuple(int(i) for i in np.argsort(axis)))
             weights = np.reshape(weights, tuple(n if i in axis else 1 for i, n in enumerate(shape)))
         scale = np.sum(weights, axis=axis, keepdims=keepdims)
-        if np.any(primal(scale) == 0.0):
+        if any_set(primal(scale) == 0.0):
             raise ZeroDivisionError("Weights sum to zero, can't be normalized")
         avg = np.sum(np.multiply(a, weights), axis=axis, keepdims=keepdims) / scale
     if not returned:
@@ -349,7 +351,7 @@ register_function(np.average, _average)
 
 def _nan_to_zero(a: Any) -> Any:
     nan = np.isnan(primal(a))
-    return np.where(nan, 0.0, a) if np.any(nan) else a
+    return np.where(nan, 0.0, a) if any_set(nan) else a
 
 
 def _nansum(

@@ -62,7 +62,7 @@ import numpy as np
 import scipy.special as sc
 from scipy.special import _ufuncs
 
-from ..extend import Primitive, defelementwise, defnondiff, primal, register_ufunc
+from ..extend import Primitive, any_set, defelementwise, defnondiff, primal, register_ufunc
 from .special_series import gammainc_da_p
 
 __all__: list[str] = []
@@ -84,7 +84,7 @@ def _binary(fun: Any, dx: Any, dy: Any, *, argnums: tuple[int, ...] = (0, 1), ma
 def _safe_ratio(x: Any, y: Any, at_zero: float = 0.0) -> Any:
     """``x / y``, but ``at_zero`` where ``x == y == 0`` (the ``0 log 0 = 0`` convention)."""
     bad = (primal(x) == 0) & (primal(y) == 0)
-    if np.any(bad):
+    if any_set(bad):
         return np.where(bad, at_zero, x / np.where(bad, 1.0, y))
     return x / y
 

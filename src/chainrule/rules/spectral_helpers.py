@@ -12,7 +12,15 @@ from typing import Any
 
 import numpy as np
 
-from ..extend import ComplexValueError, Tracer, UnsupportedOperationError, primal, raw_array
+from ..extend import (
+    ComplexValueError,
+    Tracer,
+    UnsupportedOperationError,
+    any_set,
+    plain_array,
+    primal,
+    raw_array,
+)
 from .linalg_helpers import matrix_transpose
 
 Shape = tuple[int, ...]
@@ -47,19 +55,19 @@ def tie_mask(values: Any, scale: Any, count: int) -> np.ndarray:
 
 def tolerance(values: np.ndarray, scale: Any, count: int) -> np.ndarray:
     """``count * eps * scale``: the rounding level of values of magnitude ``scale`` (batch shape)."""
-    return count * np.finfo(values.dtype).eps * np.asarray(primal(scale))  # type: ignore[no-any-return]
+    return count * np.finfo(values.dtype).eps * plain_array(scale)  # type: ignore[no-any-return]
 
 
 def safe_inverse_gaps(gaps: Any, tied: np.ndarray) -> Any:
     """``1 / gaps`` off the tied pairs and exactly 0 on them (no inf, no NaN, differentiable)."""
-    if not np.any(tied):
+    if not any_set(tied):
         return 1.0 / gaps
     return np.where(tied, 0.0, 1.0 / np.where(tied, 1.0, gaps))
 
 
 def safe_reciprocal(s: Any, small: np.ndarray) -> Any:
     """``1 / s`` where ``s`` is not ``small``, exactly 0 where it is."""
-    if not np.any(small):
+    if not any_set(small):
         return 1.0 / s
     return np.where(small, 0.0, 1.0 / np.where(small, 1.0, s))
 
@@ -114,15 +122,15 @@ def refuse_mixed_ties(
     """
     k = tied.shape[-1]
     off = tied & ~np.eye(k, dtype=bool)
-    if not np.any(off):
+    if not any_set(off):
         return
-    gv = np.asarray(primal(value_cotangent))
+    gv = plain_array(value_cotangent)
     scale = np.max(np.abs(gv), axis=-1, keepdims=True)[..., None]
     differ = np.abs(gv[..., :, None] - gv[..., None, :]) > 1e-8 * scale
     used = np.zeros(gv.shape, dtype=bool)
     for g in vector_cotangents:
-        used |= np.any(np.asarray(primal(g)) != 0, axis=-2)
-    if np.any(off & differ & (used[..., :, None] | used[..., None, :])):
+        used |= np.any(plain_array(g) != 0, axis=-2)
+    if any_set(off & differ & (used[..., :, None] | used[..., None, :])):
         raise UnsupportedOperationError(
             f"{name}: the loss uses the vectors of tied (equal to rounding) values while weighing "
             "those values differently, as in U diag(f(s)) Vh or V diag(f(w)) V^T at a repeated "
@@ -145,10 +153,10 @@ def refuse_traced_ties(name: str, tied: np.ndarray, value_cotangent: Any) -> Non
     if type(value_cotangent) is not Tracer:
         return
     off = tied & ~np.eye(tied.shape[-1], dtype=bool)
-    if not np.any(off):
+    if not any_set(off):
         return
-    used = np.asarray(primal(value_cotangent)) != 0
-    if np.any(off & (used[..., :, None] | used[..., None, :])):
+    used = plain_array(value_cotangent) != 0
+    if any_set(off & (used[..., :, None] | used[..., None, :])):
         raise UnsupportedOperationError(
             f"{name}: a second derivative through tied (equal to rounding) values, e.g. the Hessian "
             "of sum(f(w)) at a repeated eigenvalue, needs f'' across the tie, which the "

@@ -32,6 +32,7 @@ import numpy as np
 from ..extend import (
     Tracer,
     UnsupportedOperationError,
+    any_set,
     as_traced_array,
     axis_tuple,
     primal,
@@ -101,12 +102,12 @@ def _quantile_core(
         w = w.astype(dtype)
     s_lo = np.take_along_axis(s, lo, axis=0)
     s_hi = np.take_along_axis(s, hi, axis=0)
-    out = s_lo + w * (s_hi - s_lo) if np.any(w) else s_lo
+    out = s_lo + w * (s_hi - s_lo) if any_set(w) else s_lo
     # NaN where the slice holds one (quantile) or holds nothing else (nanquantile).
     undefined = (counts == 0) if skip_nan else nan.any(axis=0)
     if n == 0:
         undefined = np.ones(pflat.shape[1], bool)
-    if undefined.any():
+    if any_set(undefined):
         out = np.where(undefined, np.nan, out)
     out_shape = rest
     if keepdims:
@@ -171,7 +172,7 @@ def _nan_extreme(func: Any, fill: float, name: str) -> Any:
         kw = {} if initial is None else {"initial": initial}
         best = func(np.where(nan, fill, a), axis=axis, keepdims=keepdims, **kw)
         empty = np.all(nan, axis=axis, keepdims=keepdims)
-        if initial is None and np.any(empty):
+        if initial is None and any_set(empty):
             best = np.where(empty, np.nan, best)
         return best
 
@@ -226,8 +227,8 @@ def _nan_moment(root: bool, name: str) -> Any:
         count = size - nan.sum(axis=axes, keepdims=True)
         # NaNs replaced by their slice's mean add nothing to the squared deviations and
         # leave the mean unchanged: var over the filled slice times size / (count - ddof).
-        centre = np.nanmean(a, axis=axes, keepdims=True) if nan.any() else 0.0
-        filled = np.where(nan, centre, a) if nan.any() else a
+        centre = np.nanmean(a, axis=axes, keepdims=True) if any_set(nan) else 0.0
+        filled = np.where(nan, centre, a) if any_set(nan) else a
         dof = count - ddof
         factor = np.where(dof > 0, size / np.where(dof > 0, dof, 1), np.nan).astype(primal(a).dtype)
         if root:
