@@ -2,7 +2,7 @@
 
 Layers, lowest first (a module may import its own layer and the ones below):
 
-    errors, pytree, naming, argnums < numerical < engine < extend < rules < derivatives < check
+    errors, pytree, naming, argnums, terminal < numerical < engine < extend < rules < derivatives < check
     < optim, nn, explain < demo, cli, cli_inputs
 
 The imports are read with ``ast`` (nothing is executed), at module level and
@@ -22,7 +22,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "src" / "chainrule"
 
 LAYERS = {
-    "errors": 0, "pytree": 0, "naming": 0, "argnums": 0, "_version": 0,
+    "errors": 0, "pytree": 0, "naming": 0, "argnums": 0, "terminal": 0, "_version": 0,
     "numerical": 1,
     "engine": 2,
     "extend": 3,

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from html import escape
 from typing import Any
+
+from ..terminal import terminal
 
 __all__ = ["dot_string", "json_for_script", "markup", "terminal"]
 
@@ -32,21 +33,6 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 def _visible(ch: str) -> str:
     code = ord(ch)
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
-def terminal(text: str) -> str:
-    """Control and bidirectional-override characters written as escapes (no terminal tricks)."""
-    if text.isprintable():  # no Cc or Cf character: the usual case, without a per-character loop
-        return text
-    out = []
-    for ch in text:
-        if ch in "\n\t":
-            out.append(ch)
-        elif unicodedata.category(ch) in ("Cc", "Cf"):
-            out.append(_visible(ch))
-        else:
-            out.append(ch)
-    return "".join(out)
 
 
 def markup(text: str) -> str:
