@@ -27,7 +27,9 @@ from ..terminal import terminal
 
 __all__ = ["dot_string", "json_for_script", "markup", "terminal"]
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Control characters, and the bidirectional controls that reorder what a reader sees (a name
+# with U+202E would display reversed): written as visible escapes in every destination.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def _visible(ch: str) -> str:
