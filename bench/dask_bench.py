@@ -81,7 +81,7 @@ def finite_differences(quick: bool) -> None:
         t_serial = time.perf_counter() - start
         times = {}
         for workers in (1, 2):
-            with cluster_client(workers=workers) as client:
+            with cluster_client(workers=workers, malloc_trim=False) as client:
                 numerical.grad(f, x[:2], executor=client)  # warm-up: imports on the workers
                 start = time.perf_counter()
                 result = numerical.grad(f, x, executor=client)
@@ -130,7 +130,38 @@ def _rss() -> float:
     return float(psutil.Process().memory_info().rss)
 
 
-def data_parallel(rows: int, memory: str, quick: bool) -> None:
+class PeakRSS:
+    """The client's peak resident memory above its level at entry, sampled every 20 ms by a thread.
+
+    The growth at the end alone would miss a transient copy of the data.
+    """
+
+    def __enter__(self) -> PeakRSS:
+        import threading
+
+        self.base = self.peak = _rss()
+        self._stop = threading.Event()
+
+        def sample() -> None:
+            while not self._stop.wait(0.02):
+                self.peak = max(self.peak, _rss())
+
+        self._thread = threading.Thread(target=sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, _rss())
+        self.end = _rss()
+
+    @property
+    def growth(self) -> float:
+        return self.peak - self.base
+
+
+def data_parallel(rows: int, memory: str, quick: bool, direct_timeout: float) -> None:
     import dask.array as da
 
     from chainrule.distributed import cluster_client, dask_value_and_grad
@@ -150,28 +181,30 @@ def data_parallel(rows: int, memory: str, quick: bool) -> None:
     print(f"### 2. Gradients over a {rows:.0e} x 4 float64 Dask array ({gigabytes:.2f} GB, lazily "
           f"generated in {chunk:,}-row chunks), LocalCluster of 2 workers with {memory} each\n")  # fmt: skip
     print("| loss | dask_value_and_grad | by hand in dask.array | max rel. diff vs chunk-by-chunk NumPy "
-          "| client memory growth |")  # fmt: skip
-    print("|---|---:|---:|---:|---:|")
+          "| client peak RSS growth (ours) | (by hand) |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|")
     from distributed import wait
 
     with cluster_client(workers=2, memory_limit=memory) as client:
         for name, (loss, params, direct) in cases.items():
-            before = _rss()
-            start = time.perf_counter()
-            # Blocks of 25k rows inside each chunk: the MLP's activations of a whole 200k-row
-            # chunk (several arrays of 200k x 16) would not fit beside a worker's own 100 MB.
-            value, g = dask_value_and_grad(loss, params, x, y, block_rows=25_000)
-            ours = time.perf_counter() - start
-            growth = _rss() - before
-            start = time.perf_counter()
-            futures = client.compute(direct(params, x, y))
-            try:
-                wait(futures, timeout=90)
-                client.gather(futures)
-                by_hand = f"{time.perf_counter() - start:.1f} s"
-            except Exception as exc:  # its graph holds more than a worker's memory: killed or paused
-                client.cancel(futures)
-                by_hand = f"not done after {time.perf_counter() - start:.0f} s ({type(exc).__name__})"
+            with PeakRSS() as ours_memory:
+                start = time.perf_counter()
+                # Blocks of 25k rows inside each chunk: the MLP's activations of a whole 200k-row
+                # chunk (several arrays of 200k x 16) would not fit beside a worker's own 100 MB.
+                value, g = dask_value_and_grad(loss, params, x, y, block_rows=25_000)
+                ours = time.perf_counter() - start
+            print(f"<!-- {name}: dask_value_and_grad {ours:.1f} s -->", flush=True)
+            with PeakRSS() as direct_memory:
+                start = time.perf_counter()
+                futures = client.compute(direct(params, x, y))
+                try:
+                    wait(futures, timeout=direct_timeout)
+                    client.gather(futures)
+                    by_hand = f"{time.perf_counter() - start:.1f} s"
+                except Exception as exc:  # its graph holds more than a worker's memory: killed or paused
+                    client.cancel(futures)
+                    by_hand = f"not done after {time.perf_counter() - start:.0f} s ({type(exc).__name__})"
+            print(f"<!-- {name}: by hand {by_hand} -->", flush=True)
             # The reference: the same chunks in NumPy, one at a time, here.
             total, reference = 0.0, [np.zeros_like(leaf) for leaf in cr.tree_leaves(g)]
             for i in range(x.numblocks[0]):
@@ -182,7 +215,8 @@ def data_parallel(rows: int, memory: str, quick: bool) -> None:
             diffs = [abs(value - total) / abs(total)] + [
                 float(np.max(np.abs(a - b)) / np.max(np.abs(b))) for a, b in zip(cr.tree_leaves(g), reference)
             ]
-            print(f"| {name} | {ours:.1f} s | {by_hand} | {max(diffs):.1e} | {growth / 1e6:.0f} MB |")
+            memory = f"{ours_memory.growth / 1e6:.0f} MB | {direct_memory.growth / 1e6:.0f} MB"
+            print(f"| {name} | {ours:.1f} s | {by_hand} | {max(diffs):.1e} | {memory} |", flush=True)
     print()
 
 
@@ -193,11 +227,21 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes, a smoke run")
     parser.add_argument("--rows", type=int, default=None, help="rows of the data (default 8e6; quick 2e5)")
     parser.add_argument("--memory", default="200MB", help="memory limit per worker (default 200MB)")
+    parser.add_argument("--only", choices=("fd", "data"), default=None, help="one of the two measurements")
+    parser.add_argument("--direct-timeout", type=float, default=90.0,
+                        help="seconds given to the by-hand dask.array gradient (default 90)")  # fmt: skip
     args = parser.parse_args()
     rows = args.rows or (200_000 if args.quick else 8_000_000)
-    print(f"cores: {os.cpu_count()}, load average: {', '.join(f'{v:.1f}' for v in os.getloadavg())}\n")
-    finite_differences(args.quick)
-    data_parallel(rows, args.memory, args.quick)
+    import dask
+    import distributed
+
+    print(f"cores: {os.cpu_count()}, load average: {', '.join(f'{v:.1f}' for v in os.getloadavg())}; "
+          f"chainrule {cr.__version__}, NumPy {np.__version__}, dask {dask.__version__}, "
+          f"distributed {distributed.__version__}\n")  # fmt: skip
+    if args.only in (None, "fd"):
+        finite_differences(args.quick)
+    if args.only in (None, "data"):
+        data_parallel(rows, args.memory, args.quick, args.direct_timeout)
 
 
 if __name__ == "__main__":

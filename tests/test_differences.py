@@ -6,7 +6,7 @@ import pytest
 
 import chainrule as cr
 from chainrule.check import check_rule
-from chainrule.errors import ComplexValueError, UnsupportedOperationError
+from chainrule.errors import ComplexValueError
 
 
 def _value(f, *args):
@@ -145,5 +145,5 @@ def test_convolve_errors():
         cr.grad(lambda a: np.sum(np.convolve(a, a, "wide")))(np.ones(3))
     with pytest.raises(ValueError, match="1-D"):
         cr.grad(lambda a: np.sum(np.convolve(a, a)))(np.ones((2, 2)))
-    with pytest.raises(UnsupportedOperationError, match="numpy.correlate: complex"):
+    with pytest.raises(ComplexValueError, match="numpy.correlate: .*complex"):
         cr.grad(lambda a: np.sum(np.abs(np.correlate(a, np.array([1j, 1.0])))))(np.ones(3))

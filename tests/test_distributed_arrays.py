@@ -92,6 +92,21 @@ def test_dask_arrays_as_parameters_of_grad_name_dask():
         cr.grad(lambda x: np.sum(x**2))(x)
 
 
+def test_dask_parameters_of_finite_differences_and_checks_name_dask():
+    """np.asarray would compute them silently (and check_grad reported a bare FAIL): refused by name."""
+    x = da.ones((4,), chunks=2)
+    square = lambda x: np.sum(x**2)
+    for call in (lambda: cr.numerical.grad(square, x), lambda: cr.check_grad(square, x),
+                 lambda: cr.numerical.hessian(square, x)):  # fmt: skip
+        with pytest.raises(TypeError, match=r"argument 0 \('x'\) is a Dask array; finite differences .*"):
+            call()
+    with pytest.raises(TypeError, match=r"argument 1 \('w'\) is a Dask array; check_vjp .*compute"):
+        cr.check_vjp(lambda x, w: (x * w, None), lambda g, c: (g, g), np.ones(4), x)
+    # Dask data that is not differentiated stays lazy and is allowed.
+    g = cr.numerical.grad(lambda w, x: float(np.sum(w * x).compute()), np.array([1.0, 2.0, 3.0, 4.0]), x)
+    np.testing.assert_allclose(g, np.ones(4), rtol=1e-9)
+
+
 def test_numpy_dispatch_alone_gives_a_lazy_but_correct_gradient():
     """cr.grad over Dask data without this module: lazy Dask results (whole-graph, not chunked)."""
     x, y = _data()
@@ -110,9 +125,17 @@ def test_minimize_steps_with_one_graph_per_step(monkeypatch):
     build = arrays._graph
     monkeypatch.setattr(arrays, "_graph", lambda *a: graphs.append(1) or build(*a))
     x, y = _data()
+    generated = []  # chunks of x produced (this module's tests use Dask's threads: one process)
+
+    def produce(block):
+        generated.append(len(block))
+        return block
+
+    x = x.map_blocks(produce, meta=np.empty((0, 0)))  # meta given: no call to infer it
     fun, grad = dask_objective(logistic, x, y)
     result = minimize(fun, np.zeros(4), adam(0.1), gradient=grad, steps=20, tol=None, progress=False)
     assert len(graphs) == result.nit + 1  # value and gradient of each iterate from one graph
+    assert sorted(generated) == sorted(x.chunks[0])  # the data was computed once (persisted), not per step
     xn, yn = x.compute(), y.compute()
     direct = minimize(lambda w: logistic(w, xn, yn), np.zeros(4), adam(0.1), steps=20, tol=None,
                       progress=False)  # fmt: skip

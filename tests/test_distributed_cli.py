@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 import sys
 
@@ -55,6 +56,31 @@ def test_check_with_workers_gives_the_serial_report(user_module, capsys):
     assert ": pass" in parallel and _numbers(parallel) == _numbers(serial)
     assert main(["check", f"{user_module}:wrong", "--arg", "w=shape:3", "--workers", "2", "--plain"]) == 1
     assert "FAIL" in capsys.readouterr().out
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_a_long_check_on_workers_shows_a_progress_line_on_a_terminal(user_module, client, capsys,
+                                                                     monkeypatch):  # fmt: skip
+    import chainrule.cli_progress
+
+    monkeypatch.setattr(chainrule.cli_progress, "SHOW_AFTER", 0.0)  # as if the run were long
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    argv = ["check", f"{user_module}:loss", "--arg", "w=shape:12", "--arg", "x=shape:6,12", "--plain"]
+    assert main([*argv, "--executor", client.scheduler.address]) == 0
+    shown = terminal.getvalue()
+    lines = re.findall(r"\r  ([\d,]+) evaluations on the cluster at ", shown)
+    counts = [int(n.replace(",", "")) for n in lines]
+    assert counts and counts == sorted(counts)  # a rising count
+    assert shown.endswith("\r")  # the line is cleared before the report
+    assert ": pass" in capsys.readouterr().out
+    monkeypatch.setattr(sys, "stderr", io.StringIO())  # not a terminal: nothing
+    assert main([*argv, "--executor", client.scheduler.address]) == 0
+    assert sys.stderr.getvalue() == ""
 
 
 def test_check_on_a_dask_cluster_by_address(user_module, client, capsys):

@@ -110,3 +110,34 @@ def test_figure_script_draws_from_chainrule(tmp_path: Path) -> None:
     for name in ("step_size_error.png", "cost_versus_n.png"):
         assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
     assert (tmp_path / "chain_rule_graph.svg").read_text().startswith("<svg")
+
+
+def test_the_reference_documents_every_public_name() -> None:
+    import re
+
+    import chainrule as cr
+
+    reference = DOCS / "reference"
+    text = (reference / "chainrule.md").read_text()
+    for name in cr.__all__:
+        if name == "__version__":
+            continue
+        page = reference / f"{name}.md"
+        if page.exists():  # a subpackage with its own page
+            assert f"::: chainrule.{name}\n" in page.read_text(), name
+        else:  # cr.jit is documented as chainrule.jit.jit, cr.Explanation as chainrule.explain.Explanation
+            assert re.search(rf"^::: chainrule\.(\w+\.)?{name}$", text, re.M), name
+
+
+def test_readme_links_resolve_and_reach_every_docs_page() -> None:
+    import re
+
+    root = DOCS.parent
+    readme = (root / "README.md").read_text()
+    targets = re.findall(r"\]\(([^)\s]+)\)", readme)
+    local = [t.split("#")[0] for t in targets if not re.match(r"[a-z]+:", t)]
+    assert local, "the README links to its documentation"
+    for target in local:
+        assert (root / target).exists(), f"README links to {target}, which does not exist"
+    pages = {p.relative_to(root).as_posix() for p in DOCS.glob("*/*.md")} | {"docs/index.md"}
+    assert pages - set(local) == set(), "pages the README does not link to"

@@ -187,7 +187,7 @@ def test_nonscalar_output_names_shape_and_alternatives():
         cr.grad(lambda x: x * 2)(np.ones(2))
 
 
-@pytest.mark.parametrize("arg", [3, True, np.arange(3), np.ones(2, bool), np.ones(2, complex)])
+@pytest.mark.parametrize("arg", [3, True, np.arange(3), np.ones(2, bool), np.ones(2, "U1")])
 def test_non_float_arguments_are_refused_by_name(arg):
     def f(weights):
         return np.sum(weights * 1.0)

@@ -392,3 +392,50 @@ def test_integer_inputs_custom_rules_and_checkpoints() -> None:
 def test_integer_argument_to_grad_inside_jit_is_refused_as_without_jit() -> None:
     with pytest.raises(TypeError, match="has dtype int64"):
         cr.jit(cr.grad(lambda x: np.sum(x * x)))(np.array([1, 2]))
+
+
+# -- package shape ------------------------------------------------------------------------
+
+
+def test_jit_is_both_the_module_and_the_function() -> None:
+    import chainrule.jit as m
+    from chainrule import jit as from_package
+
+    assert type(m).__name__ == "CallableModule"
+    assert m is cr.jit and from_package is m
+    assert m.jit is m.api.jit and m.Jitted is m.api.Jitted
+    x = pos(4)
+    staged = cr.jit(lambda x: np.sum(np.log(x) * x))
+    assert isinstance(staged, m.Jitted)
+    np.testing.assert_allclose(staged(x), np.sum(np.log(x) * x), rtol=1e-15)
+    with pytest.raises(TypeError, match="needs a function, got a int"):
+        cr.jit(3)
+
+
+@cr.jit
+def _decorated(x: np.ndarray) -> np.ndarray:
+    return np.sum(x**3)
+
+
+def test_the_callable_module_works_as_a_decorator_and_with_static_argnums() -> None:
+    x = sym(3)
+    assert isinstance(_decorated, cr.jit.Jitted)
+    np.testing.assert_allclose(_decorated(x), np.sum(x**3), rtol=1e-15)
+    power = cr.jit(lambda x, k: np.sum(x**k), static_argnums=1)
+    np.testing.assert_allclose(power(x, 3), np.sum(x**3), rtol=1e-15)
+    assert power.static_argnums == frozenset({1})
+
+
+def test_a_function_without_a_name_is_staged_and_named_by_its_type() -> None:
+    import functools
+
+    def scaled(a: float, x: np.ndarray) -> np.ndarray:
+        return np.sum(a * x)
+
+    x = pos(3)
+    staged = cr.jit(functools.partial(scaled, 2.0))
+    np.testing.assert_allclose(staged(x), 2.0 * np.sum(x), rtol=1e-15)
+    np.testing.assert_allclose(staged(x + 1.0), 2.0 * np.sum(x + 1.0), rtol=1e-15)  # the staged code
+    assert staged.stagings == 1
+    assert repr(staged) == "<chainrule.jit of partial: 1 staging(s)>"
+    assert "def partial_staged(x):" in staged.source(x)

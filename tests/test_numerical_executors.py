@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import textwrap
 import threading
+import time
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 
 import numpy as np
 import pytest
 
 from chainrule import numerical
-from chainrule.check import check_grad
+from chainrule.check import check_grad, check_vjp
 from chainrule.numerical import EvaluationError, NonFiniteError
+from chainrule.numerical.executors import with_progress
 from chainrule.pytree import tree_flatten
 from dask_cluster import local_client
 
@@ -193,6 +197,149 @@ def test_check_grad_reports_the_same_on_an_executor(threads):
     assert report.verdict == "FAIL" and "'b'" in report.localization
 
 
+# -- jobs shipped whole (many more jobs than workers) --------------------------------------
+
+
+def f_wide(x):
+    return np.sum(np.sin(x) * x[0]) + np.prod(np.cos(x[:3]))
+
+
+WIDE = np.linspace(-1.0, 1.0, 24)
+
+
+@pytest.fixture
+def jobs_only(monkeypatch):
+    """Makes the test fail if points, not whole jobs, are shipped."""
+    import chainrule.numerical.executors as executors
+
+    def shipped_points(*args, **kwargs):
+        raise AssertionError("the points were shipped in rounds, not the jobs")
+
+    monkeypatch.setattr(executors, "map_batched", shipped_points)
+
+
+@pytest.mark.parametrize("method", ["central", "richardson", "adaptive", "complex"])
+def test_jobs_shipped_to_processes_give_the_serial_result(processes, jobs_only, method):
+    kw = {"method": method, "return_estimate": True}
+    done = []
+    shipped = numerical.grad(lambda x: f_wide(x), WIDE, executor=with_progress(processes, done.append), **kw)
+    serial = numerical.grad(f_wide, WIDE, **kw)
+    _same_estimate(serial, shipped)
+    assert sum(done) == serial.evaluations - 1  # all but the base point, counted on the workers
+
+
+@pytest.mark.parametrize("method", ["richardson", "adaptive"])
+def test_hessian_jobs_shipped_to_processes(processes, jobs_only, method):
+    x = np.linspace(0.2, 1.6, 8)  # 8 diagonal jobs (adaptive), 28 or 36 entries
+    kw = {"method": method, "return_estimate": True}
+    _same_estimate(numerical.hessian(f_wide, x, **kw), numerical.hessian(f_wide, x, executor=processes, **kw))
+
+
+def test_shipped_jobs_fall_back_and_fail_as_in_a_serial_run(processes, jobs_only):
+    f = lambda x: np.sum(np.sqrt(x) ** 3)
+    x = np.linspace(0.0, 2.0, 24)  # x[0] = 0: a one-sided difference there
+    serial = numerical.grad(f, x, return_estimate=True)
+    assert "one-sided" in serial.message
+    _same_estimate(serial, numerical.grad(f, x, return_estimate=True, executor=processes))
+    # NaN at inputs 11 and 20, in different tasks: the serial run stops at 11; so must this one.
+    y = np.ones(24)
+    f2 = lambda x: np.sum(x) + (np.nan if (x[11] != 1.0 or x[20] != 1.0) else 0.0)
+    with pytest.raises(NonFiniteError) as serial_error:
+        numerical.grad(f2, y)
+    with pytest.raises(NonFiniteError) as shipped_error:
+        numerical.grad(f2, y, executor=processes)
+    assert str(shipped_error.value) == str(serial_error.value) and "[11]" in str(serial_error.value)
+
+
+def test_an_exception_in_a_shipped_job_names_the_point(processes, jobs_only):
+    def f(x):
+        if x[9] > 1.0:
+            raise ValueError("solver diverged")
+        return np.sum(x**2)
+
+    with pytest.raises(EvaluationError, match=r"solver diverged") as info:
+        numerical.grad(f, np.ones(24), executor=processes)
+    assert info.value.point.startswith("argument 0 ('x')[9] = 1.0 moved by ")
+    assert info.value.remote_type == "ValueError" and "solver diverged" in info.value.remote_traceback
+
+
+def test_vectorized_jobs_shipped_whole(processes, jobs_only):
+    f = lambda x: np.sum(np.sin(x) * x[..., :1], axis=-1)
+    kw = {"vectorized": True, "method": "central4", "return_estimate": True}
+    _same_estimate(numerical.grad(f, WIDE, **kw), numerical.grad(f, WIDE, executor=processes, **kw))
+
+
+def test_tasks_are_sized_by_the_time_of_an_evaluation():
+    from chainrule.numerical.evaluate import Evaluator
+    from chainrule.numerical.executors import MAX_TASKS_PER_WORKER, TASKS_PER_WORKER, task_slices
+    from chainrule.numerical.inputs import Inputs
+
+    ev = Evaluator(np.sum, Inputs(np.sum, (np.ones(3),), 0, True))
+    cases = ((1e-4, 17_000, 2), (1e-4, 40, 2), (0.02, 40, 2), (60.0, 200, 50), (1e-3, 10, 8))
+    for seconds, jobs, workers in cases:
+        ev.seconds0 = seconds
+        slices = task_slices(ev, jobs, workers)
+        sizes = [b - a for a, b in slices]
+        assert slices[0][0] == 0 and slices[-1][1] == jobs and sum(sizes) == jobs  # contiguous, all jobs
+        assert max(sizes) - min(sizes) <= 1
+        assert min(jobs, TASKS_PER_WORKER * workers) <= len(slices) <= MAX_TASKS_PER_WORKER * workers
+        if TASKS_PER_WORKER * workers < len(slices) < min(jobs, MAX_TASKS_PER_WORKER * workers):
+            # About 0.25 s of evaluations (2 per job) in each task.
+            assert 0.12 <= 2 * seconds * max(sizes) <= 0.5
+    ev.seconds0 = 60.0
+    assert len(task_slices(ev, 200, 50)) == 200  # minute-long evaluations: one job per task
+
+
+def layer_forward(x, w):
+    out = np.tanh(x @ w)
+    return out, (x, w, out)
+
+
+def layer_backward(dout, cache):
+    x, w, out = cache
+    dz = dout * (1.0 - out**2)
+    return dz @ w.T, x.T @ dz
+
+
+def wrong_backward(dout, cache):
+    dx, dw = layer_backward(dout, cache)
+    return dx, dw * 1.01
+
+
+LAYER = (np.random.default_rng(4).standard_normal((3, 4)), np.random.default_rng(5).standard_normal((4, 2)))
+
+
+def _same_report(a, b):
+    key = lambda r: (r.path, r.index, r.backprop, r.numerical, r.tolerance, r.status, r.what)
+    assert (a.verdict, a.evaluations, a.localization) == (b.verdict, b.evaluations, b.localization)
+    assert a.rows and [key(r) for r in a.rows] == [key(r) for r in b.rows]
+
+
+def _vjp_reports(executor):
+    """(serial, on executor) check_vjp reports: fast, full, and a wrong backward (full check of w)."""
+    pairs = []
+    cases = ((layer_backward, {"mode": "fast", "seed": 1}), (layer_backward, {"mode": "full", "seed": 2}),
+             (wrong_backward, {"mode": "fast", "seed": 3, "raise_on_failure": False}))  # fmt: skip
+    for backward, kw in cases:
+        pairs.append((check_vjp(layer_forward, backward, *LAYER, **kw),
+                      check_vjp(layer_forward, backward, *LAYER, executor=executor, **kw)))  # fmt: skip
+    return pairs
+
+
+def test_check_vjp_on_an_executor_is_the_serial_report(threads, processes):
+    for executor in (threads, processes):
+        done = []
+        pairs = _vjp_reports(with_progress(executor, done.append))
+        for a, b in pairs:
+            _same_report(a, b)
+        # The executor did the evaluations (all but the base point of each numerical call).
+        assert 0 < sum(done) < sum(b.evaluations for _, b in pairs)
+        wrong = pairs[-1][1]
+        assert wrong.verdict == "FAIL" and "argument 1 ('w')" in wrong.localization
+        # The full comparison of the wrong argument ran (on the executor): element rows exist.
+        assert any(r.what == "d/dx" and r.status == "FAIL" for r in wrong.rows)
+
+
 def test_numerical_imports_no_dask_for_an_executor():
     # (That numerical imports nothing of the engine is test_architecture's concern.)
     code = textwrap.dedent("""
@@ -246,6 +393,59 @@ def test_check_grad_on_a_dask_cluster(client):
     assert [r.numerical for r in a.rows] == [r.numerical for r in b.rows]
 
 
+def test_check_vjp_on_a_dask_cluster(client):
+    for a, b in _vjp_reports(client):
+        _same_report(a, b)
+
+
+def test_jobs_shipped_to_a_dask_cluster(client, jobs_only):
+    kw = {"method": "richardson", "return_estimate": True}
+    _same_estimate(numerical.grad(f_wide, WIDE, **kw), numerical.grad(f_wide, WIDE, executor=client, **kw))
+
+    def f(x):
+        if x[9] < -1.0:
+            raise ArithmeticError("negative pressure")
+        return np.sum(x**2)
+
+    with pytest.raises(EvaluationError, match="negative pressure") as info:
+        numerical.grad(f, -np.ones(24), executor=client)
+    assert "argument 0 ('x')[9] = -1.0 moved by -" in str(info.value)
+
+
+def sin_x(x):
+    return np.sum(np.sin(x) * x)
+
+
+def slow_sin_x(x):
+    time.sleep(0.02)
+    return sin_x(x)
+
+
+def test_a_killed_worker_is_replaced_and_its_tasks_rerun(client):
+    """SIGKILL one worker process mid-run: Dask re-runs its tasks; the gradient is the serial one."""
+    before = client.run(os.getpid)
+    victim = next(iter(before.values()))
+    x = np.linspace(0.0, 1.0, 40)  # 40 jobs of 2 x 20 ms, in 6 tasks of about 0.27 s
+    killed = []
+
+    def kill():
+        os.kill(victim, signal.SIGKILL)
+        killed.append(time.perf_counter())
+
+    timer = threading.Timer(0.5, kill)
+    timer.start()
+    try:
+        result = numerical.grad(slow_sin_x, x, executor=client, return_estimate=True)
+    finally:
+        timer.cancel()
+    finished = time.perf_counter()
+    assert killed and killed[0] < finished  # the worker died while the gradient ran
+    _same_estimate(numerical.grad(sin_x, x, return_estimate=True), result)
+    client.wait_for_workers(2, timeout=60)  # the nanny restarted it, for the tests after this one
+    after = client.run(os.getpid)
+    assert victim not in after.values()
+
+
 def test_points_travel_as_exact_differences_from_the_base_point():
     from chainrule.numerical.executors import Encoder, pack, unpack
 
@@ -259,9 +459,9 @@ def test_points_travel_as_exact_differences_from_the_base_point():
     hinted = x0.copy()
     hinted[5] += 1e-7
     points = [encode(moved), encode(step), encode(whole), encode(hinted, moved=5), encode(x0.copy(), moved=4)]
-    assert points[0].index.tolist() == [1, 3]
+    assert points[0].moved.tolist() == [1, 3]
     # x0 + 1e-20j e_2 also turns -0.0 into +0.0 (-0.0 + 0.0 = 0.0): that is part of the point.
-    assert points[1].index.tolist() == [1, 2]
-    assert points[2].index is None and points[4].index.size == 0
+    assert points[1].moved.tolist() == [1, 2]
+    assert points[2].moved is None and points[4].moved.size == 0
     for x, back in zip([moved, step, whole, hinted, x0], unpack(pack(points), x0)):
         assert back.dtype == x.dtype and back.tobytes() == x.tobytes()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import subprocess
 import sys
@@ -61,9 +62,49 @@ def test_subpackages_load_lazily_on_first_use():
     assert listed == "True True True"
 
 
+def test_explain_and_jit_load_on_first_use_as_callable_modules():
+    out = _fresh(
+        "import sys, numpy as np, chainrule as cr\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[:2] in (['chainrule', 'explain'],"
+        " ['chainrule', 'jit'])))\n"
+        "print(type(cr.jit).__name__, float(cr.jit(lambda x: np.sum(x * x))(np.arange(3.0))))\n"
+        "e = cr.explain(lambda x: np.sin(x) * x, 2.0)\n"
+        "print(type(cr.explain).__name__, isinstance(e, cr.Explanation), round(e.gradient, 6))\n"
+        "from chainrule import Explanation, explain, jit\n"
+        "import chainrule.explain as m, chainrule.jit as j\n"
+        "print(Explanation is m.Explanation, explain is m, jit is j, 'Explanation' in dir(cr))\n"
+    )
+    loaded, jit_line, explain_line, same = out.splitlines()
+    assert loaded == "[]"  # `import chainrule` does not import them
+    assert jit_line == "CallableModule 5.0"
+    assert explain_line == f"CallableModule True {round(math.cos(2.0) * 2.0 + math.sin(2.0), 6)}"
+    assert same == "True True True True"
+
+
 def test_lazy_attribute_is_the_module_and_unknown_names_still_fail():
     import chainrule.optim
 
     assert cr.optim is chainrule.optim
     with pytest.raises(AttributeError, match="no attribute 'no_such_thing'"):
         cr.no_such_thing
+
+
+def test_every_module_is_its_parents_attribute():
+    """``import chainrule.a.b as m`` gives the module: no function of the same name hides it."""
+    out = _fresh(
+        "import importlib, pkgutil, sys, chainrule\n"
+        "names = [m.name for m in pkgutil.walk_packages(chainrule.__path__, 'chainrule.')\n"
+        "         if not m.name.endswith('__main__')]\n"
+        "for name in names:\n"
+        "    try:\n"
+        "        importlib.import_module(name)\n"
+        "    except ImportError:  # an optional dependency missing\n"
+        "        continue\n"
+        "    parent, _, leaf = name.rpartition('.')\n"
+        "    if getattr(sys.modules[parent], leaf, None) is not sys.modules[name]:\n"
+        "        print('hidden:', name)\n"
+        "print(len(names), 'modules')\n"
+    )
+    *hidden, count = out.splitlines()
+    assert hidden == []
+    assert int(count.split()[0]) > 100

@@ -7,11 +7,7 @@ derivative. It is not an optimizer; optimizers consume its gradients.
 
 from typing import TYPE_CHECKING, Any
 
-from . import (
-    explain,  # the package, callable as explain(f, *args)
-    extend,
-    numerical,
-)
+from . import extend, numerical
 from . import rules as _rules  # registers every derivative rule
 from ._version import __version__
 from .check import CheckReport, GradientCheckError, check_grad, taylor_test
@@ -20,6 +16,7 @@ from .derivatives import (
     checkpoint,
     custom_jvp,
     custom_vjp,
+    elementwise_grad,
     grad,
     hessian,
     hvp,
@@ -31,7 +28,7 @@ from .derivatives import (
     value_and_grad,
     vjp,
 )
-from .engine import Primitive, Tracer, defjvp, defvjp, primal
+from .engine import Primitive, Tracer, defcomplex, defjvp, defvjp, primal
 from .errors import (
     ChainruleError,
     InPlaceError,
@@ -41,9 +38,8 @@ from .errors import (
     TracerConversionError,
     UnsupportedOperationError,
 )
-from .explain import Explanation
-from .jit import jit  # the function; its package stays importable as chainrule.jit.api etc.
-from .pytree import tree_flatten, tree_leaves, tree_map, tree_unflatten
+from .pytree import register_pytree_node, tree_flatten, tree_leaves, tree_map, tree_unflatten
+from .ravel import flatten, ravel_pytree
 from .rules.updates import at
 
 __all__ = [
@@ -67,10 +63,13 @@ __all__ = [
     "checkpoint",
     "custom_jvp",
     "custom_vjp",
+    "defcomplex",
     "defjvp",
     "defvjp",
+    "elementwise_grad",
     "explain",
     "extend",
+    "flatten",
     "grad",
     "hessian",
     "hvp",
@@ -82,6 +81,8 @@ __all__ = [
     "numerical",
     "optim",
     "primal",
+    "ravel_pytree",
+    "register_pytree_node",
     "stop_gradient",
     "taylor_test",
     "tree_flatten",
@@ -94,12 +95,21 @@ __all__ = [
 
 del _rules
 
-if TYPE_CHECKING:  # type checkers and editors see the subpackages; at run time they load on first use
+if TYPE_CHECKING:
+    # Type checkers and editors see what run time loads on first use (below). They see cr.explain
+    # and cr.jit as the functions they are called as (a type checker cannot call a module); at run
+    # time those are the packages, callable as the functions, so that ``import chainrule.jit as m``
+    # gives the module (see chainrule.explain's docstring).
     from . import nn, optim
+    from .explain import Explanation
+    from .explain.explanation import explain
+    from .jit.api import jit
 
 # Subpackages imported on first attribute access (PEP 562), so ``import chainrule`` stays as fast
-# as the engine alone while ``cr.optim.adam`` and ``cr.nn.Dense`` work without a separate import.
-_LAZY_SUBPACKAGES = ("nn", "optim")
+# as the engine alone while ``cr.optim.adam``, ``cr.nn.Dense``, ``cr.explain(f, x)`` and ``cr.jit(f)``
+# work without a separate import.
+_LAZY_SUBPACKAGES = ("explain", "jit", "nn", "optim")
+_LAZY_ATTRIBUTES = {"Explanation": "explain"}  # name -> the subpackage defining it
 
 
 def __getattr__(name: str) -> Any:
@@ -109,8 +119,12 @@ def __getattr__(name: str) -> Any:
         module = importlib.import_module(f"{__name__}.{name}")
         globals()[name] = module  # later lookups find it directly, without __getattr__
         return module
+    if name in _LAZY_ATTRIBUTES:
+        value = getattr(__getattr__(_LAZY_ATTRIBUTES[name]), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY_SUBPACKAGES))
+    return sorted(set(globals()) | set(_LAZY_SUBPACKAGES) | set(_LAZY_ATTRIBUTES))

@@ -239,18 +239,29 @@ def _evaluation_executor(args: argparse.Namespace, f: Any) -> Iterator[Any]:
     if args.executor is None and (args.workers is None or args.workers == 1):
         yield None
         return
+    from .cli_progress import EvaluationTicker
     from .distributed.cluster import cluster_client, ship_by_value
+    from .numerical.executors import with_progress
 
     ship_by_value(f)  # a function loaded from a file path travels by value
     if args.executor is not None:
         address = None if args.executor == "local" else args.executor
-        with cluster_client(address, workers=args.workers) as client:
-            yield client
+        with cluster_client(address, workers=args.workers, malloc_trim=False) as client:
+            where = f"the cluster at {address}" if address else f"{len(client.nthreads())} Dask workers"
+            ticker = EvaluationTicker(sys.stderr, where)
+            try:
+                yield with_progress(client, ticker)
+            finally:
+                ticker.close()
         return
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(args.workers) as pool:
-        yield pool
+        ticker = EvaluationTicker(sys.stderr, f"{args.workers} worker processes")
+        try:
+            yield with_progress(pool, ticker)
+        finally:
+            ticker.close()
 
 
 def _run_demo(args: argparse.Namespace) -> int:

@@ -8,12 +8,14 @@ table of the worst elements and the first primitive whose rule disagrees.
 gradients and backward passes the same way (finite differences only).
 :func:`taylor_test` gives a step-free verdict from the convergence rate of
 the Taylor remainder. :func:`check_rule` and :func:`check_derivatives` check
-a derivative rule itself, for rule authors and chainrule's own tests.
+a derivative rule itself, for rule authors and chainrule's own tests;
+:func:`check_rule_jit` checks that ``chainrule.jit`` stages it faithfully.
 """
 
 from .errors import CheckCostError, GradientCheckError
 from .gradcheck import check_grad
 from .handwritten import check_given_grad
+from .jit_rules import check_rule_jit
 from .report import CheckReport, Culprit, Row
 from .rules import BROADCAST_PAIRS, check_derivatives, check_rule
 from .taylor import TaylorReport, taylor_test
@@ -31,6 +33,7 @@ __all__ = [
     "check_given_grad",
     "check_grad",
     "check_rule",
+    "check_rule_jit",
     "check_vjp",
     "taylor_test",
 ]

@@ -53,6 +53,13 @@ def _flat(tree: Any) -> np.ndarray:
     return np.concatenate([np.ravel(np.asarray(x, dtype=np.float64)) for x in leaves])
 
 
+def _random_direction(o: Any, rng: np.random.Generator) -> np.ndarray:
+    u = rng.standard_normal(np.shape(o))
+    if np.iscomplexobj(o):
+        u = u + 1j * rng.standard_normal(np.shape(o))
+    return u.astype(np.result_type(o, np.float32))
+
+
 class Problem:
     """The function (scalarized), its arguments, and how to perturb and read them."""
 
@@ -65,20 +72,23 @@ class Problem:
         self.seconds_per_eval = time.perf_counter() - start
         check_output(function_name(f), out)
         out_leaves, out_def = tree_flatten(out)
-        if len(out_leaves) == 1 and np.shape(out_leaves[0]) == () and out_def.kind == "leaf":
+        real_scalar = len(out_leaves) == 1 and np.shape(out_leaves[0]) == () and out_def.kind == "leaf"
+        if real_scalar and not np.iscomplexobj(out_leaves[0]):
             self.fs = f
             self.scalarized = False
         else:
             # A random cotangent u turns any output into the scalar <u, f(x)>: checking its
             # gradient checks u^T J, the vector-Jacobian product backprop computes.
-            us = [rng.standard_normal(np.shape(o)).astype(np.result_type(o, np.float32)) for o in out_leaves]
+            # For a complex output u is complex and the scalar Re(sum(u * f)): the pairing of
+            # chainrule's (and JAX's) convention, so the check covers both parts of f.
+            us = [_random_direction(o, rng) for o in out_leaves]
 
             def fs(*a: Any) -> Any:
                 leaves = tree_flatten(f(*a))[0]
                 total = 0.0
                 for u, o in zip(us, leaves):
                     total = total + np.sum(u * o)
-                return total
+                return np.real(total)
 
             fs.__qualname__ = f"<u, {function_name(f)}>"
             self.fs = fs

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from .comparison import DEFAULT_PROBES, PER_ELEMENT, Checker, Problem, escalate, function_name, verdict_report
+from .complex_inputs import has_complex_leaf, realified
 from .errors import CheckCostError, GradientCheckError
 from .handwritten import check_given_grad
 from .localize import first_wrong_rule
@@ -122,6 +123,8 @@ def check_grad(
         return check_given_grad(f, args, grad, argnums=argnums, mode=mode, rtol=rtol, atol=atol, seed=seed,
                                 probes=probes, max_evaluations=max_evaluations, strict=strict, method=method,
                                 raise_on_failure=raise_on_failure, executor=executor)  # fmt: skip
+    if has_complex_leaf(args, argnums):  # checked in the real and the imaginary direction
+        f, args = realified(f, args, argnums)
     modes = check_modes(modes)
     probes = check_probes(probes)
     rtol, atol = check_tolerance("rtol", rtol), check_tolerance("atol", atol)
@@ -155,12 +158,12 @@ def check_grad(
     if p.scalarized:
         c.notes.append("non-scalar output: checked <u, f(x)> for a random cotangent u (a VJP)")
     crashed = None
+    g: np.ndarray | None = None
     try:
         g = p.backprop()
     except Exception as exc:
         crashed = exc
-        g = None
-    if crashed is not None:
+    if g is None:  # backprop raised
         c.notes.append(f"backprop raised {type(crashed).__name__}: {crashed}")
     elif mode == "full":
         if "rev" in modes:

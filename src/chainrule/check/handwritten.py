@@ -65,12 +65,12 @@ class _GivenProblem(Problem):
                     f"the argument has the structure {treedef!r}: the gradient must mirror the argument."
                 )
             for value in leaves:
-                want = self.inputs.shapes[leaf]
+                shape = self.inputs.shapes[leaf]
                 arr = np.asarray(value, dtype=np.float64)
-                if arr.shape != want:
+                if arr.shape != shape:
                     raise ValueError(
                         f"{name} returned a gradient of shape {arr.shape} for {self.inputs.names[leaf]}, "
-                        f"which has shape {want}."
+                        f"which has shape {shape}."
                     )
                 pieces.append(arr.ravel())
                 leaf += 1

@@ -6,6 +6,7 @@ import html
 import os
 import sys
 import textwrap
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -182,9 +183,12 @@ class CheckReport:
             widths[0] = max(room, 12)
             full_names = [b[0] for b in body if len(b[0]) > widths[0]]
             body = [(_elide(b[0], widths[0]), *b[1:]) for b in body]
-        fmt = lambda cells: "  ".join(
-            c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))
-        ).rstrip()
+
+        def fmt(cells: Sequence[str]) -> str:
+            return "  ".join(
+                c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))
+            ).rstrip()
+
         lines = [fmt(head), fmt(tuple("-" * w for w in widths)), *(fmt(b) for b in body)]
         if full_names:  # the elided element names in full, one per line
             lines += ["elements shortened above:", *_wrap([f"  {name}" for name in full_names], width)]

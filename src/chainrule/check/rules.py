@@ -31,33 +31,51 @@ __all__ = ["BROADCAST_PAIRS", "check_derivatives", "check_rule"]
 
 
 def _vdot(a: Any, b: Any) -> float:
+    """``Re(sum(a * b))`` over the leaves: the pairing of a cotangent with a tangent.
+
+    No conjugate: under JAX's convention, which chainrule follows, the reverse
+    rule of a holomorphic ``f`` is ``g * f'(z)``, the transpose of ``t ->
+    f'(z) t`` for this (real, bilinear) pairing. For real arrays it is the dot
+    product.
+    """
     la, _ = tree_flatten(a)
     lb, _ = tree_flatten(b)
-    return float(
-        sum(np.sum(np.asarray(x, dtype=np.float64) * np.asarray(y, dtype=np.float64)) for x, y in zip(la, lb))
-    )
+    return float(sum(np.real(np.sum(_as_exact(x) * _as_exact(y))) for x, y in zip(la, lb)))
+
+
+def _as_exact(x: Any) -> np.ndarray:
+    """``x`` in double precision, complex kept complex."""
+    return np.asarray(x, dtype=np.complex128 if np.iscomplexobj(x) else np.float64)
 
 
 def _random_like(tree: Any, rng: np.random.Generator) -> Any:
     leaves, treedef = tree_flatten(tree)
-    out = [rng.standard_normal(np.shape(x)).astype(np.result_type(x, np.float32)) for x in leaves]
+    out = []
+    for x in leaves:
+        r = rng.standard_normal(np.shape(x))
+        if np.iscomplexobj(x):
+            r = r + 1j * rng.standard_normal(np.shape(x))
+        out.append(r.astype(np.result_type(x, np.float32)))
     return tree_unflatten(treedef, out)
 
 
 def _numeric_directional(f: Callable[..., Any], args: Sequence[Any], v: Sequence[Any], h: float) -> Any:
     """The fourth-order central difference of ``f`` at ``args`` along ``v``, one array per output leaf."""
     shapes: list[tuple[int, ...]] = []
+    kinds: list[bool] = []
 
     def flat(*xs: Any) -> np.ndarray:
         leaves = tree_flatten(f(*xs))[0]
         shapes[:] = [np.shape(leaf) for leaf in leaves]
-        return np.concatenate([np.ravel(np.asarray(leaf, dtype=np.float64)) for leaf in leaves])
+        kinds[:] = [np.iscomplexobj(leaf) for leaf in leaves]
+        return np.concatenate([np.ravel(_as_exact(leaf)) for leaf in leaves])
 
     d = np.asarray(numerical.directional(flat, tuple(args), tuple(v), method="central4", step=h))
     out, start = [], 0
-    for shape in shapes:
+    for shape, is_complex in zip(shapes, kinds):
         size = int(np.prod(shape))
-        out.append(d[start : start + size].reshape(shape))
+        piece = d[start : start + size].reshape(shape)
+        out.append(piece if is_complex else np.real(piece))
         start += size
     return out
 
@@ -74,8 +92,11 @@ def check_derivatives(
 ) -> None:
     """Assert that ``f``'s derivatives up to ``order`` match finite differences.
 
-    ``args`` are float arrays (all differentiated); ``f`` may return any
-    pytree of arrays. Random directions ``v`` (inputs) and ``u`` (outputs)
+    ``args`` are float or complex arrays (all differentiated); ``f`` may
+    return any pytree of arrays. A complex argument is perturbed in complex
+    directions (real and imaginary parts at once), and the pairing of a
+    cotangent ``u`` with a tangent is ``Re(sum(u * t))``, JAX's convention.
+    Random directions ``v`` (inputs) and ``u`` (outputs)
     give one scalar per mode, ``u . J v``, compared with the numerical value
     to ``atol + rtol * scale``. Raises ``AssertionError`` naming the order and
     mode that disagree.
@@ -86,13 +107,13 @@ def check_derivatives(
     >>> check_derivatives(lambda x, y: np.sin(x) * y, np.array([0.3, 1.2]), np.array([[2.0], [0.5]]))
     """
     rng = np.random.default_rng(seed)
-    args = tuple(np.asarray(a, dtype=np.float64) for a in args)
-    v = [rng.standard_normal(np.shape(a)) for a in args]
+    args = tuple(_as_exact(a) for a in args)
+    v = _random_like(list(args), rng)
     out = f(*args)
     u = _random_like(out, rng)
     u_leaves = tree_flatten(u)[0]
     numeric = _numeric_directional(f, args, v, h)
-    expected = float(sum(np.sum(ui * ni) for ui, ni in zip(u_leaves, numeric)))
+    expected = _vdot(u_leaves, numeric)
     scale = float(sum(np.sum(np.abs(ui * ni)) for ui, ni in zip(u_leaves, numeric))) + 1.0
     for mode in modes:
         if mode == "rev":
@@ -213,7 +234,7 @@ def _check_structure(
         with trace_scope(ReverseTrace()) as trace:
             leaves = [trace.leaf(a) for a in args]
             outs = tree_flatten(call(*leaves))[0]
-            seeds = [(o._node, rng.standard_normal(o.shape)) for o in outs if type(o) is Tracer]
+            seeds = [(o._node, _random_like(o._value, rng)) for o in outs if type(o) is Tracer]
             adjoint = reverse_sweep(trace, seeds)
         for i, (a, leaf) in enumerate(zip(args, leaves)):
             c = adjoint.get(leaf._node)
@@ -223,9 +244,14 @@ def _check_structure(
                     f"{np.shape(c)}: it does not sum over the broadcast axes (declare the "
                     "Primitive with broadcasts=True, or unbroadcast in the rule)"
                 )
+            if c is not None and np.iscomplexobj(c) and not np.iscomplexobj(a):
+                raise AssertionError(
+                    f"the reverse rule gives the real argument {i} a complex cotangent "
+                    f"(dtype {np.result_type(c)}): it must be real (its real part)"
+                )
     else:
         with trace_scope(ForwardTrace()) as ftrace:
-            leaves = [ftrace.leaf(a, rng.standard_normal(a.shape)) for a in args]
+            leaves = [ftrace.leaf(a, _random_like(a, rng)) for a in args]
             outs = tree_flatten(call(*leaves))[0]
         for k, o in enumerate(outs):
             if type(o) is Tracer and np.shape(o._tangent) != o.shape:
@@ -234,6 +260,8 @@ def _check_structure(
                     f"{np.shape(o._tangent)}: it does not broadcast the tangents (declare the "
                     "Primitive with broadcasts=True, or broadcast in the rule)"
                 )
+            if type(o) is Tracer and np.iscomplexobj(o._tangent) and not np.iscomplexobj(o._value):
+                raise AssertionError(f"the forward rule gives the real output {k} a complex tangent")
 
 
 def _derivative_of(f: Callable[..., Any], mode: str, u: Any, v: Sequence[Any]) -> Callable[..., Any]:
@@ -266,6 +294,7 @@ def check_rule(
     h: float = 5e-4,
     rtol: float = 1e-6,
     atol: float = 1e-7,
+    dtype: Any = np.float64,
 ) -> None:
     """Exercise the derivative rules of a NumPy function, ufunc or :class:`Primitive`.
 
@@ -308,6 +337,10 @@ def check_rule(
         ``args_factory(rng, shapes) -> args`` draws the inputs of one case
         instead of ``domain`` (for inputs with structure, e.g. positive
         definite matrices).
+    dtype
+        ``np.float64`` (default) or ``np.complex128``: complex inputs have real
+        and imaginary parts drawn from ``domain``, and are perturbed in
+        complex directions (checking JAX's convention, see ``docs/guide/complex.md``).
     h, rtol, atol
         Passed to :func:`check_derivatives`. The step is smaller than its default:
         the fourth-order difference's truncation error (about ``h**4`` times
@@ -347,16 +380,23 @@ def check_rule(
         return fun(*xs, **kw)
 
     call.__name__ = name
+    kind = np.dtype(dtype)
+    if kind not in (np.dtype(np.float64), np.dtype(np.complex128)):
+        raise ValueError(f"check_rule: dtype must be np.float64 or np.complex128, not {kind}")
+    complex_inputs = kind.kind == "c"
     nargs = _infer_nargs(fun, nargs, shapes, name)
     rng = np.random.default_rng(seed)
     table = _shape_table(shapes, nargs, _broadcasts(fun, call, nargs, rng))
     bounds = _domains(domain, nargs)
     for case in table:
         if args_factory is not None:
-            args = tuple(np.asarray(a, dtype=np.float64) for a in args_factory(rng, case))
+            args = tuple(np.asarray(a, dtype=kind) for a in args_factory(rng, case))
         else:
             args = tuple(rng.uniform(lo, hi, size=s) for s, (lo, hi) in zip(case, bounds))
-        v = [rng.standard_normal(a.shape) for a in args]
+            if complex_inputs:
+                imag = [rng.uniform(lo, hi, size=s) for s, (lo, hi) in zip(case, bounds)]
+                args = tuple(a + 1j * b for a, b in zip(args, imag))
+        v = _random_like(list(args), rng)
         try:
             call(*args)
         except Exception as exc:

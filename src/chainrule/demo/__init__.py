@@ -207,7 +207,7 @@ def _run(
             address = None if distributed == "local" else distributed
             result.distributed_seconds, result.distributed_workers = distributed_finite_differences(
                 loss, (params, xb, yb), (g_numeric, result.finite_difference_seconds),
-                result.backprop_seconds, address, say, stream, progress,
+                result.backprop_seconds, address, say, stream, progress, result.function_seconds,
             )  # fmt: skip
         if model_kind == "mlp":  # the measured point on the plot's curve (same network family)
             result.finite_difference_point = (n_params, result.finite_difference_seconds)

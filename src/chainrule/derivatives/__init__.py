@@ -5,6 +5,7 @@ function once on traced arguments and reads the derivatives off the trace.
 """
 
 from .custom import checkpoint, custom_jvp, custom_vjp, stop_gradient
+from .elementwise import elementwise_grad
 from .forward import jvp
 from .jacobians import hessian, hvp, jacfwd, jacobian, jacrev
 from .reverse import grad, value_and_grad, vjp
@@ -13,6 +14,7 @@ __all__ = [
     "checkpoint",
     "custom_jvp",
     "custom_vjp",
+    "elementwise_grad",
     "grad",
     "hessian",
     "hvp",

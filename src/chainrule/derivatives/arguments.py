@@ -27,9 +27,11 @@ __all__ = [
     "box_arguments",
     "check_numeric_output",
     "check_scalar_output",
+    "check_holomorphic_inputs",
     "function_name",
     "leaf_gradient",
     "normalize_argnums",
+    "resolve_argnum",
     "single_argnum",
     "untrace",
     "untrace_tree",
@@ -50,10 +52,10 @@ def as_float_leaf(x: Any, describe: Callable[[], str]) -> Any:
                 "Each thread differentiates its own values: pass plain arrays between threads "
                 "(chainrule.primal(x))."
             )
-        if primal(x) is not x or x.dtype.kind == "f":
+        if primal(x) is not x or x.dtype.kind in "fc":
             return x
         x = x._value  # chainrule.jit's staging value: checked like the array it holds (refused below)
-    if type(x) is np.ndarray and x.dtype.kind == "f":
+    if type(x) is np.ndarray and x.dtype.kind in "fc":
         return x
     if type(x) is float:  # before naming the leaf: naming is the slow part
         return np.float64(x)
@@ -77,19 +79,15 @@ def as_float_leaf(x: Any, describe: Callable[[], str]) -> Any:
     if isinstance(x, float):
         return np.float64(x)
     if isinstance(x, np.ndarray | np.generic):
-        if np.issubdtype(x.dtype, np.floating):
+        if x.dtype.kind in "fc":
             return x
-        kind = "complex" if np.issubdtype(x.dtype, np.complexfloating) else "non-float"
-        raise (ComplexValueError if kind == "complex" else TypeError)(
-            f"{where} has dtype {x.dtype} ({kind}); chainrule differentiates with respect "
-            "to real floating-point arrays only. Convert with x.astype(float), or leave this "
-            "argument out of argnums."
+        raise TypeError(
+            f"{where} has dtype {x.dtype} (not floating-point); chainrule differentiates with "
+            "respect to real or complex floating-point arrays only. Convert with "
+            "x.astype(float), or leave this argument out of argnums."
         )
     if isinstance(x, complex):
-        raise ComplexValueError(
-            f"{where} is complex; chainrule does not differentiate complex values yet. Pass "
-            "its real and imaginary parts as separate float arguments."
-        )
+        return np.complex128(x)
     if callable(getattr(x, "__dask_graph__", None)):  # the message of chainrule.distributed.parameters
         raise TypeError(
             f"{where} is a Dask array; chainrule differentiates NumPy arrays only. Pass "
@@ -233,12 +231,7 @@ def check_numeric_output(leaves: Sequence[Any], f: Callable[..., Any], what: str
             kind = "c"
         else:
             kind = "O"
-        if kind == "c":
-            raise ComplexValueError(
-                f"{what}: {function_name(f)} returned a complex value; chainrule does not "
-                "differentiate complex values yet. Return its real and imaginary parts separately."
-            )
-        if kind not in "fiub":
+        if kind not in "fiubc":
             raise TypeError(
                 f"{what} needs {function_name(f)} to return numbers or numeric arrays (in any "
                 f"pytree), but it returned a {type(v).__name__}"
@@ -247,12 +240,14 @@ def check_numeric_output(leaves: Sequence[Any], f: Callable[..., Any], what: str
             )
 
 
-def check_scalar_output(out: Any, f: Callable[..., Any]) -> None:
+def check_scalar_output(out: Any, f: Callable[..., Any], holomorphic: bool = False) -> None:
+    """Refuse what ``grad`` cannot differentiate: not a scalar, or complex unless ``holomorphic``."""
     if type(out) is Tracer:  # the usual case, checked without NumPy's dispatch
         value = primal(out)
-        if value.shape == () and value.dtype.kind == "f":
+        if value.shape == () and value.dtype.kind == ("c" if holomorphic else "f"):
             return
-    shape = np.shape(out) if isinstance(out, Tracer | np.ndarray | np.generic | float | int) else None
+    numeric = isinstance(out, Tracer | np.ndarray | np.generic | float | int | complex)
+    shape = np.shape(out) if numeric else None
     if shape is None:
         raise NonScalarOutputError(
             f"grad needs {function_name(f)} to return a scalar, but it returned a "
@@ -266,11 +261,37 @@ def check_scalar_output(out: Any, f: Callable[..., Any]) -> None:
             "for vector-Jacobian products or chainrule.jacobian(f) for the full Jacobian."
         )
     dtype = np.result_type(out) if not isinstance(out, Tracer) else out.dtype
+    if holomorphic:
+        if not np.issubdtype(dtype, np.complexfloating):
+            raise ComplexValueError(
+                f"grad(..., holomorphic=True) needs {function_name(f)} to return a complex scalar, "
+                f"but its output has dtype {dtype}. For a real-valued function drop holomorphic=True."
+            )
+        return
+    if np.issubdtype(dtype, np.complexfloating):
+        raise ComplexValueError(
+            f"grad needs {function_name(f)} to return a real scalar, but its output is complex "
+            f"({dtype}). For a holomorphic function pass holomorphic=True (the result is f'(z)); "
+            "for a non-holomorphic one differentiate a real function of it (np.abs(out) ** 2, "
+            "np.real(out)), or use chainrule.vjp directly with a complex cotangent."
+        )
     if not np.issubdtype(dtype, np.floating):
         raise NonScalarOutputError(
             f"grad needs {function_name(f)} to return a real floating-point scalar, but its output "
             f"has dtype {dtype}."
         )
+
+
+def check_holomorphic_inputs(leaves: Sequence[Sequence[Any]], what: str) -> None:
+    """``holomorphic=True`` differentiates with respect to complex inputs only (as JAX requires)."""
+    for values in leaves:
+        for v in values:
+            if np.result_type(v).kind != "c":
+                raise ComplexValueError(
+                    f"{what}(..., holomorphic=True) needs complex inputs, but one has dtype "
+                    f"{np.result_type(v)}. Pass x.astype(complex), or drop holomorphic=True for a "
+                    "real-valued function."
+                )
 
 
 def direction_leaf(v: Any, ref: Any, what: Callable[[], str], *, cast_floats: bool) -> Any:
@@ -283,11 +304,10 @@ def direction_leaf(v: Any, ref: Any, what: Callable[[], str], *, cast_floats: bo
     returned in ``ref``'s dtype. A float array of another precision is cast
     when ``cast_floats``, refused otherwise (silent precision changes are bugs).
     """
+    ref_complex = np.result_type(ref).kind == "c"
     if type(v) is Tracer:
-        if np.dtype(v.dtype).kind == "c":
-            raise ComplexValueError(
-                f"{what()} is complex; chainrule does not differentiate complex values yet."
-            )
+        if np.dtype(v.dtype).kind == "c" and not ref_complex:
+            raise _complex_direction(what(), ref)
         return v
     fix = foreign_array_fix(v)
     if fix is not None:
@@ -296,12 +316,9 @@ def direction_leaf(v: Any, ref: Any, what: Callable[[], str], *, cast_floats: bo
         )
     arr = np.asarray(v)
     kind = arr.dtype.kind
-    if kind == "c":
-        raise ComplexValueError(
-            f"{what()} is complex; chainrule does not differentiate complex values yet, and casting "
-            "it to real would drop its imaginary part."
-        )
-    if kind not in "fiub":
+    if kind == "c" and not ref_complex:
+        raise _complex_direction(what(), ref)
+    if kind not in "fiubc":
         raise TypeError(f"{what()} must be numeric, but it has dtype {arr.dtype} ({v!r:.60})")
     if np.shape(arr) != np.shape(ref):
         raise ValueError(
@@ -315,4 +332,32 @@ def direction_leaf(v: Any, ref: Any, what: Callable[[], str], *, cast_floats: bo
             f"{what()} has dtype {arr.dtype}, but the value it goes with has dtype {dtype}; give it "
             "that dtype (t.astype(x.dtype))."
         )
-    return arr.astype(dtype) if dtype.kind == "f" or not cast_floats else arr
+    if kind == "c" and dtype.kind == "c" and arr.dtype != dtype and not cast_floats:
+        raise TypeError(
+            f"{what()} has dtype {arr.dtype}, but the value it goes with has dtype {dtype}; give it "
+            "that dtype (t.astype(x.dtype))."
+        )
+    return arr.astype(dtype) if dtype.kind in "fc" or not cast_floats else arr
+
+
+def _complex_direction(what: str, ref: Any) -> ComplexValueError:
+    return ComplexValueError(
+        f"{what} is complex, but the value it goes with is real ({np.result_type(ref)}): a real "
+        "value's tangents and cotangents are real, and casting would drop the imaginary part. "
+        "Pass its real part (np.real(t)) if that is what you mean."
+    )
+
+
+_UNSET_ARGNUMS = 0  # the default of argnums, to tell whether a caller also gave argnums
+
+
+def resolve_argnum(argnums: Any, argnum: Any, where: str) -> Any:
+    """``argnums``, or HIPS autograd's ``argnum`` spelling of it when given (not both)."""
+    if argnum is None:
+        return argnums
+    if argnums != _UNSET_ARGNUMS:
+        raise TypeError(
+            f"{where} got both argnums={argnums!r} and argnum={argnum!r}; give one "
+            "(argnum is HIPS autograd's name for argnums)."
+        )
+    return argnum

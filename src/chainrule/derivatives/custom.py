@@ -59,11 +59,28 @@ def _is_float(x: Any) -> bool:
     )
 
 
+def _is_numeric(x: Any) -> bool:
+    """A leaf with a dtype: it can carry a derivative, or a zero one (ints, bools)."""
+    return type(x) is Tracer or isinstance(x, np.ndarray | np.generic | float | int | bool)
+
+
 def _zeros_like_leaf(x: Any) -> Any:
     value = primal(x)
-    if not isinstance(value, np.ndarray | np.generic | float | int | complex):
-        return None  # a static argument (a mode string, an object): never traced, so never read
+    if not isinstance(value, np.ndarray | np.generic | float | int | bool | complex):
+        return None  # a function, a string, an object: no tangent or cotangent (JAX's float0)
     return np.zeros(np.shape(value), dtype=np.result_type(value))
+
+
+def _normalize_nondiff(nondiff_argnums: Any, name: str) -> tuple[int, ...]:
+    nums = (nondiff_argnums,) if isinstance(nondiff_argnums, int) else tuple(nondiff_argnums)
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in nums):
+        raise TypeError(
+            f"custom_vjp({name}, nondiff_argnums={nondiff_argnums!r}): give non-negative positions "
+            "of positional arguments, e.g. nondiff_argnums=(0,)"
+        )
+    if len(set(nums)) != len(nums):
+        raise ValueError(f"custom_vjp({name}, nondiff_argnums={nondiff_argnums!r}) names a position twice")
+    return tuple(sorted(nums))
 
 
 class custom_vjp:
@@ -74,6 +91,14 @@ class custom_vjp:
     one cotangent per positional argument (``None`` for zero), each shaped
     like its argument. ``bwd`` is written with NumPy operations, so the rule
     can itself be differentiated; forward mode is derived from it exactly.
+
+    Arguments that are not numbers or arrays (functions, strings, objects)
+    may be passed anywhere; their cotangent is ignored (give ``None``). As in
+    JAX, ``custom_vjp(fn, nondiff_argnums=(0,))`` (or
+    ``functools.partial(custom_vjp, nondiff_argnums=(0,))`` as a decorator)
+    marks positions that are never differentiated: ``bwd`` then receives them
+    first, ``bwd(*nondiff_args, residuals, g)``, and returns cotangents for the
+    other arguments only. They must not be traced values.
 
     Examples
     --------
@@ -89,11 +114,21 @@ class custom_vjp:
     >>> clip_gradient.defvjp(fwd, bwd)
     >>> cr.grad(lambda x: np.sum(5.0 * clip_gradient(x)))(np.ones(2))
     array([1., 1.])
+
+    A function argument, kept out of differentiation:
+
+    >>> def apply(f, df, x):
+    ...     return f(x)
+    >>> apply = cr.custom_vjp(apply, nondiff_argnums=(0, 1))
+    >>> apply.defvjp(lambda f, df, x: (f(x), x), lambda f, df, x, g: (g * df(x),))
+    >>> cr.grad(lambda x: np.sum(apply(np.sin, np.cos, x)))(np.zeros(2))
+    array([1., 1.])
     """
 
-    def __init__(self, fun: Callable[..., Any]):
+    def __init__(self, fun: Callable[..., Any], nondiff_argnums: int | tuple[int, ...] = ()):
         functools.update_wrapper(self, fun)
         self.fun = fun
+        self.nondiff_argnums = _normalize_nondiff(nondiff_argnums, _fname(fun))
         self.fwd: Callable[..., Any] | None = None
         self.bwd: Callable[..., Any] | None = None
         self.calls = 0  # how many times bwd ran: lets tests prove the rule is used
@@ -107,13 +142,40 @@ class custom_vjp:
             raise TypeError(
                 f"custom_vjp function {_fname(self.fun)} has no rule: call .defvjp(fwd, bwd) first"
             )
-        leaves, in_def = _flatten_args(args)
-        if not any(type(v) is Tracer for v in leaves):
+        nondiff = self.nondiff_argnums
+        if nondiff and nondiff[-1] >= len(args):
+            raise TypeError(
+                f"custom_vjp function {_fname(self.fun)} has nondiff_argnums={nondiff}, but it was "
+                f"called with {len(args)} positional argument(s)"
+            )
+        fixed = {k: args[k] for k in nondiff}
+        for k, v in fixed.items():
+            if any(type(leaf) is Tracer for leaf in tree_flatten(v)[0]):
+                raise TypeError(
+                    f"custom_vjp function {_fname(self.fun)}: argument {k} is in nondiff_argnums "
+                    "but holds a traced value, whose derivative would be dropped. Remove it from "
+                    "nondiff_argnums (bwd then returns its cotangent), or pass "
+                    "chainrule.stop_gradient(value) if no derivative should flow through it."
+                )
+        diff_args = tuple(a for k, a in enumerate(args) if k not in fixed)
+        all_leaves, in_def = _flatten_args(diff_args)
+        if not any(type(v) is Tracer for v in all_leaves):
             return self.fun(*args)
+        # Functions, strings and other objects are closed over, not recorded as arguments.
+        dynamic = [k for k, v in enumerate(all_leaves) if _is_numeric(v)]
+        leaves = [all_leaves[k] for k in dynamic]
         state: dict[str, Any] = {}
 
+        def full_args(raw: tuple[Any, ...]) -> tuple[Any, ...]:
+            filled = list(all_leaves)
+            for k, v in zip(dynamic, raw):
+                filled[k] = v
+            rest = iter(tree_unflatten(in_def, filled))
+            return tuple(fixed[k] if k in fixed else next(rest) for k in range(len(args)))
+
         def impl(*raw: Any) -> Any:
-            pair = self.fwd(*tree_unflatten(in_def, list(raw)))  # type: ignore[misc]
+            state["args"] = full_args(raw)
+            pair = self.fwd(*state["args"])  # type: ignore[misc]
             if not (isinstance(pair, tuple | list) and len(pair) == 2):
                 got = type(pair).__name__ + (
                     f" of length {len(pair)}" if isinstance(pair, tuple | list) else ""
@@ -126,13 +188,15 @@ class custom_vjp:
             out, res = pair
             state["packing"] = Packing(out, f"custom_vjp forward function {_fname(self.fwd)}")  # type: ignore[arg-type]
             state["res"] = res
-            state["raw"] = raw
             return state["packing"].pack(out)
 
         def cotangents(g: Any) -> list[Any]:
             self.calls += 1
-            cts = self.bwd(state["res"], state["packing"].unpack(g))  # type: ignore[misc]
-            return self._check_cotangents(cts, state["raw"], in_def)
+            given = [fixed[k] for k in nondiff]
+            cts = self.bwd(*given, state["res"], state["packing"].unpack(g))  # type: ignore[misc]
+            raw = tree_flatten(tuple(a for k, a in enumerate(state["args"]) if k not in fixed))[0]
+            flat = self._check_cotangents(cts, tuple(raw), in_def)
+            return [flat[k] for k in dynamic]
 
         joint = JointRule(cotangents)
         prim = Primitive(_fname(self.fun), impl, composite=True)
@@ -155,9 +219,12 @@ class custom_vjp:
             got = f"a {type(cts).__name__}" + (
                 f" of length {len(cts)}" if isinstance(cts, tuple | list) else ""
             )
+            which = "positional argument" + (
+                f" not in nondiff_argnums={self.nondiff_argnums}" if self.nondiff_argnums else ""
+            )
             raise InvalidRuleOutputError(
                 f"custom_vjp rule {name} for {_fname(self.fun)} must return a tuple with one "
-                f"cotangent per positional argument ({n_args}), but returned {got}. "
+                f"cotangent per {which} ({n_args}), but returned {got}. "
                 "Return (g_x,) for a single argument."
             )
         arg_defs = in_def.children
@@ -178,6 +245,9 @@ class custom_vjp:
                     + describe_difference(tree_unflatten(arg_def, list(arg_raw)), ct)
                 )
             for j, (r, c) in enumerate(zip(arg_raw, ct_leaves)):
+                if not _is_numeric(r):
+                    flat.append(None)  # a function or string: closed over, never asked for
+                    continue
                 if c is None or not _is_float(r):
                     flat.append(_zeros_like_leaf(r) if c is None else c)
                     continue

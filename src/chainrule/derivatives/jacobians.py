@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ComplexValueError
 from ..pytree import tree_flatten, tree_unflatten
-from .arguments import function_name, normalize_argnums, single_argnum
+from .arguments import function_name, normalize_argnums, resolve_argnum, single_argnum
 from .forward import jvp
 from .reverse import grad, vjp
 
@@ -64,8 +65,59 @@ def _assemble(
     return tree_unflatten(out_def, per_out)
 
 
-def jacrev(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+def _check_complex(
+    name: str, holomorphic: bool, inputs: Sequence[Any], outputs: Sequence[Any] | None
+) -> None:
+    """JAX's rules for complex Jacobians: ``holomorphic`` needs complex inputs and outputs;
+    otherwise forward mode needs real inputs and reverse mode real outputs (a column or row
+    per real direction would leave out the imaginary one)."""
+
+    def complex_leaf(xs: Sequence[Any]) -> Any:
+        return next((x for x in xs if np.result_type(x).kind == "c"), None)
+
+    def real_leaf(xs: Sequence[Any]) -> Any:
+        return next((x for x in xs if np.result_type(x).kind != "c"), None)
+
+    if holomorphic:
+        for what, xs in (("inputs", inputs), ("outputs", outputs or ())):
+            bad = real_leaf(xs)
+            if bad is not None:
+                raise ComplexValueError(
+                    f"{name}(..., holomorphic=True) needs complex {what}, but one has dtype "
+                    f"{np.result_type(bad)}. Use complex values (x.astype(complex)), or drop "
+                    "holomorphic=True."
+                )
+        return
+    if outputs is None:
+        bad = complex_leaf(inputs)
+        if bad is not None:
+            raise ComplexValueError(
+                f"{name} needs real inputs, but one is complex ({np.result_type(bad)}). For a "
+                "holomorphic function pass holomorphic=True; otherwise use chainrule.jvp with "
+                "complex tangents, or chainrule.jacrev for a real-valued function."
+            )
+    else:
+        bad = complex_leaf(outputs)
+        if bad is not None:
+            raise ComplexValueError(
+                f"{name} needs real outputs, but one is complex ({np.result_type(bad)}). For a "
+                "holomorphic function pass holomorphic=True; otherwise use chainrule.vjp with "
+                "complex cotangents, or differentiate np.real(f) and np.imag(f) separately."
+            )
+
+
+def jacrev(
+    f: Callable[..., Any],
+    argnums: int | Sequence[int] = 0,
+    holomorphic: bool = False,
+    *,
+    argnum: int | None = None,
+) -> Callable[..., Any]:
     """The Jacobian of ``f`` by reverse mode: one backward sweep per output element.
+
+    ``holomorphic``: ``f`` is holomorphic in complex inputs, and the result is
+    the complex Jacobian ``df/dz``. Otherwise the outputs must be real (complex
+    inputs then get JAX's convention, as in :func:`~chainrule.grad`).
 
     Examples
     --------
@@ -76,6 +128,8 @@ def jacrev(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[
            [0., 3., 2.]])
     """
 
+    argnums = resolve_argnum(argnums, argnum, "jacrev")
+
     @functools.wraps(f)
     def jac(*args: Any) -> Any:
         nums = normalize_argnums(argnums, len(args), f)
@@ -83,6 +137,7 @@ def jacrev(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[
         out_leaves, out_def = tree_flatten(out)
         in_flat = [tree_flatten(args[n]) for n in nums]
         in_leaves = [leaves for leaves, _ in in_flat]
+        _check_complex("jacrev", holomorphic, [x for xs in in_leaves for x in xs], out_leaves)
         in_defs = [tdef for _, tdef in in_flat]
         rows: dict[tuple[int, int, int], list[Any]] = {}
         for o, leaf in enumerate(out_leaves):
@@ -111,8 +166,17 @@ def jacrev(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[
     return jac
 
 
-def jacfwd(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+def jacfwd(
+    f: Callable[..., Any],
+    argnums: int | Sequence[int] = 0,
+    holomorphic: bool = False,
+    *,
+    argnum: int | None = None,
+) -> Callable[..., Any]:
     """The Jacobian of ``f`` by forward mode: one forward pass per input element.
+
+    ``holomorphic``: ``f`` is holomorphic in complex inputs, and the result is
+    ``df/dz``. Otherwise the inputs must be real.
 
     Examples
     --------
@@ -123,6 +187,8 @@ def jacfwd(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[
            [0., 4.]])
     """
 
+    argnums = resolve_argnum(argnums, argnum, "jacfwd")
+
     @functools.wraps(f)
     def jac(*args: Any) -> Any:
         nums = normalize_argnums(argnums, len(args), f)
@@ -131,6 +197,7 @@ def jacfwd(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[
         in_flat = [tree_flatten(p) for p in primals]
         in_leaves = [leaves for leaves, _ in in_flat]
         in_defs = [tdef for _, tdef in in_flat]
+        _check_complex("jacfwd", holomorphic, [x for xs in in_leaves for x in xs], None)
         zero_tangents = [[np.zeros(np.shape(x), _result_dtype(x)) for x in leaves] for leaves in in_leaves]
         columns: dict[tuple[int, int, int], list[Any]] = {}
         out_leaves: list[Any] = []
@@ -147,6 +214,8 @@ def jacfwd(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[
                         columns.setdefault((o, a, k), []).append(t)
         if out_def is None:  # every input is empty: evaluate once for the output's shape
             out_leaves, out_def = tree_flatten(g(*primals))
+        if holomorphic:
+            _check_complex("jacfwd", holomorphic, [], out_leaves)
         blocks = {}
         for o, leaf in enumerate(out_leaves):
             for a, leaves in enumerate(in_leaves):
@@ -164,7 +233,13 @@ def jacfwd(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[
     return jac
 
 
-def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+def jacobian(
+    f: Callable[..., Any],
+    argnums: int | Sequence[int] = 0,
+    holomorphic: bool = False,
+    *,
+    argnum: int | None = None,
+) -> Callable[..., Any]:
     """The Jacobian of ``f``, by reverse mode when outputs are fewer than inputs, else forward.
 
     Examples
@@ -175,6 +250,8 @@ def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callabl
     array([2., 4.])
     """
 
+    argnums = resolve_argnum(argnums, argnum, "jacobian")
+
     @functools.wraps(f)
     def jac(*args: Any) -> Any:
         nums = normalize_argnums(argnums, len(args), f)
@@ -182,13 +259,18 @@ def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callabl
         out = f(*args)
         n_out = sum(int(np.size(leaf)) for leaf in tree_flatten(out)[0])
         chosen = jacrev if n_out <= n_in else jacfwd
-        return chosen(f, argnums)(*args)
+        return chosen(f, argnums, holomorphic)(*args)
 
     return jac
 
 
 def hessian(
-    f: Callable[..., Any], argnums: int | Sequence[int] = 0, mode: str = "fwd-rev"
+    f: Callable[..., Any],
+    argnums: int | Sequence[int] = 0,
+    mode: str = "fwd-rev",
+    holomorphic: bool = False,
+    *,
+    argnum: int | None = None,
 ) -> Callable[..., Any]:
     """The Hessian of scalar ``f``: forward mode over reverse mode (``jacfwd(grad(f))``).
 
@@ -206,10 +288,11 @@ def hessian(
     array([[6., 2.],
            [2., 0.]])
     """
+    argnums = resolve_argnum(argnums, argnum, "hessian")
     if mode == "fwd-rev":
-        return jacfwd(grad(f, argnums), argnums)
+        return jacfwd(grad(f, argnums, holomorphic=holomorphic), argnums, holomorphic)
     if mode == "rev-rev":
-        return jacrev(grad(f, argnums), argnums)
+        return jacrev(grad(f, argnums, holomorphic=holomorphic), argnums, holomorphic)
     raise ValueError(f"hessian: mode must be 'fwd-rev' or 'rev-rev', not {mode!r}")
 
 

@@ -17,12 +17,14 @@ from ..engine import ReverseTrace, Tracer, reverse_sweep, trace_scope
 from ..pytree import describe_difference, tree_flatten, tree_unflatten
 from .arguments import (
     box_arguments,
+    check_holomorphic_inputs,
     check_numeric_output,
     check_scalar_output,
     direction_leaf,
     function_name,
     leaf_gradient,
     normalize_argnums,
+    resolve_argnum,
     single_argnum,
     untrace,
     untrace_tree,
@@ -35,6 +37,9 @@ def value_and_grad(
     f: Callable[..., Any],
     argnums: int | Sequence[int] = 0,
     has_aux: bool = False,
+    holomorphic: bool = False,
+    *,
+    argnum: int | None = None,
 ) -> Callable[..., Any]:
     """Return a function computing ``f``'s value and its gradient in one backward pass.
 
@@ -48,6 +53,14 @@ def value_and_grad(
         from the end), or a tuple of distinct ints for a tuple of gradients.
     has_aux
         ``f`` returns a pair; the second element is passed through undifferentiated.
+    holomorphic
+        ``f`` is a complex-valued holomorphic function of complex inputs: the
+        result is ``f'(z)``. Without it, ``f`` must return a real scalar; for
+        complex inputs the gradient then follows JAX's convention, the
+        conjugate of ``df/dx + i df/dy`` written as ``df/dx - i df/dy``
+        (so gradient descent steps along ``-conj(grad)``; see docs/guide/complex.md).
+    argnum
+        HIPS autograd's name for ``argnums`` (give one of the two).
 
     Returns
     -------
@@ -64,6 +77,7 @@ def value_and_grad(
     (5.0, array([2., 4.]))
     """
 
+    argnums = resolve_argnum(argnums, argnum, "value_and_grad")
     single = single_argnum(argnums)
 
     @functools.wraps(f)
@@ -75,7 +89,9 @@ def value_and_grad(
             aux = None
             if has_aux:
                 out, aux = _split_aux(out, f)
-            check_scalar_output(out, f)
+            check_scalar_output(out, f, holomorphic)
+            if holomorphic:
+                check_holomorphic_inputs(leaves.values, "grad")
             seeds = []
             if type(out) is Tracer and out._trace is trace:
                 seeds.append((out._node, np.ones((), dtype=out.dtype)[()]))
@@ -99,6 +115,9 @@ def grad(
     f: Callable[..., Any],
     argnums: int | Sequence[int] = 0,
     has_aux: bool = False,
+    holomorphic: bool = False,
+    *,
+    argnum: int | None = None,
 ) -> Callable[..., Any]:
     """Return a function computing the gradient of scalar-valued ``f`` by backpropagation.
 
@@ -119,8 +138,12 @@ def grad(
     (array([ 6., 12.]), array([6.]))
     >>> cr.grad(cr.grad(lambda x: x ** 3))(2.0)  # second derivative: 6x
     np.float64(12.0)
+    >>> cr.grad(lambda z: np.real(z * np.conj(z)))(3.0 + 4.0j)  # |z|^2; JAX convention: df/dx - i df/dy
+    np.complex128(6-8j)
+    >>> cr.grad(np.sin, holomorphic=True)(1j)  # f'(z) = cos(z)
+    np.complex128(1.5430806348152437+0j)
     """
-    vg = value_and_grad(f, argnums, has_aux)
+    vg = value_and_grad(f, resolve_argnum(argnums, argnum, "grad"), has_aux, holomorphic)
 
     @functools.wraps(f)
     def grad_f(*args: Any, **kwargs: Any) -> Any:

@@ -21,6 +21,7 @@ from .core import (
 )
 from .definitions import (
     RULED_PRIMITIVES,
+    defcomplex,
     defjvp,
     deflinear,
     defnondiff,
@@ -57,6 +58,7 @@ __all__ = [
     "cotangent_functions",
     "defjvp",
     "deflinear",
+    "defcomplex",
     "defnondiff",
     "defvariadic",
     "defvjp",

@@ -6,7 +6,7 @@ engine; every method here routes through NumPy's dispatch to the rules.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -26,6 +26,12 @@ class ArrayMethods:
     """Mixin giving :class:`~chainrule.engine.core.Tracer` the familiar ``ndarray`` methods."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+        # Tracer, the one class mixing these in, is array-like to NumPy (its __array_function__ and
+        # __array_ufunc__ route every call below to the rules; __array__ refuses with advice).
+        # Declared here so that type checkers accept ``self`` where NumPy takes an array.
+        def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray: ...
 
     # Logical operators on boolean values (masks built under chainrule.jit's staging trace;
     # on other traces the ufuncs refuse or run on plain values as NumPy's dispatch decides).
@@ -66,7 +72,7 @@ class ArrayMethods:
     def imag(self) -> Any:
         return np.imag(self)
 
-    def reshape(self, *shape: Any, order: str = "C") -> Any:
+    def reshape(self, *shape: Any, order: Literal["C", "F", "A"] = "C") -> Any:
         return np.reshape(self, _axes(shape), order=order)
 
     def transpose(self, *axes: Any) -> Any:
@@ -75,10 +81,10 @@ class ArrayMethods:
     def swapaxes(self, axis1: int, axis2: int) -> Any:
         return np.swapaxes(self, axis1, axis2)
 
-    def ravel(self, order: str = "C") -> Any:
+    def ravel(self, order: Literal["C", "F", "A", "K"] = "C") -> Any:
         return np.ravel(self, order=order)
 
-    def flatten(self, order: str = "C") -> Any:
+    def flatten(self, order: Literal["C", "F", "A", "K"] = "C") -> Any:
         return np.ravel(self, order=order)
 
     def squeeze(self, axis: Any = None) -> Any:

@@ -29,10 +29,17 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InPlaceError, TracerConversionError, UnsupportedOperationError
+from ..errors import ComplexValueError, InPlaceError, TracerConversionError, UnsupportedOperationError
 from .array_methods import ArrayMethods
-from .registry import FUNCTION_HANDLERS, NONDIFF_UFUNCS, UFUNC_PRIMITIVES, qualified_name, unsupported
-from .value_checks import check_constant, conversion_error, refuse_foreign_caller, refuse_store
+from .registry import (
+    FUNCTION_HANDLERS,
+    NONDIFF_REAL_ONLY,
+    NONDIFF_UFUNCS,
+    UFUNC_PRIMITIVES,
+    qualified_name,
+    unsupported,
+)
+from .value_checks import check_constant, conversion_error, is_complex, refuse_foreign_caller, refuse_store
 
 __all__ = [
     "CAST",
@@ -94,6 +101,12 @@ class Primitive:
     each to detect a later modification. ``add`` and ``subtract`` read only
     shapes, so an accumulator updated in place after ``x + acc`` is fine.
 
+    ``supports_complex`` (default ``False``) declares that the rules are right
+    for complex values under JAX's convention (a holomorphic function's reverse
+    rule is ``g * f'(z)``, no conjugate; see ``docs/guide/complex.md``). The traces
+    refuse a complex argument, constant or result of any other primitive, so a
+    rule written for real numbers never meets a complex one silently.
+
     ``fresh_cotangents`` declares that every cotangent the reverse rules return
     is a new array that nothing else refers to, so the sweep may add later
     contributions into it in place. The family helpers of
@@ -112,6 +125,7 @@ class Primitive:
         "jvp_rules",
         "name",
         "reads_constants",
+        "supports_complex",
         "vjp_makers",
     )
 
@@ -124,6 +138,7 @@ class Primitive:
         self.composite = composite
         self.fresh_cotangents = False
         self.reads_constants = True
+        self.supports_complex = False
         self.vjp_makers: dict[int, VjpMaker | None] = {}
         self.jvp_rules: dict[int, JvpRule | None] = {}
         # For primitives with any number of arguments: rule(argnum, ...).
@@ -217,6 +232,7 @@ class _Stacked:
     """Names the operation in refusals of what a list of traced values holds."""
 
     name = "stacking a list that holds traced values"
+    supports_complex = True  # the stack itself is linear; each element's own step was checked
 
 
 _STACKED = _Stacked()
@@ -577,6 +593,11 @@ def astype(x: Any, dtype: Any) -> Any:
     everywhere, so the result is a plain array.
     """
     dtype = np.dtype(dtype)
+    if dtype.kind != "c" and np.dtype(x.dtype).kind == "c":
+        raise ComplexValueError(
+            f"Casting a traced complex value to {dtype} would drop its imaginary part, so "
+            "chainrule refuses. Take np.real(x) (or np.abs(x)) first."
+        )
     if not np.issubdtype(dtype, np.inexact):
         plain = primal(x)
         if type(plain) is Tracer:
@@ -633,7 +654,10 @@ def _dispatch_ufunc(ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwarg
         if prim is not None:
             return apply(prim, inputs, kwargs)
         if ufunc in NONDIFF_UFUNCS:
-            return ufunc(*map(primal, inputs), **kwargs)
+            plain = tuple(map(primal, inputs))
+            if ufunc in NONDIFF_REAL_ONLY and any(map(is_complex, plain)):
+                raise unsupported(ufunc, " of complex values (not piecewise constant there: sign(z) = z/|z|)")
+            return ufunc(*plain, **kwargs)
         raise unsupported(ufunc)
     if method == "reduce" and ufunc in _REDUCE:
         axis = kwargs.pop("axis", 0)
@@ -650,10 +674,13 @@ def _dispatch_ufunc(ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwarg
     if method in ("reduce", "accumulate", "outer", "reduceat") and ufunc in NONDIFF_UFUNCS:
         return getattr(ufunc, method)(*map(primal, inputs), **kwargs)
     if method == "at":
+        functional = {"add": "add(v)", "subtract": "add(-v)", "multiply": "multiply(v)"}.get(ufunc.__name__)
         raise InPlaceError(
             f"{qualified_name(ufunc)}.at writes in place and cannot be recorded; use "
-            "chainrule.at(x)[idx].add(v) (duplicate indices accumulate)."
-        )
+            + (f"chainrule.at(x)[idx].{functional} (duplicate indices accumulate)." if functional else
+               "a functional form: chainrule.at(x)[idx].set(v) with the values computed by NumPy "
+               "operations on x[idx] (unique indices), or np.where over a mask.")
+        )  # fmt: skip
     raise unsupported(ufunc, f".{method}")
 
 

@@ -15,10 +15,11 @@ from typing import Any
 import numpy as np
 
 from .core import JvpRule, Primitive, VjpMaker, apply, primal
-from .registry import FUNCTION_HANDLERS, NONDIFF_UFUNCS, UFUNC_PRIMITIVES, qualified_name
+from .registry import FUNCTION_HANDLERS, NONDIFF_REAL_ONLY, NONDIFF_UFUNCS, UFUNC_PRIMITIVES, qualified_name
 
 __all__ = [
     "RULED_PRIMITIVES",
+    "defcomplex",
     "defjvp",
     "deflinear",
     "defnondiff",
@@ -175,17 +176,21 @@ def defvariadic(fun: Any, vjp: Callable[..., Any] | None, jvp: Callable[..., Any
     return _ruled(prim)
 
 
-def defnondiff(*funs: Any) -> None:
+def defnondiff(*funs: Any, real_only: bool = False) -> None:
     """Declare ufuncs or array functions whose results carry no derivative (piecewise constant).
 
     They run on the plain values of their arguments and return plain values.
     Only for functions whose output is piecewise constant in every float
     argument (comparisons, rounding, integer results); a function with a
     non-zero derivative declared here would give silently wrong gradients.
+    ``real_only`` (ufuncs): piecewise constant for real arguments only, so a
+    complex argument is refused (``np.sign(z)`` is ``z / |z|``).
     """
     for fun in funs:
         if isinstance(fun, np.ufunc):
             NONDIFF_UFUNCS.add(fun)
+            if real_only:
+                NONDIFF_REAL_ONLY.add(fun)
         else:
             FUNCTION_HANDLERS[fun] = _on_plain_values(fun)
 
@@ -202,6 +207,18 @@ def _on_plain_values(func: Any) -> Callable[..., Any]:
     run.__name__ = getattr(func, "__name__", "nondiff")
     run.nondiff = True  # type: ignore[attr-defined]  # read by scripts/coverage_manifest.py
     return run
+
+
+def defcomplex(*funs: Any) -> None:
+    """Declare the rules of these primitives (or ufuncs, array functions) right for complex values.
+
+    Under JAX's convention: the reverse rule of a holomorphic function is
+    ``g * f'(z)`` (no conjugate), the transpose of its forward rule for the
+    pairing ``Re(sum(g * t))``. Until declared, a primitive meeting a complex
+    value is refused. Test the rules with ``check_rule(..., dtype=np.complex128)``.
+    """
+    for fun in funs:
+        primitive_for(fun).supports_complex = True
 
 
 def register_function(func: Any, handler: Callable[..., Any]) -> None:

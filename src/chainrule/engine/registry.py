@@ -17,6 +17,7 @@ from ..errors import UnsupportedOperationError
 
 __all__ = [
     "FUNCTION_HANDLERS",
+    "NONDIFF_REAL_ONLY",
     "NONDIFF_UFUNCS",
     "UFUNC_PRIMITIVES",
     "qualified_name",
@@ -30,6 +31,8 @@ FUNCTION_HANDLERS: dict[Callable[..., Any], Callable[..., Any]] = {}
 # Ufuncs whose result carries no derivative (comparisons, rounding, tests): they
 # run on the plain values, which is exact, not an approximation.
 NONDIFF_UFUNCS: set[np.ufunc] = set()
+# Of those, the ones piecewise constant for real arguments only: np.sign(z) is z / |z|.
+NONDIFF_REAL_ONLY: set[np.ufunc] = set()
 
 
 def qualified_name(fun: Any) -> str:

@@ -26,6 +26,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from threading import get_ident
+from types import FrameType
 from typing import Any
 
 import numpy as np
@@ -107,7 +108,7 @@ def _where(f: Any) -> str:
 
 def decision_line() -> str:
     """Where a guarded decision was taken: the user's line, and the rule's line if a rule took it."""
-    f = sys._getframe(1)
+    f: FrameType | None = sys._getframe(1)
     while f is not None:
         name = os.path.abspath(f.f_code.co_filename)
         if not name.startswith(_ENGINE) and not name.startswith(_NUMPY):
@@ -155,6 +156,10 @@ class StagingTrace:
         self.thread = get_ident()
         self.poisoned: Exception | None = None
         self.program = Program()
+        # NumPy calls on staged values that raised (``label (line)``): if the function
+        # caught the error and went on, its later calls could take the other path, which
+        # the staged code does not have (chainrule.jit refuses to stage it).
+        self.raised: list[str] = []
         self._count = 0
         self._base_err = np.geterr()
         # Which primitive each node of a reverse trace applied (by tape position), so the
@@ -214,7 +219,7 @@ class StagingTrace:
     # -- recording -----------------------------------------------------------------------
     def _errstate(self) -> dict[str, str]:
         now = np.geterr()
-        return {k: v for k, v in now.items() if self._base_err.get(k) != v}
+        return {k: str(v) for k, v in now.items() if self._base_err.get(k) != v}
 
     def _record(self, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any], ans: Any, label: str,
                 prim: Primitive | None = None) -> Any:  # fmt: skip
@@ -265,7 +270,11 @@ class StagingTrace:
         self._check_active(prim.name)
         if prim.composite:  # custom rules and checkpoints: their NumPy code is recorded step by step
             return prim.impl(*args, **kwargs)
-        ans = prim.impl(*self._values(args), **kwargs) if kwargs else prim.impl(*self._values(args))
+        try:
+            ans = prim.impl(*self._values(args), **kwargs) if kwargs else prim.impl(*self._values(args))
+        except Exception as e:
+            self.raised.append(f"{prim.name} raised {type(e).__name__} ({user_line()})")
+            raise
         out = self._record(prim.impl, args, kwargs, ans, prim.name, prim)
         if prim is GETITEM and _has_mask(args[1]):
             self.program.steps.append(Guard(Var(out._node), "shape", np.shape(ans), user_line()))
@@ -283,7 +292,11 @@ class StagingTrace:
                 f"{label} writes into an array, which chainrule.jit cannot stage ({user_line()}); "
                 "write the functional form (y = f(x)) or chainrule.at(x)[i].set(v)."
             )
-        ans = fn(*self._values(args), **self._values(kwargs))
+        try:
+            ans = fn(*self._values(args), **self._values(kwargs))
+        except Exception as e:
+            self.raised.append(f"{label} raised {type(e).__name__} ({user_line()})")
+            raise
         out = self._record(fn, args, kwargs, ans, label)
         if fn in _DATA_SHAPED or (fn is np.where and len(args) + len(kwargs) == 1):
             for o in out if isinstance(out, tuple | list) else (out,):
@@ -309,7 +322,7 @@ class StagingTrace:
 
     # -- comments: which chain-rule step made an equation ---------------------------------
     def _context(self) -> str:
-        f = sys._getframe(2)
+        f: FrameType | None = sys._getframe(2)
         callee = None
         depth = 0
         while f is not None and depth < 40:

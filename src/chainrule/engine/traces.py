@@ -21,10 +21,10 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
-from ..errors import ForeignTraceError, LeakedTracerError, ModifiedAfterUseError
+from ..errors import ForeignTraceError, InvalidRuleOutputError, LeakedTracerError, ModifiedAfterUseError
 from .broadcasting import unbroadcaster
 from .core import Primitive, Tracer, apply
-from .value_checks import PLAIN_CONSTANTS, check_constant, check_result
+from .value_checks import PLAIN_CONSTANTS, check_constant, check_result, is_complex, refuse_complex_arguments
 
 __all__ = ["ForwardTrace", "Node", "Recorder", "ReverseTrace", "trace_scope"]
 
@@ -99,7 +99,7 @@ class ReverseTrace:
     trace of their own).
     """
 
-    __slots__ = ("active", "level", "poisoned", "recorder", "saved", "tape", "thread")
+    __slots__ = ("active", "complex_values", "level", "poisoned", "recorder", "saved", "tape", "thread")
     kind = "reverse"
 
     def __init__(self, recorder: Recorder | None = None) -> None:
@@ -109,6 +109,9 @@ class ReverseTrace:
         self.recorder = recorder
         self.thread = get_ident()
         self.poisoned: Exception | None = None
+        # Whether a complex value was traced: only then are the arguments of primitives
+        # without complex rules looked at (a real program pays nothing for it).
+        self.complex_values = False
         # The constant arrays the rules may read during the sweep, each with a copy taken
         # when first used: a sweep first checks none was modified since (NumPy arrays have
         # no version counter, so the copy stands in for PyTorch's saved-tensor version check).
@@ -149,6 +152,8 @@ class ReverseTrace:
 
     def leaf(self, value: Any) -> Tracer:
         """A traced input: a node with no parents."""
+        if not self.complex_values and is_complex(value):
+            self.complex_values = True
         node = Node()
         node.parents = ()
         return Tracer(value, self, node)
@@ -186,11 +191,18 @@ class ReverseTrace:
         else:
             ans = prim.impl(*raw, **kwargs) if kwargs else prim.impl(*raw)
         ta = type(ans)
+        complex_ans = False
         if ta is np.ndarray:
             if ans.dtype.kind == "c":
-                check_result(prim, ans)
-        elif ta is not Tracer and ta not in _PLAIN_RESULTS:  # (an older trace checked its own result)
-            check_result(prim, ans)
+                complex_ans = check_result(prim, ans)
+        elif ta is Tracer:  # an older trace recorded the call, and checked its result
+            complex_ans = ans.dtype.kind == "c"
+        elif ta not in _PLAIN_RESULTS:
+            complex_ans = check_result(prim, ans)
+        if complex_ans:
+            self.complex_values = True
+        elif self.complex_values and not prim.supports_complex:
+            refuse_complex_arguments(prim, [raw[i] for i in traced])
         # The rules, applied: for each traced argument, its function g -> cotangent.
         # Written out here, on the per-operation path (no helper call); everything
         # else that needs a rule applied (the checker's localization) goes through
@@ -218,6 +230,10 @@ class ReverseTrace:
                     shape, out_shape = np.shape(raw[i]), np.shape(ans)
                 if shape != out_shape:
                     fn = unbroadcaster(fn, shape, out_shape)
+            if complex_ans and not is_complex(raw[i]):
+                # A real argument of a complex result: its cotangent is the real part
+                # (the transpose of embedding the reals in the complex numbers).
+                fn = _real_part(fn)
             parents.append((args[i]._node, fn, fresh))
         node = Node()
         node.parents = parents
@@ -230,12 +246,13 @@ class ReverseTrace:
 class ForwardTrace:
     """Forward mode: each tracer carries its tangent, computed op by op."""
 
-    __slots__ = ("active", "level", "poisoned", "thread")
+    __slots__ = ("active", "complex_values", "level", "poisoned", "thread")
     kind = "forward"
 
     def __init__(self) -> None:
         self.level = next(_levels)
         self.active = True
+        self.complex_values = False
         self.thread = get_ident()
         self.poisoned: Exception | None = None
 
@@ -244,6 +261,8 @@ class ForwardTrace:
 
     def leaf(self, value: Any, tangent: Any) -> Tracer:
         """A traced input with its tangent."""
+        if not self.complex_values and is_complex(value):
+            self.complex_values = True
         return Tracer(value, self, None, tangent)
 
     def process(self, prim: Primitive, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -275,11 +294,18 @@ class ForwardTrace:
         else:
             ans = prim.impl(*raw, **kwargs) if kwargs else prim.impl(*raw)
         ta = type(ans)
+        complex_ans = False
         if ta is np.ndarray:
             if ans.dtype.kind == "c":
-                check_result(prim, ans)
-        elif ta is not Tracer and ta not in _PLAIN_RESULTS:  # (an older trace checked its own result)
-            check_result(prim, ans)
+                complex_ans = check_result(prim, ans)
+        elif ta is Tracer:  # an older trace recorded the call, and checked its result
+            complex_ans = ans.dtype.kind == "c"
+        elif ta not in _PLAIN_RESULTS:
+            complex_ans = check_result(prim, ans)
+        if complex_ans:
+            self.complex_values = True
+        elif self.complex_values and not prim.supports_complex:
+            refuse_complex_arguments(prim, [raw[i] for i in traced])
         # The rules, applied: the output's tangent, summed over the traced arguments.
         t = None
         rules = prim.jvp_rules
@@ -301,7 +327,25 @@ class ForwardTrace:
             t = c if t is None else t + c
         if t is None:
             return ans  # no tangent: a constant of this trace
+        if self.complex_values and not complex_ans and is_complex(t):
+            raise _complex_tangent(prim)
         return Tracer(ans, self, None, t)
+
+
+def _real_part(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def real_part(g: Any) -> Any:
+        c = fn(g)
+        return None if c is None else np.real(c)
+
+    return real_part
+
+
+def _complex_tangent(prim: Primitive) -> InvalidRuleOutputError:
+    return InvalidRuleOutputError(
+        f"The forward rule of {prim.name} returned a complex tangent for a real result: a rule "
+        "for complex arguments with a real result (abs, angle, real) must return a real tangent. "
+        "This is a bug in the rule; please report it with the call that raised this."
+    )
 
 
 TraceT = TypeVar("TraceT", ReverseTrace, ForwardTrace)

@@ -24,6 +24,8 @@ __all__ = [
     "check_result",
     "conversion_error",
     "foreign_array_fix",
+    "is_complex",
+    "refuse_complex_arguments",
     "refuse_foreign_caller",
     "refuse_store",
 ]
@@ -63,14 +65,33 @@ PLAIN_CONSTANTS = frozenset(
 )
 
 
-def _complex_error(what: str, where: str) -> ComplexValueError:
+def _complex_error(prim: Any, what: str) -> ComplexValueError:
     return ComplexValueError(
-        f"{what} is complex ({where}). chainrule does not differentiate complex values yet, "
-        "and casting to real would silently drop the imaginary part. Keep the traced "
-        "computation real (split a complex number into its real and imaginary parts, "
-        "e.g. with np.real / np.imag on constants), or take chainrule.primal(x) where no "
-        "derivative should flow."
+        f"{what} of {prim.name} is complex, and {prim.name} has no derivative rule for complex "
+        "values (its rules are for real numbers; casting to real would silently drop the "
+        "imaginary part). Keep this step real (split a complex number into np.real and np.imag "
+        "parts), take chainrule.primal(x) where no derivative should flow, or register complex "
+        "rules (docs/guide/complex.md lists the functions that support complex values)."
     )
+
+
+def is_complex(a: Any) -> bool:
+    """Whether ``a`` (an array, a scalar or a traced value) holds complex numbers."""
+    dtype = getattr(a, "dtype", None)
+    if dtype is not None:
+        return bool(getattr(dtype, "kind", None) == "c")
+    return isinstance(a, complex)
+
+
+def refuse_complex_arguments(prim: Any, args: Any) -> None:
+    """Refuse a complex argument of ``prim``, which has no complex rules.
+
+    Called by a trace that has met complex values, for a primitive not declared
+    ``supports_complex`` (its result may well be real: ``np.sign(z)``).
+    """
+    for a in args:
+        if is_complex(a):
+            raise _complex_error(prim, "An argument")
 
 
 def foreign_array_fix(x: Any) -> str | None:
@@ -90,6 +111,8 @@ def foreign_array_fix(x: Any) -> str | None:
     module = type(x).__module__ or ""
     if module == "pandas" or module.startswith("pandas."):
         return "x.to_numpy() (or np.asarray(x)), aligning the index first if it matters"
+    if module.startswith("scipy.sparse."):  # NumPy would see one opaque object: x * M is not a product
+        return "M.toarray(), or a chainrule.custom_vjp whose backward rule is M.T @ g"
     if isinstance(x, np.ndarray) and type(x) is not np.ndarray and not isinstance(x, np.memmap):
         return "np.asarray(x)"
     return None
@@ -105,17 +128,26 @@ def check_constant(prim: Any, a: Any) -> None:
             f"operations mean (masks, matrix products, index alignment), which would make the "
             f"derivative silently wrong. Convert it first: {fix}."
         )
-    if isinstance(a, complex | np.complexfloating) or (isinstance(a, np.ndarray) and a.dtype.kind == "c"):
-        raise _complex_error(f"An argument of {prim.name}", "a constant meeting a traced value")
+    if not prim.supports_complex and (
+        isinstance(a, complex | np.complexfloating) or (isinstance(a, np.ndarray) and a.dtype.kind == "c")
+    ):
+        raise _complex_error(prim, "A constant argument")
 
 
-def check_result(prim: Any, ans: Any) -> None:
-    """Refuse a plain result of ``prim`` that a trace must not wrap: complex, or a foreign array type."""
-    dtype = getattr(ans, "dtype", None)
-    if (dtype is not None and getattr(dtype, "kind", None) == "c") or isinstance(ans, complex):
-        raise _complex_error(f"The result of {prim.name}", f"dtype {np.result_type(ans)}")
-    if type(ans) is not np.ndarray and not isinstance(ans, np.generic):
+def check_result(prim: Any, ans: Any) -> bool:
+    """Check a result of ``prim`` before a trace wraps it; return whether it is complex.
+
+    A complex result is refused unless ``prim`` supports complex values; a
+    foreign array type always is.
+    """
+    if is_complex(ans):
+        if not prim.supports_complex:
+            raise _complex_error(prim, "The result")
+        return True
+    plain = type(ans) is np.ndarray or isinstance(ans, np.generic)
+    if not plain and getattr(ans, "_trace", None) is None:
         check_constant(prim, ans)
+    return False
 
 
 _STORE_SUBSCR = dis.opmap["STORE_SUBSCR"]

@@ -50,6 +50,12 @@ def explain_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--svg", metavar="PATH", help="also write the graph as SVG")
     p.add_argument("--dot", metavar="PATH", help="also write the graph as Graphviz DOT")
+    p.add_argument(
+        "--code",
+        action="store_true",
+        help="print the forward and backward pass as Python code (what chainrule.jit stages) "
+        "instead of the tables",
+    )
     p.add_argument("--plain", action="store_true", help="plain text tables (no rich formatting)")
     p.add_argument(
         "--width",
@@ -113,7 +119,10 @@ def explain_command(argv: Sequence[str] | None = None) -> int:
         e = explain(expr, *values, argnums=tuple(range(len(names))), engine=args.layout)
     except ExpressionError as exc:
         return _fail(prog, str(exc))
-    _print_explanation(e, args.plain, args.width)
+    if args.code:
+        print(e.code(), end="")
+    else:
+        _print_explanation(e, args.plain, args.width)
     try:
         if args.html:
             e.to_html(args.html)

@@ -7,9 +7,12 @@ from typing import Any
 
 import numpy as np
 
+from ..derivatives import value_and_grad
 from ..derivatives.arguments import leaf_gradient
-from ..pytree import tree_unflatten
+from ..jit.api import jit
+from ..pytree import tree_flatten, tree_unflatten
 from .display import DEFAULT_CAP, Display, display_graph, group_interior
+from .expression import Expression
 from .formulas import local_partial
 from .layout import Placement
 from .paths import PathIndex, PathSum, path_sum
@@ -41,12 +44,18 @@ class Explanation:
     """
 
     def __init__(
-        self, graph: Graph, argnums: int | Sequence[int], cap: int = DEFAULT_CAP, engine: str = "auto"
+        self,
+        graph: Graph,
+        argnums: int | Sequence[int],
+        cap: int = DEFAULT_CAP,
+        engine: str = "auto",
+        call: tuple[Callable[..., Any], tuple[Any, ...]] | None = None,
     ) -> None:
         if engine not in ENGINES:
             raise ValueError(f"explain: engine must be one of {ENGINES}, got {engine!r}")
         cap = _check_cap(cap)
         self.graph = graph
+        self.call = call  # (f, args) of the recorded call, for code()
         self.cap = cap
         self.engine = engine
         self._display: Display | None = None
@@ -81,7 +90,7 @@ class Explanation:
 
     def path_sums(self, max_paths: int = 64) -> list[PathSum]:
         """For each scalar leaf, its derivative as a sum over paths (when all are scalars)."""
-        out = []
+        out: list[PathSum] = []
         if self.graph.output is None or np.size(self.graph.output.value) != 1:
             return out
         index = PathIndex(self.graph, self.steps)
@@ -234,6 +243,45 @@ class Explanation:
         Without rich, prints the plain tables.
         """
         print_tables(self.tables(max_rows), self.notes(), console)
+
+    def code(self) -> str:
+        """The forward and backward pass as Python source: what ``chainrule.jit`` stages.
+
+        The same text as ``chainrule.jit(chainrule.value_and_grad(f, argnums)).source(*args)``
+        (one emitter): one NumPy call per line, each backward line commented with the
+        primitive whose chain-rule step it is.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from chainrule.explain import explain
+        >>> e = explain(lambda x: np.sin(x) * x, 0.5)
+        >>> print(e.code())  # doctest: +NORMALIZE_WHITESPACE
+        # <lambda> staged by chainrule.jit for x: float64 ()
+        def lambda_staged(x):
+            v0 = np.sin(x)  # numpy.sin
+            v1 = v0 * x  # numpy.multiply
+            with np.errstate(divide='ignore', invalid='ignore'):
+                v4 = np.cos(x)  # numpy.cos; backward of numpy.sin
+                v5 = x * v4  # numpy.multiply; backward of numpy.sin
+                v6 = v0 + v5  # numpy.add; sum of cotangents
+            return (v1, v6)
+        """
+        if self.call is None:
+            raise ValueError(
+                "Explanation.code() needs the recorded function and arguments: build the "
+                "explanation with chainrule.explain.explain(f, *args)"
+            )
+        f, args = self.call
+        if isinstance(f, Expression):
+            f = f.without_checks()  # its checks read values as numbers; the recording ran them
+        staged_args = list(args)
+        for n in self.graph.argnums:
+            # Python numbers would be constants of the staged code: make them its inputs.
+            leaves, treedef = tree_flatten(args[n])
+            leaves = [np.float64(v) if type(v) in (int, float) else v for v in leaves]
+            staged_args[n] = tree_unflatten(treedef, leaves)
+        return jit(value_and_grad(f, argnums=self.graph.argnums)).source(*staged_args)
 
     def to_dot(self) -> str:
         """Graphviz DOT text of the graph (summarized when large)."""
@@ -395,4 +443,4 @@ def explain(
     ['input', 'input', 'multiply', 'sin', 'add']
     """
     cap = _check_cap(cap)
-    return Explanation(record(f, args, argnums), argnums, cap, engine)
+    return Explanation(record(f, args, argnums), argnums, cap, engine, call=(f, tuple(args)))

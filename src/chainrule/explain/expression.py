@@ -117,8 +117,12 @@ class Expression:
     their inputs after the variables.
     """
 
-    def __init__(self, text: str, tree: ast.Expression, variables: Sequence[str]) -> None:
+    def __init__(
+        self, text: str, tree: ast.Expression, variables: Sequence[str], checks: bool = True
+    ) -> None:
         self.text = text
+        # Whether each step is checked to be finite (the checks read values as Python numbers).
+        self.checks = checks
         self.tree = tree
         self.variables = tuple(variables)
         self.__signature__ = inspect.Signature(
@@ -131,7 +135,12 @@ class Expression:
             raise TypeError(f"the expression takes {len(self.variables)} values, got {len(values)}")
         env = dict(zip(self.variables, values))
         with np.errstate(all="ignore"):
-            return _eval(self.tree.body, env)
+            return _eval(self.tree.body, env, self.checks)
+
+    def without_checks(self) -> Expression:
+        """The same expression without the finiteness and exponent checks (for staging by ``jit``,
+        at values where the checked expression already ran)."""
+        return Expression(self.text, self.tree, self.variables, checks=False)
 
     def __repr__(self) -> str:
         return f"Expression({self.text!r}, variables={self.variables!r})"
@@ -188,7 +197,7 @@ def _check(node: ast.AST, names: set[str], depth: int, count: list[int]) -> None
         raise ExpressionError(f"expression nested too deeply (more than {MAX_DEPTH} levels)")
     if isinstance(node, ast.Constant):
         v = node.value
-        if type(v) not in (int, float):
+        if isinstance(v, bool) or not isinstance(v, int | float):  # an ast constant: no other subclasses
             kind = {str: "strings", bytes: "bytes", bool: "booleans", complex: "complex numbers"}.get(
                 type(v), f"{type(v).__name__} literals"
             )
@@ -264,17 +273,20 @@ def _describe(node: ast.AST) -> str:
         return type(node).__name__
 
 
-def _eval(node: ast.AST, env: dict[str, Any]) -> Any:
+def _eval(node: ast.AST, env: dict[str, Any], checks: bool = True) -> Any:
     if isinstance(node, ast.Constant):
+        assert isinstance(node.value, int | float)  # the tree was checked: only real numbers
         return np.float64(node.value)
     if isinstance(node, ast.Name):
         if node.id in env:
             return env[node.id]
         return np.float64(CONSTANTS[node.id])
     if isinstance(node, ast.BinOp):
-        a = _eval(node.left, env)
-        b = _eval(node.right, env)
+        a = _eval(node.left, env, checks)
+        b = _eval(node.right, env, checks)
         sym, op = _BINOPS[type(node.op)]
+        if not checks:
+            return op(a, b)
         if sym == "**":
             e = float(np.max(np.abs(primal(b))))
             if e > MAX_EXPONENT:
@@ -283,10 +295,12 @@ def _eval(node: ast.AST, env: dict[str, Any]) -> Any:
                 )
         return _finite(op(a, b), _describe(node))
     if isinstance(node, ast.UnaryOp):
-        return _UNARY[type(node.op)][1](_eval(node.operand, env))
+        return _UNARY[type(node.op)][1](_eval(node.operand, env, checks))
     if isinstance(node, ast.Call):
         fun = FUNCTIONS[node.func.id][0]  # type: ignore[attr-defined]
-        args = [_eval(a, env) for a in node.args]
+        args = [_eval(a, env, checks) for a in node.args]
+        if not checks:
+            return fun(*args)
         if fun is np.power:
             e = float(np.max(np.abs(primal(args[1]))))
             if e > MAX_EXPONENT:

@@ -241,7 +241,13 @@ def _reduce_crossings(
             pos = {v: i for i, v in enumerate(rows[r + ref])}
             cur = {v: i for i, v in enumerate(rows[r])}
 
-            rows[r].sort(key=lambda v, pos=pos, cur=cur, nbrs=nbrs: (_median(v, nbrs, pos, cur), cur[v]))
+            def key(
+                v: object, pos: dict[object, int] = pos, cur: dict[object, int] = cur,
+                nbrs: dict[object, list[object]] = nbrs,
+            ) -> tuple[float, int]:  # fmt: skip
+                return (_median(v, nbrs, pos, cur), cur[v])
+
+            rows[r].sort(key=key)
         _transpose(rows, up, down)
         c = total()
         if c < best_c:
@@ -385,8 +391,11 @@ def _route(
     leaving: dict[str, list[tuple[int, float]]] = {}
     entering: dict[str, list[tuple[int, float]]] = {}
     for e, chain in enumerate(chains):
-        leaving.setdefault(chain[0], []).append((e, x[chain[1]]))  # type: ignore[index]
-        entering.setdefault(chain[-1], []).append((e, x[chain[-2]]))  # type: ignore[index]
+        first, last = chain[0], chain[-1]
+        assert isinstance(first, str)  # a chain runs from box to box, through dummy nodes
+        assert isinstance(last, str)
+        leaving.setdefault(first, []).append((e, x[chain[1]]))
+        entering.setdefault(last, []).append((e, x[chain[-2]]))
     out_port: dict[int, float] = {}
     in_port: dict[int, float] = {}
     for store, port in ((leaving, out_port), (entering, in_port)):

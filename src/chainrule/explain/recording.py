@@ -240,7 +240,11 @@ def record(f: Callable[..., Any], args: Sequence[Any], argnums: int | Sequence[i
             name = _arg_label(f, n, params)
             tracers = []
             for v, p in zip(values, paths_of(treedef)):
-                v = as_float_leaf(v, lambda n=n, where=f"{name}{p}": f"argument {n} ({where})")
+
+                def describe(n: int = n, where: str = f"{name}{p}") -> str:
+                    return f"argument {n} ({where})"
+
+                v = as_float_leaf(v, describe)
                 tracers.append(recorder.leaf(trace, v, f"{name}{p}"))
             boxed[n] = tree_unflatten(treedef, tracers)
             arg_trees.append((treedef, [recorder.by_node[t._node] for t in tracers]))

@@ -42,8 +42,8 @@ def to_dot(display: Display, name: str = "chainrule") -> str:
         lines.append(
             f"  {_id(b.key)} [label={dot_string(label)}, fillcolor={dot_string(_FILL[b.kind])}{style}{font}];"
         )
-    for a, b, count in display.edges:
+    for source, target, count in display.edges:
         extra = f" [label={dot_string('x' + str(count))}]" if count > 1 else ""
-        lines.append(f"  {_id(a)} -> {_id(b)}{extra};")
+        lines.append(f"  {_id(source)} -> {_id(target)}{extra};")
     lines.append("}")
     return "\n".join(lines) + "\n"

@@ -130,30 +130,32 @@ def to_svg(display: Display, placement: Placement | None = None) -> str:
         if c > 1:
             x, y = segs[0][1][0]
             out.append(f'<text class="edge-count" x="{x + 4:.1f}" y="{y + 14:.1f}" fill="#555">x{c}</text>')
-    for b in display.nodes:
-        x, y, w, h = p.boxes[b.key]
-        tip = escape(b.title + ("\n" + b.text if b.text else "") + "".join("\n" + d for d in b.detail[:20]))
-        out.append(f'<g class="node" data-node="{escape(b.key)}" data-kind="{b.kind}">')
+    for box in display.nodes:
+        x, y, w, h = p.boxes[box.key]
+        tip = escape(
+            box.title + ("\n" + box.text if box.text else "") + "".join("\n" + d for d in box.detail[:20])
+        )
+        out.append(f'<g class="node" data-node="{escape(box.key)}" data-kind="{box.kind}">')
         out.append(f"<title>{tip}</title>")
-        dash = ' stroke-dasharray="4 3"' if b.kind in ("group", "collapsed") else ""
-        stroke = "#9ca3af" if b.kind == "const" else "#333333"
+        dash = ' stroke-dasharray="4 3"' if box.kind in ("group", "collapsed") else ""
+        stroke = "#9ca3af" if box.kind == "const" else "#333333"
         out.append(
             f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" rx="6" '
-            f'fill="{_FILL[b.kind]}" stroke="{stroke}" stroke-width="1"{dash}/>'
+            f'fill="{_FILL[box.kind]}" stroke="{stroke}" stroke-width="1"{dash}/>'
         )
         cx = x + w / 2
-        if b.kind == "const":
+        if box.kind == "const":
             out.append(
                 f'<text x="{cx:.1f}" y="{y + 16:.1f}" text-anchor="middle" fill="#4b5563">'
-                f"{escape(_short(b.title))}</text>"
+                f"{escape(_short(box.title))}</text>"
             )
         else:
             out.append(
                 f'<text x="{cx:.1f}" y="{y + 16:.1f}" text-anchor="middle" font-weight="bold">'
-                f"{escape(_short(b.title))}</text>"
+                f"{escape(_short(box.title))}</text>"
             )
             out.append(
-                f'<text x="{cx:.1f}" y="{y + 32:.1f}" text-anchor="middle">{escape(_short(b.text))}</text>'
+                f'<text x="{cx:.1f}" y="{y + 32:.1f}" text-anchor="middle">{escape(_short(box.text))}</text>'
             )
         out.append("</g>")
     for k, line in enumerate(note):

@@ -14,12 +14,14 @@ A rule module imports from here only::
   partial derivatives.
 * :func:`defvariadic`: rules of a primitive with any number of arguments.
 * :func:`defnondiff`: functions whose results carry no derivative.
+* :func:`defcomplex`: declare a primitive's rules right for complex values
+  (JAX's convention); every other primitive refuses complex values.
 * :func:`register_function` / :func:`register_ufunc`: route a NumPy function
   to a handler or a ufunc to a primitive.
 * Helpers: :func:`unbroadcast`, :func:`masked_product`, :func:`primal`,
   :func:`astype`, argument normalization (:func:`as_traced_array` for
   array-like arguments that may be lists holding traced values,
-  :func:`refuse_complex` until complex rules land), and the errors to raise.
+  :func:`refuse_complex` for functions without complex rules), and the errors to raise.
 
 The engine re-applies a primitive on values of outer traces itself (nested
 derivatives), so an implementation never checks for traced values.
@@ -28,9 +30,11 @@ derivatives), so an implementation never checks for traced values.
 from ..engine import (
     CAST,
     GETITEM,
+    RULED_PRIMITIVES,
     Primitive,
     Tracer,
     astype,
+    defcomplex,
     defjvp,
     deflinear,
     defnondiff,
@@ -46,7 +50,7 @@ from ..engine import (
     unbroadcast,
     unsupported,
 )
-from ..errors import InPlaceError, TracerConversionError, UnsupportedOperationError
+from ..errors import ComplexValueError, InPlaceError, TracerConversionError, UnsupportedOperationError
 from .arguments import (
     as_traced_array,
     axis_index,
@@ -64,8 +68,10 @@ from .masking import masked_product, masked_quotient, times_fresh
 
 __all__ = [
     "CAST",
+    "ComplexValueError",
     "GETITEM",
     "InPlaceError",
+    "RULED_PRIMITIVES",
     "Primitive",
     "Tracer",
     "TracerConversionError",
@@ -75,6 +81,7 @@ __all__ = [
     "axis_index",
     "axis_tuple",
     "contains_tracer",
+    "defcomplex",
     "defelementwise",
     "defjvp",
     "deflinear",

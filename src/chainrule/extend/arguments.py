@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import Tracer, as_traced_array, contains_tracer, primal
-from ..errors import InPlaceError, TracerConversionError, UnsupportedOperationError
+from ..errors import ComplexValueError, InPlaceError, TracerConversionError
 
 __all__ = [
     "as_traced_array",
@@ -91,14 +91,15 @@ def plain_ints(name: str, what: str, value: Any) -> Any:
 
 
 def refuse_complex(name: str, *values: Any) -> None:
-    """Refuse complex arguments by name until complex rules land (never cast them silently)."""
+    """Refuse complex arguments of a function whose rules are for real numbers (never cast them silently)."""
     for v in values:
         dtype = getattr(v, "dtype", None)
         complex_ = np.dtype(dtype).kind == "c" if dtype is not None else isinstance(v, complex)
         if complex_:
-            raise UnsupportedOperationError(
-                f"{name}: complex arguments are not supported yet (chainrule never drops an "
-                "imaginary part silently); pass real arrays, e.g. the real and imaginary parts separately."
+            raise ComplexValueError(
+                f"{name}: chainrule has no derivative rule for complex arguments of this function "
+                "(it never drops an imaginary part silently); pass real arrays, e.g. the real and "
+                "imaginary parts separately (docs/guide/complex.md lists the functions with complex rules)."
             )
 
 

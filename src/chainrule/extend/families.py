@@ -49,8 +49,8 @@ def defelementwise(
     >>> cr.grad(lambda x: np.sum(softsign(x)))(np.array([0.0, 1.0]))
     array([1.  , 0.25])
     """
-    makers = []
-    tangents = []
+    makers: list[Callable[..., Any] | None] = []  # None: no derivative in that argument
+    tangents: list[Callable[..., Any] | None] = []
     for d in derivatives:
         if d is None:
             makers.append(None)

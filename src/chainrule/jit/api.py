@@ -16,6 +16,7 @@ import functools
 import inspect
 import keyword
 import re
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -68,7 +69,12 @@ class Jitted:
         after :data:`MAX_VARIANTS` stagings of one structure.
     """
 
-    def __init__(self, fun: Callable[..., Any], static_argnums: int | Sequence[int] = ()):
+    # Copied from the function by functools.update_wrapper (a name is needed by error messages).
+    __name__: str
+    __qualname__: str
+    __wrapped__: Callable[..., Any]
+
+    def __init__(self, fun: Callable[..., Any], static_argnums: int | Sequence[int] = (), fuse: bool = False):
         if not callable(fun):
             raise TypeError(f"chainrule.jit needs a function, got a {type(fun).__name__}")
         self.fun = fun
@@ -79,7 +85,14 @@ class Jitted:
                     f"static_argnums={static_argnums!r}: positions must be non-negative ints"
                 )
         self.static_argnums = frozenset(nums)
-        self._cache: dict[Any, list[_Variant]] = {}
+        if type(fuse) is not bool:
+            raise TypeError(f"chainrule.jit: fuse must be True or False, got {fuse!r}")
+        self.fuse = fuse
+        # key -> the variants of that structure, newest first. The tuples are replaced, never
+        # changed, under ``_lock``, so a call reads a consistent snapshot without locking;
+        # one thread stages at a time, and a thread that waited finds what the other staged.
+        self._cache: dict[Any, tuple[_Variant, ...]] = {}
+        self._lock = threading.RLock()
         self.stagings = 0
         self.eager_calls = 0
         try:
@@ -90,7 +103,9 @@ class Jitted:
             ]
         except (TypeError, ValueError):
             self._params = []
-        functools.update_wrapper(self, fun)  # type: ignore[arg-type]
+        functools.update_wrapper(self, fun)
+        if not hasattr(self, "__name__"):  # a functools.partial or a callable object has no name
+            self.__name__ = self.__qualname__ = type(fun).__name__
 
     # -- the cache key ---------------------------------------------------------------
     def _split(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, list[Any], list[int], Any]:
@@ -140,22 +155,46 @@ class Jitted:
         if key is None:  # inside grad/jvp/another jit: their trace records the function itself
             self.eager_calls += 1
             return self.fun(*args, **kwargs)
-        variants = self._cache.get(key)
-        if variants is not None:
-            inputs = [leaves[k] for k in traced]
-            for variant in variants:
-                if variant.constants.changed() is not None:
-                    variants.remove(variant)  # never run with a stale constant
-                    break
-                try:
-                    out = variant.fn(*inputs)
-                except GuardFailed:
-                    continue
-                return tree_unflatten(variant.out_def, out)
-            if len(variants) >= MAX_VARIANTS:
-                self.eager_calls += 1
-                return self.fun(*args, **kwargs)
-        return self._stage(key, args, kwargs, leaves, traced)
+        inputs = [leaves[k] for k in traced]
+        hit, out = self._run(key, inputs)
+        if hit is None:
+            hit, out = self._lock_and_run(key, inputs)  # staged meanwhile by another thread?
+        if hit:
+            return out
+        if hit is False or len(self._cache.get(key, ())) >= MAX_VARIANTS:
+            # The staged code raised (a singular matrix, an errstate set to raise...): the
+            # function as is raises the same error, or takes the path that handles it.
+            self.eager_calls += 1
+            return self.fun(*args, **kwargs)
+        with self._lock:
+            return self._stage(key, args, kwargs, leaves, traced)
+
+    def _lock_and_run(self, key: Any, inputs: list[Any]) -> tuple[bool | None, Any]:
+        with self._lock:
+            return self._run(key, inputs)
+
+    def _run(self, key: Any, inputs: list[Any]) -> tuple[bool | None, Any]:
+        """Run the first variant of ``key`` whose guards hold.
+
+        ``(True, result)``; ``(None, None)`` when no variant's guards hold (stage one);
+        ``(False, None)`` when the staged code raised an error (run the function as is).
+        """
+        for variant in self._cache.get(key, ()):
+            if variant.constants.changed() is not None:
+                self._drop(key, variant)  # never run with a stale constant
+                continue
+            try:
+                out = variant.fn(*inputs)
+            except GuardFailed:
+                continue  # another guard outcome: maybe another variant
+            except Exception:
+                return False, None
+            return True, tree_unflatten(variant.out_def, out)
+        return None, None
+
+    def _drop(self, key: Any, variant: _Variant) -> None:
+        with self._lock:
+            self._cache[key] = tuple(v for v in self._cache.get(key, ()) if v is not variant)
 
     def _names(self, args: tuple[Any, ...], kwargs: dict[str, Any], leaves: list[Any]) -> list[str]:
         """A readable parameter name for each leaf: ``x``, ``params_W1``."""
@@ -190,6 +229,14 @@ class Jitted:
                 raise StagingError(
                     f"chainrule.jit could not stage {self.__name__}: {e} (at {_failing_line(e)})"
                 ) from e
+        if trace.raised:
+            raise StagingError(
+                f"chainrule.jit cannot stage {self.__name__}: {trace.raised[0]}, and the function "
+                "caught the error and went on. Staged code has no path for an error that depends on "
+                "the data, so a later call could silently take the wrong one. Test the condition "
+                "before the call (np.all(np.isfinite(x)), a rank or condition-number check) instead "
+                "of catching the error, or call the function without jit."
+            )
         out_leaves, out_def = tree_flatten(out)
         returned = []
         plain = []
@@ -205,14 +252,15 @@ class Jitted:
         shapes = ", ".join(f"{names[k]}: {leaves[k].dtype} {leaves[k].shape}" for k in traced)
         header = [f"{self.__name__} staged by chainrule.jit for {shapes or 'no array inputs'}"]
         name = (re.sub(r"\W+", "_", self.__name__).strip("_") or "f") + "_staged"
-        code = generate(trace.program, returned, name, header)
+        code = generate(trace.program, returned, name, header, fusion=self.fuse)
         trace.program.steps.clear()  # the equations hold the constants too: keep only the code's
         # Private constants are referenced by the staged code's two namespaces only.
         constants = ConstantGuard(self.fun, code.namespace, private_refs=2)
-        self.stagings += 1
-        if key not in self._cache and len(self._cache) >= MAX_STRUCTURES:
-            del self._cache[next(iter(self._cache))]  # the oldest structure goes first
-        self._cache.setdefault(key, []).insert(0, _Variant(code, constants, out_def))
+        with self._lock:
+            self.stagings += 1
+            if key not in self._cache and len(self._cache) >= MAX_STRUCTURES:
+                del self._cache[next(iter(self._cache))]  # the oldest structure goes first
+            self._cache[key] = (_Variant(code, constants, out_def), *self._cache.get(key, ()))
         return tree_unflatten(out_def, plain)
 
     # -- reading -----------------------------------------------------------------------
@@ -257,7 +305,7 @@ def _failing_line(e: BaseException) -> str:
     return user_line(frame) if frame is not None else "<unknown line>"
 
 
-def jit(fun: Callable[..., Any], static_argnums: int | Sequence[int] = ()) -> Jitted:
+def jit(fun: Callable[..., Any], static_argnums: int | Sequence[int] = (), fuse: bool = False) -> Jitted:
     """Stage ``fun`` into straight-line NumPy code on its first call for each input structure.
 
     Parameters
@@ -269,6 +317,14 @@ def jit(fun: Callable[..., Any], static_argnums: int | Sequence[int] = ()) -> Ji
     static_argnums
         Positions of arguments that are not data (sizes, flags, functions):
         each new value (compared by ``==``, so hashable) stages again.
+    fuse
+        Evaluate chains of arithmetic on large float64 arrays in one pass with
+        numexpr when it is installed (the ``jit`` extra): the same result bit
+        for bit, fewer passes over memory, several threads
+        (:mod:`chainrule.jit.fusion`). Off by default: where NumPy's loops use
+        AVX-512 they beat numexpr's per operation, and the large temporaries
+        are preallocated anyway (bench/RESULTS.md has the measurements). Without
+        numexpr every line is one NumPy call, whatever this says.
 
     Returns
     -------
@@ -283,8 +339,19 @@ def jit(fun: Callable[..., Any], static_argnums: int | Sequence[int] = ()) -> Ji
     * A branch on the data (``if np.sum(x) > 0``, a ``while`` on a residual)
       becomes a guard: the staged code checks the branch goes the same way and
       stages again when it does not (at most ``MAX_VARIANTS`` per structure,
-      then the function runs as is). Shapes that depend on the data
-      (``x[x > 0]``, ``np.nonzero``) are guarded the same way.
+      then the function runs as is). Each outcome keeps its own staged
+      variant in the structure's cache entry, so alternating branches do not
+      stage again. Shapes that depend on the data (``x[x > 0]``,
+      ``np.nonzero``) are guarded the same way.
+    * An error raised by NumPy during staging and caught by the function
+      (``try: inv(a) except LinAlgError:``) cannot be guarded: staging raises
+      :class:`~chainrule.errors.StagingError` saying so. When the staged code
+      raises at a later call, the function runs as is for that call.
+    * Large temporaries (32768 elements or more) that never leave the call
+      are preallocated once per thread and reused by later calls: memory of
+      one call's temporaries is held between calls.
+    * Threads may share a jitted function: the cache is locked while it
+      changes, and one thread stages at a time.
     * Values read from closures and globals are constants of the staged code.
       Rebinding them, or writing into a closed-over array, stages again
       (:mod:`chainrule.jit.constants` gives the exact policy). Random numbers
@@ -306,4 +373,4 @@ def jit(fun: Callable[..., Any], static_argnums: int | Sequence[int] = ()) -> Ji
     >>> bool(np.allclose(g, cr.grad(loss)(np.array([0.5, -1.0]))))
     True
     """
-    return Jitted(fun, static_argnums)
+    return Jitted(fun, static_argnums, fuse)

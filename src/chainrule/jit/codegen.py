@@ -22,6 +22,9 @@ import numpy as np
 
 from ..engine import CAST, GETITEM
 from ..engine.staging import Equation, Guard, Program, Var
+from .buffers import BufferPool, assign_buffers
+from .fusion import Fused, fuse
+from .fusion import uses as _uses
 
 __all__ = ["GuardFailed", "StagedCode", "generate"]
 
@@ -89,7 +92,8 @@ class _Writer:
     def value(self, x: Any) -> str:
         t = type(x)
         if t is Var:
-            return x.name
+            var: Var = x
+            return var.name
         if x is None or t is bool or t is int or t is str or x is Ellipsis:
             return repr(x)
         if t is float:
@@ -105,8 +109,10 @@ class _Writer:
             return "{" + ", ".join(f"{k!r}: {self.value(v)}" for k, v in x.items()) + "}"
         if t is slice:
             return f"slice({self.value(x.start)}, {self.value(x.stop)}, {self.value(x.step)})"
-        if isinstance(x, type) and getattr(np, x.__name__, None) is x:
-            return f"np.{x.__name__}"
+        if isinstance(x, type):
+            type_name = x.__name__
+            if getattr(np, type_name, None) is x:
+                return f"np.{type_name}"
         path = _numpy_path(x) if callable(x) else None
         if path is not None:
             return path
@@ -127,6 +133,9 @@ class _Writer:
 
     def call(self, eq: Equation) -> str:
         fn, args, kwargs = eq.fn, eq.args, eq.kwargs
+        if type(fn) is Fused:
+            parts = [self.value(a) for a in args] + [f"{k}={self.value(v)}" for k, v in kwargs.items()]
+            return f"{self.constant(fn, 'fused')}({', '.join(parts)})"
         if eq.prim is GETITEM:
             return f"{self.value(args[0])}[{self.index(args[1])}]"
         if eq.prim is CAST or fn is CAST.impl:
@@ -159,18 +168,6 @@ def _defaults(fn: Any) -> dict[str, Any]:
 
 def _same(a: Any, b: Any) -> bool:
     return type(a) is type(b) and (a is b or (isinstance(a, bool | int | float | str) and a == b))
-
-
-def _uses(x: Any, out: set[str]) -> None:
-    t = type(x)
-    if t is Var:
-        out.add(x.name)
-    elif t is tuple or t is list:
-        for v in x:
-            _uses(v, out)
-    elif t is dict:
-        for v in x.values():
-            _uses(v, out)
 
 
 def _subst(x: Any, alias: dict[str, Var]) -> Any:
@@ -294,9 +291,11 @@ def _fold_negations(
             continue
         a, b = step.args
         if type(a) is Var and a.name in negations and type(b) is float:
-            step.args, _ = (negations[a.name], -b), folded.add(a.name)
+            step.args = (negations[a.name], -b)
+            folded.add(a.name)
         elif type(b) is Var and b.name in negations and type(a) is float:
-            step.args, _ = (-a, negations[b.name]), folded.add(b.name)
+            step.args = (-a, negations[b.name])
+            folded.add(b.name)
     return [
         s for s in steps if isinstance(s, Guard) or s.outs[0].name not in folded or s.fn is not np.negative
     ]
@@ -323,7 +322,8 @@ def _reuse_buffers(steps: list[Equation | Guard], outputs: list[Any], types: dic
         else:
             _uses(step.args, used)
             _uses(step.kwargs, used)
-            plain_ufunc = isinstance(step.fn, np.ufunc) and not step.kwargs
+            # A fused expression reads and writes elementwise as a ufunc does.
+            plain_ufunc = (isinstance(step.fn, np.ufunc) or type(step.fn) is Fused) and not step.kwargs
             if not plain_ufunc:
                 viewed |= used
             elif len(step.outs) == 1:
@@ -333,7 +333,9 @@ def _reuse_buffers(steps: list[Equation | Guard], outputs: list[Any], types: dic
     returned: set[str] = set()
     _uses(outputs, returned)
     for i, step in enumerate(steps):
-        if isinstance(step, Guard) or not isinstance(step.fn, np.ufunc) or step.kwargs or len(step.outs) != 1:
+        if isinstance(step, Guard) or step.kwargs or len(step.outs) != 1:
+            continue
+        if not isinstance(step.fn, np.ufunc) and type(step.fn) is not Fused:
             continue
         out_type = types.get(step.outs[0].name)
         if out_type is None or int(np.prod(out_type[0])) < REUSE_MIN_SIZE:
@@ -377,8 +379,14 @@ class StagedCode:
         self.namespace = namespace
 
 
-def generate(program: Program, outputs: list[Any], name: str, header: list[str]) -> StagedCode:
-    """Python source of ``program`` returning the leaves ``outputs`` (staged values as :class:`Var`)."""
+def generate(
+    program: Program, outputs: list[Any], name: str, header: list[str], fusion: bool = True
+) -> StagedCode:
+    """Python source of ``program`` returning the leaves ``outputs`` (staged values as :class:`Var`).
+
+    ``fusion``: arithmetic on large arrays evaluated by numexpr where it is installed
+    (:mod:`.fusion`); the result is the same bit for bit.
+    """
     w = _Writer()
     body: list[str] = []
     inputs = {v.name for v in program.inputs}
@@ -394,7 +402,14 @@ def generate(program: Program, outputs: list[Any], name: str, header: list[str])
     }
     live = _live_steps(Program(steps, program.inputs, program.types), outputs)
     live = _fold_negations(live, outputs, program.types)
+    if fusion:
+        live = fuse(live, outputs, program.types, np.geterr())
     _reuse_buffers(live, outputs, program.types)
+    pool = assign_buffers(live, outputs, program.types, REUSE_MIN_SIZE)
+    if pool:
+        names = ", ".join(f"_tmp{k}" for k in range(len(pool)))
+        sizes = ", ".join(f"{np.dtype(d).name} {s}" for s, d in pool)
+        body.append(f"    {names}, = {w.constant(BufferPool(pool), 'buffers')}()  # preallocated: {sizes}")
     open_err: dict[str, str] = {}
     guards = 0
     for step in live:
@@ -418,7 +433,8 @@ def generate(program: Program, outputs: list[Any], name: str, header: list[str])
             guards += 1
             continue
         targets = ", ".join(o.name for o in step.outs) + ("," if step.unpack and len(step.outs) == 1 else "")
-        comment = step.label + (f"; {step.context}" if step.context else "")
+        label = f'numexpr "{step.fn.expression}"' if type(step.fn) is Fused else step.label
+        comment = label + (f"; {step.context}" if step.context else "")
         body.append(f"{pad}{targets} = {w.call(step)}  # {comment}")
     returned = []
     for i, leaf in enumerate(outputs):

@@ -1,10 +1,10 @@
-"""The public finite-difference operators: derivative, grad, jacobian, directional (hessian: .hessian).
+"""The public finite-difference operators: derivative, grad, jacobian, directional, hessian.
 
 All of them cost O(N) evaluations of the function for N differentiated input
 elements (the Hessian O(N**2)), whatever the number of outputs: each input
 element is perturbed separately. Backpropagation gives the same gradient for a
 small constant multiple of one evaluation; finite differences are its referee,
-not its replacement.
+not its replacement. The Hessian is computed in :mod:`.second_differences`.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from .differences import LineResult, difference
 from .estimate import STATUS, Estimate
 from .evaluate import Evaluator
 from .executors import job_runner
-from .hessian import hessian
 from .inputs import Inputs
 from .line import Line, describe_direction, describe_element, describe_elementwise
 from .options import Options, Workers, complex_convention
+from .second_differences import hessian
 from .steps import StepUnderflowWarning, default_step, leaf_floor, representable_step
 
 __all__ = ["derivative", "directional", "grad", "hessian", "jacobian"]
@@ -32,7 +32,7 @@ __all__ = ["derivative", "directional", "grad", "hessian", "jacobian"]
 
 def _steps(
     inputs: Inputs, ev: Evaluator, opts: Options, step: Any, elementwise: bool = False
-) -> tuple[np.ndarray, tuple[np.ndarray, int]]:
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """The step unit of each flat input element (rounded to be exact), and the adaptive plan.
 
     In an elementwise derivative each element is its own problem, on its own
@@ -59,7 +59,11 @@ def _steps(
     for k, dt in enumerate(inputs.dtypes):
         sl = slice(inputs.starts[k], inputs.starts[k + 1])
         start = int(inputs.starts[k])
-        pieces.append(representable_step(x0[sl], h[sl], dt, lambda i, s=start: inputs.label(s + i)))
+
+        def label(i: int, s: int = start) -> str:
+            return inputs.label(s + i)
+
+        pieces.append(representable_step(x0[sl], h[sl], dt, label))
     return (np.concatenate(pieces) if pieces else h), plan
 
 
@@ -250,6 +254,7 @@ def grad(
     value = inputs.unflatten(jac[0], complex_as=convention)
     if not return_estimate:
         return value
+    assert err is not None  # _columns estimated the errors: return_estimate was passed on
     status, message = _summary(results, opts, jac[0], err[0])
     return Estimate(
         value, inputs.unflatten(err[0], dtype=np.float64, complex_as="error"), ev.count,
@@ -303,6 +308,7 @@ def jacobian(
     value = _split_outputs(ev, inputs, jac, convention)
     if not return_estimate:
         return value
+    assert err is not None  # _columns estimated the errors: return_estimate was passed on
     status, message = _summary(results, opts, jac, err)
     return Estimate(
         value, _split_outputs(ev, inputs, err, "error", np.float64), ev.count,

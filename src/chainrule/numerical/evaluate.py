@@ -13,9 +13,10 @@ serves them through :attr:`Evaluator.deferred`.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -27,6 +28,12 @@ __all__ = ["Evaluator", "NonFiniteError", "executor_for", "nonfinite_error"]
 
 class NonFiniteError(FloatingPointError):
     """The function returned NaN or infinity at a point a finite difference needed."""
+
+
+class DeferredValues(Protocol):
+    """Values computed elsewhere (by :mod:`.executors`, in rounds), looked up by point."""
+
+    def lookup(self, xs: Sequence[np.ndarray], moved: int | None = None) -> list[np.ndarray]: ...
 
 
 class Evaluator:
@@ -55,9 +62,12 @@ class Evaluator:
         self._input_eps: float | None = None
         # Set by .executors while it runs jobs in rounds: many() then answers from its
         # cache of values computed elsewhere, or asks for the missing points.
-        self.deferred: Any = None
+        self.deferred: DeferredValues | None = None
+        start = time.perf_counter()
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             out = self._call(inputs.x0)
+        #: How long the base evaluation took: .executors sizes its tasks by it.
+        self.seconds0 = time.perf_counter() - start
         self.count = 1
         leaves, self.out_def = tree_flatten(out)
         _check_numeric(f, out, leaves)

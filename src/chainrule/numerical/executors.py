@@ -4,13 +4,30 @@ A finite-difference operator is a set of independent *jobs* (a column of the
 Jacobian, an entry of the Hessian, one line for ``derivative``), each asking
 the :class:`~.evaluate.Evaluator` for the function's values at a few points,
 in steps whose next points may depend on earlier values (a one-sided
-fallback, the adaptive method's next level). :func:`map_batched` runs all
-jobs in *rounds*: each round re-runs every unfinished job on the client
-against a cache of the values known so far; a job that asks for an unknown
-point stops, and the round's unknown points of all jobs are evaluated on the
-executor, many points per task. The jobs are deterministic functions of the
-values, so every job ends with the same result, the same error and the same
-number of evaluations as in a serial run, bit for bit.
+fallback, the adaptive method's next level). The jobs reach the executor in
+one of two ways:
+
+* **Jobs shipped whole** (:func:`map_jobs`), when there are many more jobs
+  than workers (a gradient, a Jacobian, a Hessian): each task runs a
+  contiguous slice of the jobs on the worker, with the worker's copy of the
+  function, and returns their results. The client's work is per task, not
+  per point, so that even a function that takes 0.1 ms gains from workers.
+  Tasks are sized from the time of the base evaluation (about
+  ``TASK_SECONDS`` of evaluations each, at least ``TASKS_PER_WORKER`` per
+  worker): long enough to amortize a task's overhead, short enough for a
+  progress bar and for balancing.
+* **Points shipped in rounds** (:func:`map_batched`), when there are few jobs
+  (a derivative along one line, a directional derivative, a small
+  Hessian), on a thread pool, or when the jobs cannot be pickled: each round
+  re-runs every unfinished job on the client against a cache of the values
+  known so far; a job that asks for an unknown point stops, and the round's
+  unknown points of all jobs are evaluated on the executor, many points per
+  task.
+
+Either way the jobs are deterministic functions of the values, computed by
+the same code, so every job ends with the same result, the same error and
+the same number of evaluations as in a serial run, bit for bit; the first
+job (in order) to fail raises, as in a serial run.
 
 The function and its arguments are pickled once per call (with cloudpickle
 where installed, so lambdas and closures travel) and unpickled once per
@@ -26,6 +43,7 @@ from __future__ import annotations
 import itertools
 import os
 import pickle
+import threading
 import traceback
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -37,13 +55,19 @@ import numpy as np
 
 from .evaluate import Evaluator, executor_for, map_ordered
 
-__all__ = ["EvaluationError", "as_executor", "job_runner", "map_batched", "with_progress"]
+__all__ = ["EvaluationError", "as_executor", "job_runner", "map_batched", "map_jobs", "with_progress"]
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 #: Tasks per worker in each round: more than one balances uneven evaluation times.
 TASKS_PER_WORKER = 2
+#: Jobs are shipped whole when there are at least this many per worker (else their points are).
+JOBS_PER_WORKER = 4
+#: Seconds of evaluations per task when jobs are shipped whole (estimated from the base point).
+TASK_SECONDS = 0.25
+#: At most this many tasks per worker when jobs are shipped whole (each carries the function).
+MAX_TASKS_PER_WORKER = 32
 
 
 class EvaluationError(RuntimeError):
@@ -96,8 +120,7 @@ class _Reporting(Executor):
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         future = self.inner.submit(fn, *args, **kwargs)
-        k = len(args[-1]) if fn is evaluate_batch else 0
-        future.add_done_callback(lambda _: self.on_done(k))
+        future.add_done_callback(lambda done: self.on_done(_evaluations(fn, args, done)))
         return future
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
@@ -123,6 +146,15 @@ def with_progress(executor: Any, on_done: Callable[[int], None]) -> Executor:
     return _Reporting(as_executor(executor), on_done)
 
 
+def _evaluations(fn: Callable[..., Any], args: tuple[Any, ...], done: Any) -> int:
+    """The evaluations a finished task did (for progress): its batch, or its jobs' count."""
+    if fn is evaluate_batch:
+        return len(args[-1])
+    if fn is run_jobs and not done.cancelled() and done.exception() is None:
+        return int(done.result().evaluations)
+    return 0
+
+
 def _unwrapped(executor: Executor) -> Executor:
     while isinstance(executor, _Reporting):
         executor = executor.inner
@@ -135,7 +167,7 @@ def parallelism(executor: Executor) -> int:
     client = getattr(executor, "_client", None)
     if client is not None and callable(getattr(client, "nthreads", None)):
         try:
-            return max(1, sum(client.nthreads().values()))
+            return max(1, int(sum(client.nthreads().values())))
         except Exception:  # a client that cannot answer now: guess
             return os.cpu_count() or 1
     return max(1, int(getattr(executor, "_max_workers", None) or os.cpu_count() or 1))
@@ -145,15 +177,15 @@ def parallelism(executor: Executor) -> int:
 
 
 class Failure(NamedTuple):
-    """What a task returns when the function raised at point ``index`` of its batch."""
+    """What a task returns when the function raised at point ``position`` of its batch."""
 
-    index: int
+    position: int  # -1: the vectorized call over the whole batch
     type_name: str
     message: str
     traceback: str
 
 
-_LOADED: dict[str, Evaluator] = {}
+_LOADED: dict[str, Any] = {}  # token -> the unpickled evaluator (or evaluator and job)
 
 
 def evaluate_batch(token: str, payload: Evaluator | bytes, batch: Packed) -> list[np.ndarray] | Failure:
@@ -176,13 +208,106 @@ def evaluate_batch(token: str, payload: Evaluator | bytes, batch: Packed) -> lis
             return ev.compute(points)
         except Exception as exc:
             return Failure(-1, type(exc).__name__, str(exc), traceback.format_exc())
-    out = []
+    out: list[np.ndarray] = []
     for i, x in enumerate(points):
         try:
             out.extend(ev.compute([x]))
         except Exception as exc:
             return Failure(i, type(exc).__name__, str(exc), traceback.format_exc())
     return out
+
+
+class Failed(NamedTuple):
+    """The function raised on a worker while a shipped job evaluated it at the point ``where``."""
+
+    where: str
+    type_name: str
+    message: str
+    traceback: str
+
+
+class _Raised(BaseException):
+    """Carries a :class:`Failed` out of a job (a BaseException: no ``except Exception`` swallows it)."""
+
+    def __init__(self, failed: Failed):
+        super().__init__(failed.message)
+        self.failed = failed
+
+
+class _HereAndCounted:
+    """A worker's :attr:`Evaluator.deferred` for shipped jobs: evaluates here, counts, names failures.
+
+    The count is per thread: a worker with several threads may run two tasks of one call at once.
+    """
+
+    def __init__(self, ev: Evaluator):
+        self.ev = ev
+        self.local = threading.local()
+
+    @property
+    def count(self) -> int:
+        return int(getattr(self.local, "count", 0))
+
+    @count.setter
+    def count(self, value: int) -> None:
+        self.local.count = value
+
+    def lookup(self, xs: Sequence[np.ndarray], moved: int | None = None) -> list[np.ndarray]:
+        ev = self.ev
+        # The serial evaluator's calls, exactly: one stacked call (vectorized) or one call per point.
+        groups = [list(xs)] if ev.vectorized else [[x] for x in xs]
+        out: list[np.ndarray] = []
+        for group in groups:
+            try:
+                out.extend(ev.compute(group))
+            except Exception as exc:
+                where = (describe_point(ev, group[0]) if len(group) == 1
+                         else "a batch of points (vectorized call)")  # fmt: skip
+                raise _Raised(Failed(where, type(exc).__name__, str(exc), traceback.format_exc())) from None
+            self.count += len(group)
+        return out
+
+
+class JobsDone(NamedTuple):
+    """What a task of shipped jobs returns: the results of its jobs up to the first failure.
+
+    ``failure`` is ``(position in the task's slice, Failed or the job's own exception)``.
+    """
+
+    results: list[Any]
+    evaluations: int
+    failure: tuple[int, Failed | BaseException] | None
+
+
+def run_jobs(token: str, payload: bytes, items: Sequence[Any]) -> JobsDone:
+    """``[job(i) for i in items]`` on a worker (a task of :func:`map_jobs`), up to the first failure."""
+    loaded = _LOADED.get(token)
+    if loaded is None:
+        ev, job = pickle.loads(payload)
+        ev.deferred = _HereAndCounted(ev)
+        _LOADED.clear()
+        _LOADED[token] = loaded = (ev, job)
+    ev, job = loaded
+    here: _HereAndCounted = ev.deferred
+    here.count = 0
+    results = []
+    for k, item in enumerate(items):
+        try:
+            results.append(job(item))
+        except _Raised as raised:
+            return JobsDone(results, here.count, (k, raised.failed))
+        except Exception as exc:
+            return JobsDone(results, here.count, (k, _portable(exc)))
+    return JobsDone(results, here.count, None)
+
+
+def _portable(exc: Exception) -> BaseException:
+    """``exc`` if it survives pickling (to reach the client as raised), else a RuntimeError saying it."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
 
 
 # -- the client's side ------------------------------------------------------------------
@@ -197,18 +322,18 @@ class Point(NamedTuple):
 
     ``dtype`` is the point's (complex for a complex step); the other elements
     equal ``x0`` cast to it, bit for bit. A point that moves more than a
-    quarter of the elements travels whole (``index`` is None). A Jacobian
+    quarter of the elements travels whole (``moved`` is None). A Jacobian
     column's point is then two numbers, not N: a round's payload grows as
     O(N), not O(N**2).
     """
 
     dtype: str
-    index: np.ndarray | None
+    moved: np.ndarray | None  # not ``index``: that would hide tuple.index
     values: np.ndarray
 
     @property
     def key(self) -> tuple[str, bytes | None, bytes]:
-        return self.dtype, None if self.index is None else self.index.tobytes(), self.values.tobytes()
+        return self.dtype, None if self.moved is None else self.moved.tobytes(), self.values.tobytes()
 
 
 class Encoder:
@@ -227,14 +352,14 @@ class Encoder:
             index = np.zeros(0, dtype=np.intp) if same else np.array([moved], dtype=np.intp)
             return Point(x.dtype.str, index, x[index])
         if x.dtype == x0.dtype:
-            moved = x != x0
-            moved[self.zeros] |= np.signbit(x[self.zeros]) != self.negative_zeros
+            changed = x != x0
+            changed[self.zeros] |= np.signbit(x[self.zeros]) != self.negative_zeros
         else:  # a complex step, or a wider dtype: compare with x0 cast (imaginary parts +0.0)
             base = x0.astype(x.dtype)
-            moved = (x != base) | (np.signbit(np.real(x)) != np.signbit(np.real(base)))
+            changed = (x != base) | (np.signbit(np.real(x)) != np.signbit(np.real(base)))
             if np.iscomplexobj(x):
-                moved |= np.signbit(np.imag(x)) != np.signbit(np.imag(base))
-        index = np.flatnonzero(moved)
+                changed |= np.signbit(np.imag(x)) != np.signbit(np.imag(base))
+        index = np.flatnonzero(changed)
         if 4 * index.size > x.size:
             return Point(x.dtype.str, None, np.ascontiguousarray(x))
         return Point(x.dtype.str, index, x[index])
@@ -242,10 +367,10 @@ class Encoder:
 
 def decode(p: Point, x0: np.ndarray) -> np.ndarray:
     """The point ``p`` encodes, bit for bit."""
-    if p.index is None:
+    if p.moved is None:
         return p.values
     x = x0.astype(np.dtype(p.dtype))  # a copy, also when the dtype is x0's
-    x[p.index] = p.values
+    x[p.moved] = p.values
     return x
 
 
@@ -255,7 +380,7 @@ class Packed(NamedTuple):
     dtypes: tuple[str, ...]
     kinds: np.ndarray  # per point: its dtype's position in ``dtypes``
     sizes: np.ndarray  # per point: the number of moved elements, -1 for a whole point
-    index: np.ndarray
+    moved: np.ndarray  # the moved elements of every point, one after the other
     values: np.ndarray  # every point's values, in a dtype that holds them all exactly
 
     def __len__(self) -> int:
@@ -266,8 +391,8 @@ def pack(points: Sequence[Point]) -> Packed:
     dtypes = tuple(dict.fromkeys(p.dtype for p in points))
     common = np.result_type(*[np.dtype(d) for d in dtypes])
     kinds = np.array([dtypes.index(p.dtype) for p in points], dtype=np.int64)
-    sizes = np.array([-1 if p.index is None else p.index.size for p in points], dtype=np.int64)
-    index = np.concatenate([p.index for p in points if p.index is not None] or [np.zeros(0, np.int64)])
+    sizes = np.array([-1 if p.moved is None else p.moved.size for p in points], dtype=np.int64)
+    index = np.concatenate([p.moved for p in points if p.moved is not None] or [np.zeros(0, np.int64)])
     values = np.concatenate([p.values.astype(common) for p in points])
     return Packed(dtypes, kinds, sizes, index.astype(np.int64), values)
 
@@ -285,7 +410,7 @@ def unpack(packed: Packed, x0: np.ndarray) -> list[np.ndarray]:
         if size < 0:
             points.append(values)
         else:
-            points.append(decode(Point(dtype.str, packed.index[at : at + size], values), x0))
+            points.append(decode(Point(dtype.str, packed.moved[at : at + size], values), x0))
             at += size
     return points
 
@@ -398,13 +523,17 @@ class _Round:
 
     def _error(self, out: Failure, points: list[Point]) -> EvaluationError:
         ev = self.ev
-        where = (describe_point(ev, decode(points[out.index], ev.inputs.x0)) if out.index >= 0
+        where = (describe_point(ev, decode(points[out.position], ev.inputs.x0)) if out.position >= 0
                  else "a batch of points (vectorized call)")  # fmt: skip
-        return EvaluationError(
-            f"{_name(ev.f)} raised {out.type_name}: {out.message}\n  on a worker, at {where}.\n"
-            f"  The worker's traceback:\n{out.traceback}",
-            where, out.type_name, out.traceback,
-        )  # fmt: skip
+        return _evaluation_error(ev, Failed(where, out.type_name, out.message, out.traceback))
+
+
+def _evaluation_error(ev: Evaluator, failed: Failed) -> EvaluationError:
+    return EvaluationError(
+        f"{_name(ev.f)} raised {failed.type_name}: {failed.message}\n  on a worker, at {failed.where}.\n"
+        f"  The worker's traceback:\n{failed.traceback}",
+        failed.where, failed.type_name, failed.traceback,
+    )  # fmt: skip
 
 
 def map_batched(
@@ -469,6 +598,102 @@ def map_batched(
     return [results[k] for k in range(len(todo))]
 
 
+def _jobs_payload(ev: Evaluator, job: Callable[[Any], Any]) -> bytes | None:
+    """``(ev, job)`` pickled by cloudpickle, or None when it cannot be (then points are shipped)."""
+    try:
+        import cloudpickle
+    except ImportError:  # a job is a closure: only cloudpickle sends it
+        return None
+    try:
+        return cloudpickle.dumps((ev, job))  # type: ignore[no-any-return]
+    except Exception:  # something unpicklable among the job's variables: ship points instead
+        return None
+
+
+def task_slices(ev: Evaluator, jobs: int, workers: int) -> list[tuple[int, int]]:
+    """Contiguous slices of the jobs, one per task, of about ``TASK_SECONDS`` of evaluations each.
+
+    A job costs at least two evaluations (a central difference); the base
+    evaluation's time stands for each. At least ``TASKS_PER_WORKER`` tasks per
+    worker (balance), at most ``MAX_TASKS_PER_WORKER`` (each carries the
+    function) and one job per task.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from chainrule.numerical.evaluate import Evaluator
+    >>> from chainrule.numerical.inputs import Inputs
+    >>> f = lambda x: np.sum(x ** 2)
+    >>> ev = Evaluator(f, Inputs(f, (np.ones(3),), 0, True))
+    >>> ev.seconds0 = 0.01  # 10 ms per evaluation: 20 ms per job, 12.5 jobs per 0.25 s task
+    >>> [b - a for a, b in task_slices(ev, 100, 2)]
+    [12, 13, 13, 12, 12, 13, 13, 12]
+    >>> len(task_slices(ev, 10, 2)), len(task_slices(ev, 100_000, 2))
+    (4, 64)
+    """
+    by_time = int(jobs * 2.0 * ev.seconds0 / TASK_SECONDS)
+    tasks = max(1, min(jobs, max(TASKS_PER_WORKER * workers, min(by_time, MAX_TASKS_PER_WORKER * workers))))
+    bounds = np.linspace(0, jobs, tasks + 1).round().astype(int).tolist()
+    return [(a, b) for a, b in itertools.pairwise(bounds) if b > a]
+
+
+def map_jobs(ev: Evaluator, executor: Executor, job: Callable[[T], R], items: Iterable[T]) -> list[R] | None:
+    """``[job(i) for i in items]`` with the jobs themselves run on the executor, or None where unsuited.
+
+    None (the caller then ships points: :func:`map_batched`) on a thread
+    pool (it shares the client's memory: no pickling to save), with fewer
+    than ``JOBS_PER_WORKER`` jobs per worker, or when the jobs cannot be
+    pickled. The first job (in ``items`` order) to raise raises here, as in a
+    serial run; an evaluation that raised on a worker raises
+    :class:`EvaluationError` naming its point.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from concurrent.futures import ThreadPoolExecutor
+    >>> from chainrule.numerical.evaluate import Evaluator
+    >>> from chainrule.numerical.inputs import Inputs
+    >>> f = lambda x: np.sum(x ** 2)
+    >>> ev = Evaluator(f, Inputs(f, (np.array([1.0, 2.0]),), 0, True))
+    >>> with ThreadPoolExecutor(2) as pool:  # threads: points are shipped instead
+    ...     map_jobs(ev, pool, lambda i: float(ev(ev.inputs.x0 + i)[0]), [1.0, 2.0]) is None
+    True
+    """
+    todo = list(items)
+    workers = parallelism(executor)
+    if isinstance(_unwrapped(executor), ThreadPoolExecutor) or len(todo) < JOBS_PER_WORKER * workers:
+        return None
+    payload = _jobs_payload(ev, job)
+    if payload is None:
+        return None
+    token = uuid.uuid4().hex
+    futures = {executor.submit(run_jobs, token, payload, todo[a:b]): a
+               for a, b in task_slices(ev, len(todo), workers)}  # fmt: skip
+    results: list[Any] = [None] * len(todo)
+    failures: list[tuple[int, Failed | BaseException]] = []
+    try:
+        for fut in as_completed(futures):
+            if fut.cancelled():
+                continue
+            done: JobsDone = fut.result()  # a lost worker's task was re-run by Dask; other errors raise
+            start = futures[fut]
+            results[start : start + len(done.results)] = done.results
+            ev.count += done.evaluations
+            if done.failure is not None:
+                first = start + done.failure[0]
+                failures.append((first, done.failure[1]))
+                for other, at in futures.items():  # a serial run would not reach the later jobs
+                    if at > first:
+                        other.cancel()
+    finally:
+        for fut in futures:
+            fut.cancel()
+    if failures:
+        _, failure = min(failures, key=lambda pair: pair[0])
+        raise _evaluation_error(ev, failure) if isinstance(failure, Failed) else failure
+    return results
+
+
 class JobRunner:
     """Runs a list of jobs: on a thread pool (``workers=``), in batches (``executor=``), or in turn.
 
@@ -483,7 +708,9 @@ class JobRunner:
 
     def __call__(self, job: Callable[[T], R], items: Iterable[T]) -> list[R]:
         if self.executor is not None:
-            return map_batched(self.ev, self.executor, job, items)
+            items = list(items)
+            shipped = map_jobs(self.ev, self.executor, job, items)
+            return shipped if shipped is not None else map_batched(self.ev, self.executor, job, items)
         items = list(items)
         if len(items) == 1:
             return [job(items[0])]  # its points, not the one job, go to the pool

@@ -26,6 +26,13 @@ def arg_name(f: Callable[..., Any], argnum: int) -> str:
 
 
 def _float_leaf(x: Any, where: str, allow_complex: bool = True) -> np.ndarray:
+    if callable(getattr(x, "__dask_graph__", None)):  # np.asarray would compute it, whatever its size
+        raise TypeError(
+            f"{where} is a Dask array; finite differences perturb NumPy arrays (one evaluation per "
+            "element, each with a whole copy). Pass x.compute() if it fits in memory; Dask data that "
+            "is not differentiated can stay lazy (leave it out of argnums), and a loss over Dask data "
+            "has its gradient from chainrule.distributed.dask_value_and_grad."
+        )
     if isinstance(x, bool | np.bool_ | int | np.integer):
         raise TypeError(
             f"{where} is an integer or boolean ({x!r}); finite differences need floating-point "

@@ -69,10 +69,11 @@ class Line:
 
     def point(self, t: Any) -> np.ndarray:
         if self.element is not None and not isinstance(t, complex):
-            x = self.x0.copy()  # one input moves: no full multiply-add
+            x: np.ndarray = self.x0.copy()  # one input moves: no full multiply-add
             x[self.element] += t * self.direction[self.element]
             return x
-        return self.x0 + t * self.direction
+        moved: np.ndarray = self.x0 + t * self.direction
+        return moved
 
     def values(self, ts: Sequence[Any]) -> list[np.ndarray]:
         """The flat outputs at each ``t`` (non-finite values kept)."""

@@ -92,9 +92,11 @@ def default_step(
     """
     scale = scale_of(x, floor)
     if method == "complex":
-        return COMPLEX_STEP * scale
+        complex_step: np.ndarray = COMPLEX_STEP * scale
+        return complex_step
     eps = float(np.finfo(dtype).eps) if eps is None else eps
-    return eps ** (1.0 / (n + method_accuracy(method, accuracy))) * scale
+    step: np.ndarray = eps ** (1.0 / (n + method_accuracy(method, accuracy))) * scale
+    return step
 
 
 def representable_step(
@@ -110,7 +112,7 @@ def representable_step(
     """
     x = np.asarray(x, dtype=dtype)
     h = np.asarray(h, dtype=np.float64)
-    taken = ((x + h.astype(dtype)) - x).astype(np.float64)
+    taken: np.ndarray = ((x + h.astype(dtype)) - x).astype(np.float64)
     zero = np.flatnonzero(taken == 0)
     if zero.size:
         i = int(zero[0])

@@ -12,6 +12,8 @@ and never asks where it came from (backprop, finite differences, a formula).
 - :func:`minimize`: the loop, with ``gradient="backprop" | "numerical" | callable``.
 - :func:`minimize_scipy`: ``scipy.optimize.minimize`` on pytrees with exact
   gradients and Hessian-vector products.
+- :mod:`chainrule.optim.loops`: HIPS autograd's loops, ``adam(grad, x0, callback,
+  num_iters, step_size)``, ``sgd`` and ``rmsprop``, for code ported from autograd.
 
 Examples
 --------
@@ -26,6 +28,7 @@ Examples
 (True, array([1., 1.]))
 """
 
+from . import loops
 from .aliases import adagrad, adam, adamw, lion, momentum, nesterov, rmsprop, sgd
 from .base import (
     EmptyState,
@@ -35,9 +38,9 @@ from .base import (
     chain,
     tree_global_norm,
 )
-from .lbfgs import LbfgsState, lbfgs
 from .linesearch import LineSearchResult, strong_wolfe
-from .minimize import minimize
+from .minimization import minimize
+from .quasi_newton import LbfgsState, lbfgs
 from .result import History, OptimizeResult
 from .schedules import (
     Schedule,
@@ -102,6 +105,7 @@ __all__ = [
     "join_schedules",
     "lbfgs",
     "linear_schedule",
+    "loops",
     "lion",
     "minimize",
     "minimize_scipy",

@@ -5,12 +5,14 @@ Each module imports :mod:`chainrule.extend` only (and sibling rule modules).
 
 from . import (
     casting,
+    complex_values,
     construction,
     counting,
     cumulative,
     decompositions,
     differences,
     elementwise,
+    identity_like,
     indexing,
     joining,
     linalg,
@@ -36,12 +38,14 @@ else:
 
 __all__ = [
     "casting",
+    "complex_values",
     "construction",
     "counting",
     "cumulative",
     "decompositions",
     "differences",
     "elementwise",
+    "identity_like",
     "indexing",
     "joining",
     "linalg",

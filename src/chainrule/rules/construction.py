@@ -233,7 +233,7 @@ def _piecewise(x: Any, condlist: Any, funclist: Any, *args: Any, **kw: Any) -> A
         raise ValueError(
             f"with {len(conds)} condition(s), either {len(conds)} or {len(conds) + 1} functions are expected"
         )
-    y = np.zeros(px.shape, px.dtype)
+    y: np.ndarray | Tracer = np.zeros(px.shape, px.dtype)  # traced once a traced value is set
     for cond, func in zip(conds, funclist):
         cond = np.broadcast_to(cond, px.shape)
         if not callable(func):
@@ -244,7 +244,7 @@ def _piecewise(x: Any, condlist: Any, funclist: Any, *args: Any, **kw: Any) -> A
             value = func(x[cond], *args, **kw)
         y = (
             at(y)[cond].set(value)
-            if contains_tracer(value) or type(y) is Tracer
+            if contains_tracer(value) or isinstance(y, Tracer)
             else _plain_set(y, cond, value)
         )
     return y

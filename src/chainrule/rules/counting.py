@@ -43,7 +43,8 @@ def _unique(
 ) -> Any:
     ar = as_traced_array(ar)
     refuse_complex("numpy.unique", ar)
-    plain = np.unique(
+    # The flags are bools here; NumPy's stubs overload unique on their literal values only.
+    plain = np.unique(  # type: ignore[call-overload]
         primal(ar),
         return_index=True,
         return_inverse=return_inverse,
@@ -92,7 +93,7 @@ def _bin_of(a: np.ndarray, edges: np.ndarray) -> np.ndarray:
     idx = np.searchsorted(edges, a, side="right") - 1
     idx[a == edges[-1]] = len(edges) - 2
     idx[(a < edges[0]) | (a > edges[-1])] = -1
-    return idx  # type: ignore[no-any-return]
+    return idx
 
 
 def _edges(a: Any, bins: Any, range: Any, plain_edges: np.ndarray) -> Any:

@@ -52,7 +52,7 @@ def _diff(a: Any, n: Any = 1, axis: Any = -1, prepend: Any = _MISSING, append: A
     if np.ndim(a) == 0:
         raise ValueError("diff requires input that is at least one dimensional")
     axis = axis_index(axis, np.ndim(a))
-    parts = []
+    parts: list[Any] = []  # per side, the traced array to join, or None
     for extra in (prepend, append):
         if extra is _MISSING:
             parts.append(None)

@@ -74,7 +74,7 @@ defjvp(np.square, lambda t, ans, x: t * (2.0 * x))
 defvjp(np.sqrt, lambda ans, x: lambda g: masked_quotient(0.5 * g, ans))
 defjvp(np.sqrt, lambda t, ans, x: t * (0.5 / ans))
 defelementwise(np.cbrt, lambda ans: 1.0 / (3.0 * ans * ans), masked=True)
-defelementwise(np.absolute, lambda x: np.sign(x))
+# np.absolute: in complex_values.py (its rule for complex arguments is not the sign)
 # copysign(x, y) = |x| with the sign of y; y only chooses a sign (derivative 0).
 defelementwise(np.copysign, lambda x, y: np.copysign(1.0, x) * np.copysign(1.0, y), None)
 defelementwise(np.fabs, lambda x: np.sign(x))
@@ -271,8 +271,9 @@ defelementwise(np.sinc, lambda x: _sinc_d(x))
 defelementwise(np.heaviside, None, lambda x1, x2: np.where(primal(x1) == 0, 1.0, 0.0))
 
 # -- no derivative: these return plain arrays ----------------------------------
+defnondiff(np.sign, real_only=True)  # sign(z) = z / |z| for complex z
 defnondiff(
-    np.sign, np.floor, np.ceil, np.trunc, np.rint, np.floor_divide,
+    np.floor, np.ceil, np.trunc, np.rint, np.floor_divide,
     np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.not_equal,
     np.logical_and, np.logical_or, np.logical_xor, np.logical_not,
     np.isnan, np.isinf, np.isfinite, np.signbit, np.spacing,

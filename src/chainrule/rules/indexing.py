@@ -14,7 +14,7 @@ of the k-th sorted entry goes to the k-th of them in their original order.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -89,7 +89,9 @@ def _sort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, *, stable
     return _take_along_axis(a, perm, axis)
 
 
-def _partition(a: Any, kth: Any, axis: Any = -1, kind: str = "introselect", order: Any = None) -> Any:
+def _partition(
+    a: Any, kth: Any, axis: Any = -1, kind: Literal["introselect"] = "introselect", order: Any = None
+) -> Any:
     if order is not None:
         raise unsupported(np.partition, " with order= (structured arrays)")
     if axis is None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import operator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -178,12 +179,15 @@ def _split_slices(n: int, indices_or_sections: Any, equal: bool) -> list[slice]:
     return [slice(lo, hi) for lo, hi in itertools.pairwise(bounds)]
 
 
-def _splitter(equal: bool) -> Any:
+def _splitter(equal: bool) -> Callable[..., list[Any]]:
     def split(ary: Any, indices_or_sections: Any, axis: Any = 0) -> list[Any]:
         indices_or_sections = plain_ints("numpy.split", "indices_or_sections", indices_or_sections)
         axis = axis_index(axis, np.ndim(ary))
         lead = (slice(None),) * axis
-        return [ary[(*lead, s)] for s in _split_slices(np.shape(ary)[axis], indices_or_sections, equal)]
+        # The index tuples are built outside the subscript: mypy reads ``a[(*lead, s)]`` as the
+        # Python 3.11 syntax ``a[*lead, s]``.
+        indices = [(*lead, s) for s in _split_slices(np.shape(ary)[axis], indices_or_sections, equal)]
+        return [ary[index] for index in indices]
 
     return split
 
@@ -213,7 +217,8 @@ def _dsplit(ary: Any, indices_or_sections: Any) -> list[Any]:
 def _unstack(x: Any, /, *, axis: int = 0) -> tuple[Any, ...]:
     axis = axis_index(axis, np.ndim(x))
     lead = (slice(None),) * axis
-    return tuple(x[(*lead, i)] for i in range(np.shape(x)[axis]))
+    indices = [(*lead, i) for i in range(np.shape(x)[axis])]  # outside the subscript: see _splitter
+    return tuple(x[index] for index in indices)
 
 
 register_function(np.split, _split)

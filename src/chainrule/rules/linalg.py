@@ -245,6 +245,7 @@ def _svd_plain(x: Any, kind: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _spectral_weights(s: np.ndarray, kind: Any, shape: tuple[int, ...]) -> np.ndarray:
     """The weights c with gradient ``U diag(c) V^T`` (see the module docstring)."""
     smax = s[..., :1]
+    c: np.ndarray
     if kind == "nuc":
         tol = smax * (max(shape[-2:]) * np.finfo(s.dtype).eps)
         c = (s > tol).astype(s.dtype)

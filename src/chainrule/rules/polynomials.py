@@ -81,7 +81,8 @@ def _polyfit(x: Any, y: Any, deg: Any, rcond: Any = None, full: bool = False, w:
             "(np.linalg.solve(V.T @ V, V.T @ y) with V = np.vander(x, deg + 1))."
         )
     if type(y) is not Tracer:
-        return np.polyfit(x, y, deg, rcond, full, w, cov)
+        # full is a bool here; NumPy's stubs overload polyfit on its literal values only.
+        return np.polyfit(x, y, deg, rcond, full, w, cov)  # type: ignore[call-overload]
     if full or cov:
         raise UnsupportedOperationError(
             "numpy.polyfit(..., full=True / cov=...) is not supported for a traced y"
@@ -148,7 +149,7 @@ def _i1_series(x: np.ndarray) -> np.ndarray:
     half = x / 2.0
     sq = half * half
     term = half.copy()
-    total = term.copy()
+    total: np.ndarray = term.copy()
     k = 0
     with np.errstate(over="ignore", invalid="ignore"):
         while True:

@@ -274,8 +274,8 @@ def _tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
         axes_b = list(range(n))
     else:
         axes_a, axes_b = axes
-        axes_a = [axes_a] if isinstance(axes_a, int | np.integer) else list(axes_a)
-        axes_b = [axes_b] if isinstance(axes_b, int | np.integer) else list(axes_b)
+        axes_a = [int(axes_a)] if isinstance(axes_a, int | np.integer) else list(axes_a)
+        axes_b = [int(axes_b)] if isinstance(axes_b, int | np.integer) else list(axes_b)
     if len(axes_a) != len(axes_b):
         raise ValueError("numpy.tensordot: shape-mismatch for sum (axes of different lengths)")
     axes_a = [int(ax) % max(a_nd, 1) for ax in axes_a]

@@ -337,10 +337,10 @@ def _average(
         avg = np.sum(np.multiply(a, weights), axis=axis, keepdims=keepdims) / scale
     if not returned:
         return avg
-    if weights is None:
-        scale = np.full(np.shape(avg), scale, dtype=np.result_type(avg))
-    elif np.shape(scale) != np.shape(avg):
-        scale = np.broadcast_to(scale, np.shape(avg))
+    if weights is None:  # scale is the count
+        return avg, np.full(np.shape(avg), scale, dtype=np.result_type(avg))
+    if np.shape(scale) != np.shape(avg):
+        return avg, np.broadcast_to(scale, np.shape(avg))
     return avg, scale
 
 

@@ -18,9 +18,8 @@ are in :mod:`chainrule.rules.indexing`.
 
 Subgradients:
 
-* ``np.real``/``np.conjugate`` of a real array are the identity and
-  ``np.imag`` of it is a constant (plain) array of zeros; complex values are
-  refused.
+* ``np.conjugate`` of a real array is the identity; ``np.real``, ``np.imag``
+  and ``np.angle`` are in :mod:`chainrule.rules.complex_values`.
 
 Forward rules of the functions that join several arrays (``concatenate``,
 ``stack``) place each argument's tangent among zeros, one output-sized array
@@ -30,7 +29,7 @@ per traced argument.
 from __future__ import annotations
 
 import operator
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -49,7 +48,6 @@ from ..extend import (
     raw_array,
     register_function,
     unbroadcast,
-    unsupported,
 )
 
 __all__ = [
@@ -71,14 +69,17 @@ def _cast_like(g: Any, dtype: Any) -> Any:
 
 
 # -- reshape and friends ------------------------------------------------------------
-def _reshape_impl(a: Any, shape: Any, order: str = "C") -> Any:
+Order = Literal["C", "F"]  # the orders a reshape primitive is applied with (after _resolve_order)
+
+
+def _reshape_impl(a: Any, shape: Any, order: Order = "C") -> Any:
     return np.reshape(a, shape, order=order)
 
 
 reshape_p = Primitive("numpy.reshape", _reshape_impl)
 
 
-def _reshape_vjp(ans: Any, a: Any, shape: Any, order: str = "C") -> Any:
+def _reshape_vjp(ans: Any, a: Any, shape: Any, order: Order = "C") -> Any:
     in_shape = np.shape(a)
     return lambda g: np.reshape(g, in_shape, order=order)
 
@@ -86,16 +87,18 @@ def _reshape_vjp(ans: Any, a: Any, shape: Any, order: str = "C") -> Any:
 deflinear(reshape_p, _reshape_vjp)
 
 
-def _resolve_order(a: Any, order: str | None) -> str:
+def _resolve_order(a: Any, order: str | None) -> Order:
     """``'A'`` reads like the memory layout of ``a``: fixed once, so the cotangent reads alike."""
     if order is None:
         return "C"
     if order == "A":
         flags = raw_array(a).flags
         return "F" if flags.f_contiguous and not flags.c_contiguous else "C"
-    if order not in ("C", "F"):
-        raise ValueError(f"order must be one of 'C', 'F', 'A' (got {order!r})")
-    return order
+    if order == "C":
+        return "C"
+    if order == "F":
+        return "F"
+    raise ValueError(f"order must be one of 'C', 'F', 'A' (got {order!r})")
 
 
 def _shape_arg(shape: Any) -> tuple[int, ...]:
@@ -356,7 +359,8 @@ defvjp(pad_p, _pad_vjp)
 defjvp(pad_p, lambda t, ans, array, pad_width, constant_values=0: np.pad(t, pad_width))
 
 # Modes that only copy elements: along each axis, output i reads input index[i].
-_GATHER_MODES = ("edge", "wrap", "reflect", "symmetric")
+GatherMode = Literal["edge", "wrap", "reflect", "symmetric"]
+_GATHER_MODES: dict[str, GatherMode] = {m: m for m in ("edge", "wrap", "reflect", "symmetric")}
 
 
 def _pad_pairs(pad_width: Any, ndim: int) -> tuple[tuple[int, int], ...]:
@@ -392,15 +396,16 @@ def _pad(array: Any, pad_width: Any, mode: Any = "constant", **kwargs: Any) -> A
         dtype = np.result_type(primal(array))
         inside = np.pad(np.zeros(np.shape(array), dtype=dtype), pairs, constant_values=1.0)
         return pad_p(array, pairs, 0) + astype(value, dtype) * inside
-    if isinstance(mode, str) and mode in _GATHER_MODES:
-        if mode in ("reflect", "symmetric") and kwargs.get("reflect_type", "even") != "even":
+    gather = _GATHER_MODES.get(mode) if isinstance(mode, str) else None
+    if gather is not None:
+        if gather in ("reflect", "symmetric") and kwargs.get("reflect_type", "even") != "even":
             raise UnsupportedOperationError(
-                f"chainrule has no derivative rule for numpy.pad(mode={mode!r}, reflect_type='odd')."
+                f"chainrule has no derivative rule for numpy.pad(mode={gather!r}, reflect_type='odd')."
             )
         out = array
         for ax, pair in enumerate(pairs):
             if pair != (0, 0):
-                index = np.pad(np.arange(np.shape(array)[ax]), pair, mode=mode, **kwargs)
+                index = np.pad(np.arange(np.shape(array)[ax]), pair, mode=gather, **kwargs)
                 out = out[(slice(None),) * ax + (index,)]
         return out
     raise UnsupportedOperationError(
@@ -430,22 +435,4 @@ triu_p = _triangle(np.triu)
 tril_p = _triangle(np.tril)
 
 
-# -- complex parts of real arrays ------------------------------------------------------------------
-def _refuse_complex(fun: Any, val: Any) -> None:
-    if np.iscomplexobj(raw_array(val)):
-        raise unsupported(fun, " of complex values (chainrule differentiates real arrays only)")
-
-
-def _real(val: Any) -> Any:
-    _refuse_complex(np.real, val)
-    return val
-
-
-def _imag(val: Any) -> Any:
-    _refuse_complex(np.imag, val)
-    return np.zeros(np.shape(val), dtype=raw_array(val).dtype)
-
-
-register_function(np.real, _real)
-register_function(np.imag, _imag)
 deflinear(np.conjugate, lambda ans, x: lambda g: np.conjugate(g))

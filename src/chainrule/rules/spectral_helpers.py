@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..extend import Tracer, UnsupportedOperationError, primal, raw_array
+from ..extend import ComplexValueError, Tracer, UnsupportedOperationError, primal, raw_array
 from .linalg_helpers import matrix_transpose
 
 Shape = tuple[int, ...]
@@ -82,9 +82,10 @@ def real_matrices(name: str, a: Any, square: bool = False) -> np.ndarray:
     """The plain value of ``a``, refusing complex values, fewer than 2 dimensions, or non-square matrices."""
     raw = raw_array(a)
     if np.iscomplexobj(raw):
-        raise UnsupportedOperationError(
-            f"{name} of a complex matrix: chainrule differentiates real arrays only for now "
-            "(complex support is coming); pass a real array."
+        raise ComplexValueError(
+            f"{name} of a complex matrix: chainrule has no derivative rule for complex matrices "
+            "in this decomposition yet (docs/guide/complex.md lists the functions with complex rules); "
+            "pass a real array."
         )
     if raw.ndim < 2:
         raise np.linalg.LinAlgError(

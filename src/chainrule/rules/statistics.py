@@ -25,7 +25,7 @@ array([0.5, 0. , 0.5, 0. ])
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -44,7 +44,16 @@ __all__: list[str] = []
 
 
 # -- quantiles ---------------------------------------------------------------------------------
-def _positions(count: int, q: np.ndarray, method: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+QuantileMethod = Literal[
+    "inverted_cdf", "averaged_inverted_cdf", "closest_observation", "interpolated_inverted_cdf",
+    "hazen", "weibull", "linear", "median_unbiased", "normal_unbiased",
+    "lower", "higher", "midpoint", "nearest",
+]  # fmt: skip
+
+
+def _positions(
+    count: int, q: np.ndarray, method: QuantileMethod
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``lo``, ``hi`` and ``w`` for each ``q``: the quantile is ``(1 - w) s[lo] + w s[hi]``."""
     if count == 0:
         zero = np.zeros(q.shape, np.intp)
@@ -56,8 +65,9 @@ def _positions(count: int, q: np.ndarray, method: str) -> tuple[np.ndarray, np.n
 
 
 def _quantile_core(
-    a: Any, q: Any, axis: Any, method: str, keepdims: bool, skip_nan: bool, name: str, dtype: Any = None
-) -> Any:
+    a: Any, q: Any, axis: Any, method: QuantileMethod, keepdims: bool, skip_nan: bool, name: str,
+    dtype: Any = None,
+) -> Any:  # fmt: skip
     a = as_traced_array(a)
     refuse_complex(name, a)
     if type(q) is Tracer:
@@ -106,7 +116,7 @@ def _quantile_core(
 
 def _quantile_handler(name: str, scale: float, skip_nan: bool, fixed_q: float | None = None) -> Any:
     def handler(a: Any, q: Any = None, axis: Any = None, out: Any = None, overwrite_input: bool = False,
-                method: str = "linear", keepdims: bool = False, *, weights: Any = None,
+                method: QuantileMethod = "linear", keepdims: bool = False, *, weights: Any = None,
                 interpolation: Any = None) -> Any:  # fmt: skip
         refuse_out(name, out)
         if weights is not None or interpolation is not None:

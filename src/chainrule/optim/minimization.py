@@ -35,7 +35,7 @@ import numpy as np
 
 from .base import GradientTransformation, LineSearchTransformation, apply_updates, tree_global_norm
 from .evaluation import Objective, first_nonfinite
-from .lbfgs import lbfgs
+from .quasi_newton import lbfgs
 from .result import History, OptimizeResult
 
 __all__ = ["minimize"]
