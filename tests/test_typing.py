@@ -17,6 +17,8 @@ STRICT = [
     "src/chainrule/pytree.py",
     "src/chainrule/errors.py",
     "src/chainrule/naming.py",
+    "src/chainrule/argnums.py",
+    "src/chainrule/terminal.py",
     "src/chainrule/cli.py",
     "src/chainrule/cli_inputs.py",
     "src/chainrule/_version.py",

@@ -144,7 +144,9 @@ def _add_check_parser(sub: Any) -> None:
 
 
 def _fail(message: str, code: int = 2) -> int:
-    print(f"chainrule check: error: {' '.join(message.split())}", file=sys.stderr)
+    from .terminal import terminal
+
+    print(f"chainrule check: error: {terminal(' '.join(message.split()))}", file=sys.stderr)
     return code
 
 

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from ..terminal import terminal
+
 __all__ = ["CheckReport", "Culprit", "Row"]
 
 WIDTH = 80  # columns: the report reads in an 80-column terminal
@@ -206,13 +208,14 @@ class CheckReport:
         """
         out = file if file is not None else sys.stdout
         console = _console(out, colour)
+        text = terminal(str(self))  # names and dict keys are the user's: no raw control bytes
         if console is None:
-            print(str(self), file=out)
+            print(text, file=out)
             return
         from rich.text import Text
 
         styles = {"FAIL": "bold red", "kink": "yellow", "ok": "green"}
-        lines = str(self).split("\n")
+        lines = text.split("\n")
         first = Text(lines[0])
         first.highlight_words([self.verdict], "bold green" if self.passed else "bold red")
         console.print(first)

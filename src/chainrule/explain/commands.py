@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from .escaping import terminal
 from .explanation import explain
 from .expression import FUNCTIONS, ExpressionError, compile_expression
 
@@ -77,7 +78,7 @@ def _functions() -> list[str]:
 
 
 def _fail(prog: str, message: str, code: int = 2) -> int:
-    print(f"{prog}: error: {' '.join(str(message).split())}", file=sys.stderr)
+    print(f"{prog}: error: {terminal(' '.join(str(message).split()))}", file=sys.stderr)
     return code
 
 
@@ -111,9 +112,9 @@ def explain_command(argv: Sequence[str] | None = None) -> int:
         expr = compile_expression(args.expression, names)
         if not names:
             value = float(expr())
-            print(
-                f"{args.expression} = {value:.17g} (no variables given with --at: nothing to differentiate)"
-            )
+            # The formula as typed, its control characters (a comment's ESC, BEL) made visible.
+            note = "(no variables given with --at: nothing to differentiate)"
+            print(terminal(f"{args.expression} = {value:.17g} {note}"))
             return 0
         e = explain(expr, *values, argnums=tuple(range(len(names))), engine=args.layout)
     except ExpressionError as exc:
@@ -125,13 +126,13 @@ def explain_command(argv: Sequence[str] | None = None) -> int:
     try:
         if args.html:
             e.to_html(args.html)
-            print(f"wrote {args.html}")
+            print(terminal(f"wrote {args.html}"))
         if args.svg:
             _write(args.svg, e.to_svg())
-            print(f"wrote {args.svg}")
+            print(terminal(f"wrote {args.svg}"))
         if args.dot:
             _write(args.dot, e.to_dot())
-            print(f"wrote {args.dot}")
+            print(terminal(f"wrote {args.dot}"))
     except OSError as exc:
         return _fail(prog, f"cannot write: {exc}", 1)
     return 0

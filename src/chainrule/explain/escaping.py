@@ -20,33 +20,21 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from html import escape
 from typing import Any
 
+from ..terminal import terminal
+
 __all__ = ["dot_string", "json_for_script", "markup", "terminal"]
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Control characters, and the bidirectional controls that reorder what a reader sees (a name
+# with U+202E would display reversed): written as visible escapes in every destination.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def _visible(ch: str) -> str:
     code = ord(ch)
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
-def terminal(text: str) -> str:
-    """Control and bidirectional-override characters written as escapes (no terminal tricks)."""
-    if text.isprintable():  # no Cc or Cf character: the usual case, without a per-character loop
-        return text
-    out = []
-    for ch in text:
-        if ch in "\n\t":
-            out.append(ch)
-        elif unicodedata.category(ch) in ("Cc", "Cf"):
-            out.append(_visible(ch))
-        else:
-            out.append(ch)
-    return "".join(out)
 
 
 def markup(text: str) -> str:

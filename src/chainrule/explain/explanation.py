@@ -210,9 +210,19 @@ class Explanation:
         d = self.display()
         if d.note:
             out.append("Summary: " + d.note + ". " + self.op_counts())
-        for ps in self.path_sums():
-            out.append("\n".join(ps.lines(names)))
+        out.extend(self._formula_texts(names))
         return out
+
+    def _formula_texts(self, names: dict[int, str]) -> list[str]:
+        """The path sums as text, the first and last ``cap // 2`` of them when there are more."""
+        sums = self.path_sums()
+        half = max(self.cap // 2, 1)
+        if len(sums) <= 2 * half:
+            return ["\n".join(ps.lines(names)) for ps in sums]
+        head = ["\n".join(ps.lines(names)) for ps in sums[:half]]
+        tail = ["\n".join(ps.lines(names)) for ps in sums[-half:]]
+        left_out = f"... the path sums of {len(sums) - 2 * half} more inputs are left out (cap={self.cap})"
+        return [*head, left_out, *tail]
 
     def op_counts(self) -> str:
         counts: dict[str, int] = {}
@@ -295,7 +305,7 @@ class Explanation:
         cap = self.cap if fragment else max(2 * self.cap, 200)
         fwd, bwd, grads = self.tables(max_rows=cap)
         names = {n.id: self.name(n.id) for n in self.graph.nodes}
-        formulas = "\n\n".join("\n".join(ps.lines(names)) for ps in self.path_sums())
+        formulas = "\n\n".join(self._formula_texts(names))
         note = display.note and (display.note + ". " + self.op_counts())
         return WidgetData(
             title=f"{self.graph.fname} = {summarize_value(self.value)}",

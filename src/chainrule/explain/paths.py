@@ -74,9 +74,15 @@ class PathIndex:
                 self.up.setdefault(e.input, []).append(e)
         self.out_id = graph.output.id if graph.output is not None else None
         self.count: dict[int, int] = {}
-        # Fill counts from the output downwards (ids ascend along edges), so no deep recursion.
+        # Fill counts from the output downwards (ids ascend along edges), so no deep recursion;
+        # and whether every edge on every path from a node to the output is a scalar partial.
+        self.scalar: dict[int, bool] = {}
+        self.longest: dict[int, int] = {}  # edges on the longest path to the output
         for i in sorted(self.up, reverse=True):
             self.paths_from(i)
+            on_paths = [e for e in self.up[i] if self.count.get(e.consumer, 0)]
+            self.scalar[i] = all(e.local is not None and self.scalar.get(e.consumer, True) for e in on_paths)
+            self.longest[i] = max((self.longest.get(e.consumer, 0) + 1 for e in on_paths), default=0)
 
     def paths_from(self, i: int) -> int:
         count = self.count
@@ -110,20 +116,9 @@ def path_sum(
     n = index.paths_from(leaf)
     if n == 0:
         return PathSum(leaf, node.label, 0, [], 0.0)
-    # Only scalar edges on the paths.
-    reach = [leaf]
-    seen = {leaf}
-    while reach:
-        i = reach.pop()
-        for e in up.get(i, []):
-            if count.get(e.consumer, 1 if e.consumer == out_id else 0) == 0:
-                continue
-            if e.local is None:
-                return None
-            if e.consumer not in seen:
-                seen.add(e.consumer)
-                reach.append(e.consumer)
-    if n > max_paths:
+    if not index.scalar.get(leaf, True):  # an edge on a path joins arrays: no number to write
+        return None
+    if n > max_paths or index.longest.get(leaf, 0) > max_length:
         return PathSum(leaf, node.label, n, [], None)
     paths: list[Path] = []
     # Depth first without recursion (a chain of thousands of scalar operations is one path of

@@ -325,8 +325,8 @@ def backward_steps(graph: Graph) -> tuple[list[BackwardStep], dict[int, Any]]:
     leaves = reverse_sweep(graph.trace, [(out_node, seed)], retain=True, observer=log)
     # The inputs are not on the tape (no rules to run); their steps close the sweep,
     # in reverse recording order like the others.
-    for rec in sorted((graph.by_node[node] for node in leaves), key=lambda r: -r.id):
-        g = leaves[next(node for node in leaves if graph.by_node[node] is rec)]
+    for node, g in sorted(leaves.items(), key=lambda item: -graph.by_node[item[0]].id):
+        rec = graph.by_node[node]
         log.adjoint[rec.id] = g
         log.steps.append(BackwardStep(len(log.steps), rec.id, g, log.received.get(rec.id, [])))
     return log.steps, log.adjoint

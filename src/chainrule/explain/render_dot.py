@@ -1,8 +1,8 @@
 """The graph as Graphviz DOT text (``dot -Tsvg`` draws it where Graphviz is installed).
 
-Box ids are ``n`` plus the display key with anything but letters, digits and
-``_`` dropped, and every label is a quoted, escaped DOT string, so user text
-cannot change the graph's structure.
+Box ids are ``n`` plus the display key (quoted and escaped like the labels
+unless it is letters, digits and ``_``), and every label is a quoted, escaped
+DOT string, so user text cannot change the graph's structure.
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ _FILL = {
 
 
 def _id(key: str) -> str:
-    return "n" + re.sub(r"\W", "", key)
+    # Display keys are chainrule's own ("12", "g0", "c3_1"); anything else is quoted and escaped,
+    # so no key can change the graph's structure (dropping characters could merge two boxes).
+    return "n" + key if re.fullmatch(r"\w+", key, re.ASCII) else dot_string("n" + key)
 
 
 def to_dot(display: Display, name: str = "chainrule") -> str:

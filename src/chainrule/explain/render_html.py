@@ -31,12 +31,28 @@ import itertools
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from .escaping import json_for_script, markup
 
 __all__ = ["WidgetData", "to_html"]
 
 _COUNTER = itertools.count()
+# A page keeps the first and last half of this many steps; the middle ones become one "fold"
+# entry (with their box when they all share one), so a page of a 1e5-node graph stays small.
+MAX_PAGE_STEPS = 2000
+
+
+def _folded_steps(steps: list[tuple[int, list[int]]]) -> tuple[list[Any], dict[str, int] | None]:
+    """The steps a page carries, and where the middle ones were folded (``at``, ``count``)."""
+    if len(steps) <= MAX_PAGE_STEPS:
+        return list(steps), None
+    half = MAX_PAGE_STEPS // 2
+    middle = steps[half : len(steps) - half]
+    first = middle[0]
+    shared = all(s[0] == first[0] and list(s[1]) == list(first[1]) for s in middle)
+    fold = [first[0], list(first[1])] if shared else [-1, []]
+    return [*steps[:half], fold, *steps[len(steps) - half :]], {"at": half, "count": len(middle)}
 
 
 @dataclass
@@ -87,8 +103,16 @@ _JS = """
   for (var i = 0; i < els.length; i++) { nodes[els[i].getAttribute("data-node")] = els[i]; }
   var trs = root.querySelectorAll("tr[data-step]");
   for (i = 0; i < trs.length; i++) { rows[trs[i].getAttribute("data-step")] = trs[i]; }
-  var n = data.steps.length, cur = 0;
-  for (i = n - 1; i >= 0; i--) { stepOf[data.keys[data.steps[i][0]]] = i; }
+  var n = data.total, cur = 0, fold = data.fold;
+  // Step k's entry: past a fold (the middle of a long pass, kept as one entry) the entries shift.
+  function entry(k) {
+    if (!fold || k < fold.at) { return k; }
+    return k < fold.at + fold.count ? fold.at : k - fold.count + 1;
+  }
+  function number(e) { return fold && e > fold.at ? e + fold.count - 1 : e; }
+  for (i = data.steps.length - 1; i >= 0; i--) {
+    if (data.steps[i][0] >= 0) { stepOf[data.keys[data.steps[i][0]]] = number(i); }
+  }
   function mark(el, cls) { if (el) { el.classList.add(cls); marked.push([el, cls]); } }
   function reveal(el) {
     var b = box.getBoundingClientRect(), r = el.getBoundingClientRect();
@@ -101,13 +125,16 @@ _JS = """
     cur = k;
     slider.value = String(k);
     while (marked.length) { var m = marked.pop(); m[0].classList.remove(m[1]); }
-    var s = data.steps[k], key = data.keys[s[0]];
+    var e = entry(k), s = data.steps[e], key = s[0] >= 0 ? data.keys[s[0]] : "";
+    var folded = fold && e === fold.at && k >= fold.at && k < fold.at + fold.count;
     for (var j = 0; j < s[1].length; j++) { mark(nodes[data.keys[s[1][j]]], "target"); }
     mark(nodes[key], "current");
     mark(rows[String(k)], "current");
-    var text = data.texts[String(k)];
-    info.textContent = "step " + k + " of " + (n - 1) + ": " +
-      (text || "box " + key + " (this step's details are not kept in a graph this large)");
+    var text = folded ? null : data.texts[String(k)];
+    info.textContent = "step " + k + " of " + (n - 1) + ": " + (text || (folded ?
+      "one of the " + fold.count + " middle steps (" + fold.at + " to " + (fold.at + fold.count - 1) +
+      "), folded on a page of a graph this large" + (key ? ", in box " + key : "") :
+      "box " + key + " (this step's details are not kept in a graph this large)"));
     root.setAttribute("data-step", String(k));
     root.setAttribute("data-current", key);
     if (nodes[key]) { reveal(nodes[key]); }
@@ -188,10 +215,13 @@ def new_prefix() -> str:
 def to_html(data: WidgetData, fragment: bool = False, prefix: str | None = None) -> str:
     """The widget as a ``<div>`` (``fragment``) or a whole page that also follows ``#step=K``."""
     p = prefix or new_prefix()
+    kept, fold = _folded_steps(data.steps)
     payload = json_for_script(
         {
             "keys": data.keys,
-            "steps": data.steps,
+            "steps": kept,
+            "fold": fold,
+            "total": len(data.steps),
             "texts": {str(k): v for k, v in data.step_text.items()},
             "details": {str(k): v for k, v in data.details.items()},
             "inside": {str(k): v for k, v in data.interiors.items()},
