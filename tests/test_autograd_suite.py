@@ -9,9 +9,10 @@ and keyword combinations, and checks what autograd's ``check_grads`` checks:
 first and second derivatives, reverse and forward mode, against finite
 differences (here ``chainrule.check_grad``, order 2, both modes).
 
-The cases chainrule does not pass are marked ``xfail(strict=True)`` with the
-reason (so a fix shows up as an unexpected pass); the cases on complex inputs
-ran skipped until complex numbers landed (issue 12); they now run.
+The cases chainrule does not pass are marked ``xfail`` with the reason: strict
+for refusals by design (a change shows up as an unexpected pass), not strict
+for missing rules and reported bugs (other work may fix them). autograd's
+complex-input variants (``[complex]``) run since complex numbers landed (issue 12).
 """
 
 from __future__ import annotations
