@@ -2,8 +2,8 @@
 
 Layers, lowest first (a module may import its own layer and the ones below):
 
-    errors, pytree, ravel, naming, argnums < numerical < engine < extend < rules < derivatives < check
-    < optim, nn, explain < demo, cli, cli_inputs, cli_progress
+    errors, pytree, ravel, naming, argnums < numerical < engine < extend < rules < derivatives, jit
+    < check, scipy < optim, nn, explain < demo, cli, cli_inputs, cli_progress
 
 The imports are read with ``ast`` (nothing is executed), at module level and
 inside functions alike, so a cycle cannot hide in a function body. Imports
@@ -28,7 +28,7 @@ LAYERS = {
     "extend": 3,
     "rules": 4,
     "derivatives": 5, "jit": 5,
-    "check": 6,
+    "check": 6, "scipy": 6,
     "optim": 7, "nn": 7, "explain": 7, "distributed": 7,
     "demo": 8, "cli": 8, "cli_inputs": 8, "cli_progress": 8, "__main__": 8,
 }  # fmt: skip
