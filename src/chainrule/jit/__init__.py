@@ -37,8 +37,10 @@ __all__ = ["MAX_STRUCTURES", "MAX_VARIANTS", "GuardFailed", "Jitted", "jit"]
 class CallableModule(types.ModuleType):
     """The ``chainrule.jit`` package, callable as :func:`jit` (also as a decorator)."""
 
-    def __call__(self, fun: Callable[..., Any], static_argnums: int | Sequence[int] = ()) -> Jitted:
-        return jit(fun, static_argnums)
+    def __call__(
+        self, fun: Callable[..., Any], static_argnums: int | Sequence[int] = (), fuse: bool = False
+    ) -> Jitted:
+        return jit(fun, static_argnums, fuse=fuse)
 
 
 sys.modules[__name__].__class__ = CallableModule
