@@ -100,3 +100,18 @@ def test_scipy_sparse_products_are_refused_by_name():
 def test_numpy_integer_types_point_to_astype():
     info = _refusal(lambda x: np.sum(x[np.int64(x[:2])]))
     assert "np.int64(...)" in str(info.value) and "x.astype(np.int64)" in str(info.value)
+
+
+def test_real_if_close_of_complex_values():
+    # A perturbation of the imaginary part larger than tol eps changes the result's type, so finite
+    # differences do not apply: the rule is compared with np.real's and with the identity's.
+    z = np.array([1.0 + 1e-18j, 2.0 - 1e-18j])  # negligible imaginary parts: np.real
+    out, vjp_fn = cr.vjp(np.real_if_close, z)
+    assert out.dtype == np.float64
+    g = np.array([1.0, -3.0])
+    np.testing.assert_array_equal(vjp_fn(g)[0], cr.vjp(np.real, z)[1](g)[0])
+    w = np.array([1.0 + 0.5j, 2.0])  # not negligible: the identity, complex result
+    out, vjp_fn = cr.vjp(np.real_if_close, w)
+    assert out.dtype == np.complex128
+    h = np.array([1.0 - 2.0j, 0.5j])
+    np.testing.assert_array_equal(vjp_fn(h)[0], h)

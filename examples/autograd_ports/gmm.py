@@ -2,8 +2,9 @@
 
 The parameters are unconstrained (log mixing proportions normalized inside,
 log standard deviations), held in a dict; the log-likelihood marginalizes
-the component with a log-sum-exp; L-BFGS (``chainrule.optim.minimize``)
-works on the dict directly.
+the component with ``logsumexp`` from ``chainrule.scipy.special`` (SciPy's
+signature: autograd's ``autograd.scipy.special`` import becomes this one);
+L-BFGS (``chainrule.optim.minimize``) works on the dict directly.
 
 Run::
 
@@ -18,11 +19,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.optim import minimize
-
-
-def logsumexp(a: Any, axis: int) -> Any:
-    top = np.max(a, axis=axis, keepdims=True)
-    return np.squeeze(top, axis) + np.log(np.sum(np.exp(a - top), axis=axis))
+from chainrule.scipy.special import logsumexp
 
 
 def log_normal_diag(x: Any, means: Any, log_stds: Any) -> Any:

@@ -60,8 +60,10 @@ def realified(
         split = [_is_complex(v) for v in leaves]
         if not any(split):
             continue
+        # np.array(...)[()]: a copy, and a NumPy scalar for a Python complex (whose .real has no .copy)
         pairs = [
-            ComplexParts(np.real(v).copy(), np.imag(v).copy()) if s else v for v, s in zip(leaves, split)
+            ComplexParts(np.array(np.real(v))[()], np.array(np.imag(v))[()]) if s else v
+            for v, s in zip(leaves, split)
         ]
         new_args[n] = tree_unflatten(treedef, pairs)
 

@@ -1,6 +1,8 @@
 """Functions equal on real values to the identity, or to it plus a piecewise-constant term.
 
-``np.real_if_close(a)`` returns a real array unchanged; ``np.unwrap(p)`` adds
+``np.real_if_close(a)`` returns a real array unchanged (a complex one whose
+imaginary parts are negligible becomes ``np.real(a)``, differentiated as such);
+``np.unwrap(p)`` adds
 multiples of the period where consecutive values jump by more than
 ``discont``. Both are written as ``a + constant``, so the derivative is the
 identity in every mode and order. At a jump of ``unwrap`` (a difference of
@@ -23,9 +25,11 @@ from ..extend import UnsupportedOperationError, primal, refuse_complex, register
 
 
 def _real_if_close(a: Any, tol: Any = 100) -> Any:
-    # Complex values are refused until they are differentiated (issue 12): then this is np.real
-    # where NumPy drops a negligible imaginary part, and the identity elsewhere.
-    refuse_complex("numpy.real_if_close", primal(a))
+    # On complex values NumPy decides from the values: np.real where every imaginary part is
+    # within tol machine epsilons of zero (its derivative is that of np.real), else the identity.
+    value = primal(a)
+    if np.iscomplexobj(value) and not np.iscomplexobj(np.real_if_close(value, tol=tol)):
+        return np.real(a)
     return a
 
 
