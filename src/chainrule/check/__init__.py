@@ -12,10 +12,11 @@ a derivative rule itself, for rule authors and chainrule's own tests;
 :func:`check_rule_jit` checks that ``chainrule.jit`` stages it faithfully.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from .errors import CheckCostError, GradientCheckError
 from .gradcheck import check_grad
 from .handwritten import check_given_grad
-from .jit_rules import check_rule_jit
 from .report import CheckReport, Culprit, Row
 from .rules import BROADCAST_PAIRS, check_derivatives, check_rule
 from .taylor import TaylorReport, taylor_test
@@ -37,3 +38,18 @@ __all__ = [
     "check_vjp",
     "taylor_test",
 ]
+
+if TYPE_CHECKING:
+    from .jit_rules import check_rule_jit
+
+
+def __getattr__(name: str) -> Any:
+    # check_rule_jit loads chainrule.jit (a tenth of a second): on first use, not with
+    # ``import chainrule`` (PEP 562, as chainrule's own subpackages).
+    if name == "check_rule_jit":
+        import importlib
+
+        value = importlib.import_module(f"{__name__}.jit_rules").check_rule_jit
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
