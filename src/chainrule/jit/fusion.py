@@ -123,7 +123,8 @@ class Fused:
 
     def __call__(self, *arrays: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         # Arithmetic only: no VML function in the expression.
-        return self._kernel(*arrays, out=out, order="K", casting="safe", ex_uses_vml=False)  # type: ignore[no-any-return]
+        result: np.ndarray = self._kernel(*arrays, out=out, order="K", casting="safe", ex_uses_vml=False)
+        return result
 
     def __repr__(self) -> str:
         return f"<numexpr {self.expression!r}>"
