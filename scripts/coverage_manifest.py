@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 import chainrule  # noqa: F401 - registers the rules
 from chainrule.engine import (
     FUNCTION_HANDLERS,
@@ -24,6 +26,11 @@ from chainrule.engine import (
     Primitive,
     qualified_name,
 )
+
+try:  # SciPy is optional: without it chainrule.scipy is absent and its section says so
+    import chainrule.scipy as crscipy
+except ImportError:  # pragma: no cover
+    crscipy = None
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "coverage.md"
 
@@ -128,6 +135,15 @@ INTERNAL_MEANING = {
 }
 
 
+
+def _variadic(prim: Any) -> Any:
+    """The any-argument reverse rule (custom rules) or the joint one (defvariadic), if any."""
+    return prim.any_vjp or prim.joint_vjp
+
+
+def _variadic_jvp(prim: Any) -> Any:
+    return prim.any_jvp or prim.joint_jvp
+
 def public_name(name: str) -> str | None:
     """The name a user writes for a primitive, or ``None`` for an internal helper.
 
@@ -185,8 +201,8 @@ def rows() -> list[tuple[str, str, str, str, str, str]]:
         name = _row_name(ufunc, prim)
         if name is None:  # a private ufunc with no public function in front of it
             continue
-        out.append((name, "ufunc", _args_of(prim, prim.vjp_makers, prim.any_vjp),
-                    "yes" if (prim.jvp_rules or prim.any_jvp) else "no", SECOND_ORDER.get(name, "yes"),
+        out.append((name, "ufunc", _args_of(prim, prim.vjp_makers, _variadic(prim)),
+                    "yes" if (prim.jvp_rules or _variadic_jvp(prim)) else "no", SECOND_ORDER.get(name, "yes"),
                     KINKS.get(name, "")))  # fmt: skip
     for func, handler in FUNCTION_HANDLERS.items():
         name = qualified_name(func)
@@ -206,13 +222,74 @@ def rows() -> list[tuple[str, str, str, str, str, str]]:
             )
             continue
         named = [(public_name(p.name), p) for p in prims]
-        parts = dict.fromkeys(f"{n}: {_args_of(p, p.vjp_makers, p.any_vjp)}" for n, p in named if n)
+        parts = dict.fromkeys(f"{n}: {_args_of(p, p.vjp_makers, _variadic(p))}" for n, p in named if n)
         first = next((p for n, p in named if n), prims[0])
-        diff = "; ".join(parts) if len(parts) > 1 else _args_of(first, first.vjp_makers, first.any_vjp)
+        diff = "; ".join(parts) if len(parts) > 1 else _args_of(first, first.vjp_makers, _variadic(first))
         diff = ARGUMENTS.get(name, diff)
-        fwd = "yes" if all(p.jvp_rules or p.any_jvp for p in prims) else "no"
+        fwd = "yes" if all(p.jvp_rules or _variadic_jvp(p) for p in prims) else "no"
         out.append((name, "function", diff, fwd, SECOND_ORDER.get(name, "yes"), KINKS.get(name, "")))
     return sorted({(n, k, ARGUMENTS.get(n, a), f, s, c) for n, k, a, f, s, c in out})
+
+
+# chainrule.scipy: what is differentiable, where it is not the whole signature.
+SCIPY_ARGUMENTS = {
+    "special.logsumexp": "a, b (the sign of return_sign is plain)",
+    "special.polygamma": "x (n is an integer)",
+    "special.multigammaln": "a (d is an integer)",
+    "linalg.cho_factor": "a (the triangle read)",
+    "linalg.cho_solve": "c, b",
+    "linalg.lu_factor": "a (lu; piv is plain)",
+    "linalg.lu_solve": "lu, b",
+    "linalg.solve_triangular": "a (the triangle read), b",
+    "linalg.solve_banded": "ab (the band), b",
+    "integrate.odeint": "y0, t, args (adjoint method)",
+    "integrate.solve_ivp": "y0, t_span, t_eval, args (adjoint method)",
+    "stats.multivariate_normal": "x, mean, cov (symmetric)",
+    "stats.dirichlet": "x, alpha",
+    "stats.poisson": "mu (k, loc are integers; ppf plain)",
+    "stats.binom": "p (k, n, loc are integers; ppf plain)",
+    "stats.bernoulli": "p (k, loc are integers; ppf plain)",
+    "stats.t": "x, loc, scale; df in logpdf/pdf only",
+    "stats.gamma": "x, loc, scale; a in logpdf/pdf only",
+    "stats.beta": "x, loc, scale; a, b in logpdf/pdf only",
+    "stats.chi2": "x, loc, scale; df in logpdf/pdf only",
+}
+SCIPY_NOTES = {
+    "special.logsumexp": "constant shift by the max; -inf entries get 0",
+    "linalg.expm": "Fréchet derivative by the 2n x 2n block matrix (each order doubles n)",
+    "linalg.logm": "Fréchet derivative by the block matrix; real results only",
+    "linalg.sqrtm": "Sylvester equation X dX + dX X = dA; real results only",
+    "linalg.solve_banded": "traced: dense O(n^3) solve of the band",
+    "linalg.cho_factor": "the other triangle of the factor is 0 (SciPy: unspecified)",
+    "linalg.lu_factor": "pivots of the value held fixed",
+    "integrate.odeint": "derivatives of the exact flow to the solver's tolerance; forward mode by linearity",
+    "integrate.solve_ivp": "as odeint; without t_eval the solver's times are held fixed",
+    "stats.laplace": "logpdf at x = loc: subgradient 0 of abs(x - loc)",
+    "signal.fftconvolve": "other axes broadcast",
+}
+
+
+def scipy_rows() -> list[tuple[str, str, str]]:
+    """``(name, differentiable arguments, notes)`` for every function of chainrule.scipy."""
+    if crscipy is None:  # pragma: no cover
+        return []
+    out = []
+    for module in crscipy.__all__:
+        package = getattr(crscipy, module)
+        for name in package.__all__:
+            obj = getattr(package, name)
+            if isinstance(obj, np.ufunc):
+                continue  # re-exported ufuncs are in the table above
+            key = f"{module}.{name}"
+            if module == "stats":
+                methods = sorted(m for m in dir(obj) if not m.startswith("_") and callable(getattr(obj, m)))
+                label = f"chainrule.scipy.{key} ({', '.join(methods)})"
+                args = SCIPY_ARGUMENTS.get(key, "x, loc, scale")
+            else:
+                label = f"chainrule.scipy.{key}"
+                args = SCIPY_ARGUMENTS.get(key, "all float arguments")
+            out.append((label, args, SCIPY_NOTES.get(key, "")))
+    return out
 
 
 def nondiff() -> list[str]:
@@ -251,6 +328,17 @@ def render() -> str:
         "Also differentiable, through the engine's own primitives: "
         + "; ".join(INTERNAL_MEANING.get(k, f"`{k}`") for k in sorted(INTERNAL_MEANING))
         + ".",
+        "",
+        "## chainrule.scipy: SciPy's Python functions, differentiable",
+        "",
+        "SciPy's Python-level functions convert their inputs with `np.asarray`; `chainrule.scipy`",
+        "has differentiable versions with SciPy's signatures (see",
+        "[chainrule.scipy](reference/scipy.md)). All support reverse and forward mode and second",
+        "order; complex inputs are refused by name for now.",
+        "",
+        "| chainrule.scipy function | differentiable in | forward mode | second order | complex | notes |",
+        "| --- | --- | --- | --- | --- | --- |",
+        *(f"| {name} | {args} | yes | yes | refused | {note} |" for name, args, note in scipy_rows()),
         "",
         "## Zero derivative: evaluated on plain values",
         "",
@@ -305,10 +393,11 @@ def main() -> int:
             print("\n".join(list(diff)[:60]))
             print("docs/coverage.md is stale: run python scripts/coverage_manifest.py", file=sys.stderr)
             return 1
-        print(f"docs/coverage.md is current ({len(rows())} functions with rules)")
+        counts = f"{len(rows())} functions with rules, {len(scipy_rows())} in chainrule.scipy"
+        print(f"docs/coverage.md is current ({counts})")
         return 0
     OUT.write_text(text)
-    print(f"wrote {OUT} ({len(rows())} functions with rules)")
+    print(f"wrote {OUT} ({len(rows())} functions with rules, {len(scipy_rows())} in chainrule.scipy)")
     return 0
 
 

@@ -2,8 +2,8 @@
 
 Layers, lowest first (a module may import its own layer and the ones below):
 
-    errors, pytree, ravel, naming < numerical < engine < extend < rules < derivatives < check
-    < optim, nn, explain < demo, cli, cli_inputs, cli_progress
+    errors, pytree, ravel, naming, argnums < numerical < engine < extend < rules < derivatives, jit
+    < check, scipy < optim, nn, explain < demo, cli, cli_inputs, cli_progress
 
 The imports are read with ``ast`` (nothing is executed), at module level and
 inside functions alike, so a cycle cannot hide in a function body. Imports
@@ -22,13 +22,13 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "src" / "chainrule"
 
 LAYERS = {
-    "errors": 0, "pytree": 0, "ravel": 0, "naming": 0, "_version": 0,
+    "errors": 0, "pytree": 0, "ravel": 0, "naming": 0, "argnums": 0, "_version": 0,
     "numerical": 1,
     "engine": 2,
     "extend": 3,
     "rules": 4,
     "derivatives": 5, "jit": 5,
-    "check": 6,
+    "check": 6, "scipy": 6,
     "optim": 7, "nn": 7, "explain": 7, "distributed": 7,
     "demo": 8, "cli": 8, "cli_inputs": 8, "cli_progress": 8, "__main__": 8,
 }  # fmt: skip

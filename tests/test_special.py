@@ -33,6 +33,7 @@ UNARY = [
     (sc.k0, (0.3, 4)), (sc.k1, (0.3, 4)), (sc.k0e, (0.3, 4)), (sc.k1e, (0.3, 4)),
     (sc.exp2, (-2, 2)), (sc.exp10, (-1, 1)), (sc.expm1, (-2, 2)), (sc.log1p, (-0.5, 3)),
     (sc.cbrt, (0.2, 3)), (sc.cosm1, (-3, 3)), (sc.softplus, (-4, 4)),
+    (sc.rgamma, (0.3, 4)), (sc.rgamma, (-1.8, -1.2)),
 ]  # fmt: skip
 
 BINARY = [
@@ -47,6 +48,7 @@ PARAMETRIZED = [
     (sc.gammainc, (0.5, 3), (0.2, 3)), (sc.gammaincc, (0.5, 3), (0.2, 3)),
     (sc.gammaincinv, (0.5, 3), (0.2, 0.8)), (sc.gammainccinv, (0.5, 3), (0.2, 0.8)),
     (sc.zeta, (1.5, 4), (0.3, 3)),
+    (sc.stdtr, (1.5, 6), (-3, 3)), (sc.stdtrit, (1.5, 6), (0.1, 0.9)),
     (sc.jv, (-1.5, 2.5), (0.5, 5)), (sc.yv, (-1.5, 2.5), (0.5, 5)), (sc.iv, (-1.5, 2.5), (0.3, 3)),
     (sc.ive, (-1.5, 2.5), (0.3, 3)), (sc.kv, (-1.5, 2.5), (0.3, 3)), (sc.kve, (-1.5, 2.5), (0.3, 3)),
 ]  # fmt: skip
@@ -215,3 +217,29 @@ def test_gammasgn_has_zero_derivative():
     x = np.array([-1.5, 0.5, 2.5])
     g = cr.grad(lambda x: np.sum(sc.gammasgn(x) * x))(x)
     np.testing.assert_array_equal(g, sc.gammasgn(x))
+
+
+# -- incomplete beta: differentiable in x only ----------------------------------------
+
+
+@pytest.mark.parametrize("fun", [sc.betainc, sc.betaincc])
+@pytest.mark.parametrize("shapes", SHAPE_PAIRS, ids=str)
+def test_incomplete_beta_in_x_broadcasting(fun, shapes):
+    a, b = _draw(shapes[0], 0.8, 3.0), _draw(shapes[0], 0.8, 3.0)
+    check_derivatives(lambda x: fun(a, b, x), _draw(shapes[1], 0.1, 0.9), order=2)
+
+
+def test_betaincinv_in_y():
+    a, b = _draw((3,), 0.8, 3.0), _draw((3,), 0.8, 3.0)
+    check_derivatives(lambda y: sc.betaincinv(a, b, y), _draw((2, 3), 0.1, 0.9), order=2)
+
+
+@pytest.mark.parametrize("argnum", [0, 1])
+def test_incomplete_beta_refuses_its_parameters(argnum):
+    def f(p):
+        args = [2.0, 3.0, 0.4]
+        args[argnum] = p
+        return sc.betainc(*args)
+
+    with pytest.raises(cr.UnsupportedOperationError, match=rf"scipy\.special\.betainc .*argument {argnum}"):
+        cr.grad(f)(2.5)

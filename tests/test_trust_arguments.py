@@ -1,7 +1,8 @@
 """Issue 11, classes 5 and 8: argnums, and results that never alias or go stale.
 
-argnums has one normalization (``chainrule.derivatives.arguments.normalize_argnums``)
-with clear errors; duplicates are refused. Results never share memory with
+argnums has one normalization (``chainrule.argnums.normalize_argnums``, used by
+derivatives, numerical, check and explain) with clear errors;
+duplicates are refused. Results never share memory with
 the caller's arrays or with each other, primals are copied when traced (so
 modifying them later changes nothing), and an array used as a constant and
 modified before the derivative is computed is detected.
@@ -59,6 +60,35 @@ def test_bad_argnums_are_refused_everywhere(argnums, error, message):
     for op in (cr.grad, cr.value_and_grad, cr.jacrev, cr.jacfwd, cr.jacobian):
         with pytest.raises(error, match=message):
             op(f2, argnums=argnums)(X, Y)
+
+
+@pytest.mark.parametrize(
+    ("argnums", "error", "message"),
+    [((0, 0), ValueError, "names argument 0 twice"), (2, ValueError, "asks for argument 2"),
+     (1.0, TypeError, "not 1.0"), (None, TypeError, "not None"), ((), ValueError, "selects no argument")],
+)  # fmt: skip
+def test_bad_argnums_get_the_same_refusal_in_numerical_check_and_explain(argnums, error, message):
+    from chainrule.check import check_grad
+
+    for op in (
+        lambda: cr.numerical.grad(f2, X, Y, argnums=argnums),
+        lambda: cr.numerical.jacobian(f2, X, Y, argnums=argnums),
+        lambda: check_grad(f2, X, Y, argnums=argnums),
+        lambda: cr.explain(f2, X, Y, argnums=argnums),
+    ):
+        with pytest.raises(error, match=message):
+            op()
+
+
+def test_one_normalize_argnums_in_the_package():
+    from pathlib import Path
+
+    src = Path(cr.__file__).parent
+    defining = [
+        p.relative_to(src).as_posix() for p in src.rglob("*.py")
+        if "def normalize_argnums" in p.read_text()
+    ]
+    assert defining == ["argnums.py"]
 
 
 def test_duplicate_argnums_example_no_longer_gives_zeros():

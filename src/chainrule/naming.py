@@ -11,7 +11,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["argument_label", "parameter_name"]
+__all__ = ["argument_label", "parameter_name", "positional_names"]
 
 
 def parameter_name(f: Callable[..., Any], argnum: int) -> str | None:
@@ -20,16 +20,29 @@ def parameter_name(f: Callable[..., Any], argnum: int) -> str | None:
     >>> parameter_name(lambda weights, x: 0, 1)
     'x'
     """
+    names = positional_names(f)
+    return names[argnum] if argnum < len(names) else None
+
+
+def positional_names(f: Callable[..., Any]) -> list[str | None]:
+    """The names of ``f``'s positional parameters (``None`` past them): one signature read for all.
+
+    Naming thousands of arguments one :func:`parameter_name` call at a time
+    reads the signature each time; callers naming many read it once here.
+
+    >>> positional_names(lambda a, b, *rest, c: 0)
+    ['a', 'b']
+    """
     try:
         params = list(inspect.signature(f).parameters.values())
     except (TypeError, ValueError):
-        return None
-    if argnum < len(params) and params[argnum].kind in (
-        inspect.Parameter.POSITIONAL_ONLY,
-        inspect.Parameter.POSITIONAL_OR_KEYWORD,
-    ):
-        return params[argnum].name
-    return None
+        return []
+    out: list[str | None] = []
+    for p in params:
+        if p.kind not in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD):
+            break
+        out.append(p.name)
+    return out
 
 
 def argument_label(f: Callable[..., Any], argnum: int) -> str:

@@ -30,6 +30,7 @@ True
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,13 +89,15 @@ def register_pytree_node(
     _REGISTRY[cls] = (flatten, unflatten)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class TreeDef:
     """The structure of a pytree with its leaves taken out.
 
     Two trees can be combined leaf by leaf exactly when their ``TreeDef`` are
     equal. ``kind`` names the container, ``meta`` holds what rebuilds it (the
     dict keys and type, the namedtuple class) and ``children`` the subtrees.
+    Equality, hashing, ``num_leaves`` and ``repr`` walk the structure without
+    recursion, so a tree nested thousands of levels deep works like any other.
     """
 
     kind: str
@@ -103,31 +106,72 @@ class TreeDef:
     # A dict's insertion order, to rebuild it; not part of the structure (keys compare sorted).
     order: tuple[Any, ...] | None = field(default=None, compare=False)
 
-    @property
+    @functools.cached_property
     def num_leaves(self) -> int:
-        if self.kind == _LEAF:
-            return 1
-        return sum(c.num_leaves for c in self.children)
+        total = 0
+        for node in _nodes(self):
+            total += node.kind == _LEAF
+        return total
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if not isinstance(other, TreeDef):
+            return NotImplemented
+        pairs = [(self, other)]
+        while pairs:
+            a, b = pairs.pop()
+            if a is b:
+                continue
+            if a.kind != b.kind or a.meta != b.meta or len(a.children) != len(b.children):
+                return False
+            pairs.extend(zip(a.children, b.children))
+        return True
+
+    def __hash__(self) -> int:
+        return hash(tuple((n.kind, n.meta, len(n.children)) for n in _nodes(self)))
 
     def __repr__(self) -> str:
-        if self.kind == _LEAF:
-            return "*"
-        if self.kind == _NONE:
-            return "None"
-        if self.kind == _DICT:
-            inner = ", ".join(f"{k!r}: {c!r}" for k, c in zip(self.meta[1], self.children))
-            return "{" + inner + "}"
-        inner = ", ".join(repr(c) for c in self.children)
-        if self.kind == _LIST:
-            return "[" + inner + "]"
-        if self.kind == _NAMEDTUPLE:
-            return f"{self.meta.__name__}({inner})"
-        if self.kind == _DATACLASS:
-            named = ", ".join(f"{k}={c!r}" for k, c in zip(self.meta[1], self.children))
-            return f"{self.meta[0].__name__}({named})"
-        if self.kind == _CUSTOM:
-            return f"{self.meta[0].__name__}({inner})"
-        return "(" + inner + ("," if len(self.children) == 1 else "") + ")"
+        # Post-order over an explicit stack: each node's text from its children's.
+        text: dict[int, str] = {}
+        stack: list[tuple[TreeDef, bool]] = [(self, False)]
+        while stack:
+            node, done = stack.pop()
+            if not done:
+                stack.append((node, True))
+                stack.extend((c, False) for c in node.children)
+                continue
+            text[id(node)] = _repr_one(node, [text[id(c)] for c in node.children])
+        return text[id(self)]
+
+
+def _repr_one(node: TreeDef, inner_parts: list[str]) -> str:
+    if node.kind == _LEAF:
+        return "*"
+    if node.kind == _NONE:
+        return "None"
+    if node.kind == _DICT:
+        return "{" + ", ".join(f"{k!r}: {c}" for k, c in zip(node.meta[1], inner_parts)) + "}"
+    inner = ", ".join(inner_parts)
+    if node.kind == _LIST:
+        return "[" + inner + "]"
+    if node.kind == _NAMEDTUPLE:
+        return f"{node.meta.__name__}({inner})"
+    if node.kind == _DATACLASS:
+        named = ", ".join(f"{k}={c}" for k, c in zip(node.meta[1], inner_parts))
+        return f"{node.meta[0].__name__}({named})"
+    if node.kind == _CUSTOM:
+        return f"{node.meta[0].__name__}({inner})"
+    return "(" + inner + ("," if len(node.children) == 1 else "") + ")"
+
+
+def _nodes(treedef: TreeDef) -> Iterator[TreeDef]:
+    """Every node of ``treedef``, parents before children, in container order."""
+    stack = [treedef]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(reversed(node.children))
 
 
 _LEAF_DEF = TreeDef(_LEAF, None, ())
@@ -179,10 +223,84 @@ def _flatten_into(tree: Any, leaves: list[Any]) -> TreeDef:
     return _LEAF_DEF
 
 
+def _container(tree: Any) -> tuple[str, Any, Sequence[Any], Any] | None:
+    """(kind, meta, children, dict order) of a container node, or None for a leaf or None.
+
+    The same structure :func:`_flatten_into` gives (it is its explicit-stack twin).
+    """
+    t = type(tree)
+    if t is list:
+        return _LIST, None, tree, None
+    if t is tuple:
+        return _TUPLE, None, tree, None
+    if isinstance(tree, dict):
+        order = tuple(tree.keys())
+        keys = sorted_keys(order)
+        return _DICT, (t, keys), [tree[k] for k in keys], (order if order != keys else None)
+    if _is_namedtuple(tree):
+        return _NAMEDTUPLE, t, tree, None
+    custom = _REGISTRY.get(t)
+    if custom is not None:
+        subtrees, aux = custom[0](tree)
+        return _CUSTOM, (t, aux), list(subtrees), None
+    if dataclasses.is_dataclass(tree) and not isinstance(tree, type):
+        fields = dataclasses.fields(tree)
+        names = tuple(f.name for f in fields if not _static(f))
+        static = tuple((f.name, getattr(tree, f.name)) for f in fields if _static(f))
+        return _DATACLASS, (t, names, static), [getattr(tree, n) for n in names], None
+    return None
+
+
+def _flatten_deep(tree: Any, leaves: list[Any]) -> TreeDef:
+    """:func:`_flatten_into` over an explicit stack: any depth; a tree that contains itself is refused."""
+    root = _container(tree)
+    if root is None:
+        if tree is None:
+            return _NONE_DEF
+        leaves.append(tree)
+        return _LEAF_DEF
+    # Frames: kind, meta, children to visit, dict order, next index, finished child defs, the container.
+    stack: list[list[Any]] = [[*root, 0, [], tree]]
+    open_ids = {id(tree)}
+    while True:
+        frame = stack[-1]
+        items = frame[2]
+        if frame[4] < len(items):
+            child = items[frame[4]]
+            frame[4] += 1
+            if child is None:
+                frame[5].append(_NONE_DEF)
+                continue
+            sub = _container(child)
+            if sub is None:
+                leaves.append(child)
+                frame[5].append(_LEAF_DEF)
+                continue
+            if id(child) in open_ids:
+                raise ValueError(
+                    f"this pytree contains itself (a {type(child).__name__} inside its own contents), so "
+                    "it has no finite structure: pass a tree without cycles"
+                )
+            open_ids.add(id(child))
+            stack.append([*sub, 0, [], child])
+            continue
+        stack.pop()
+        open_ids.discard(id(frame[6]))
+        done = TreeDef(frame[0], frame[1], tuple(frame[5]), frame[3])
+        if not stack:
+            return done
+        stack[-1][5].append(done)
+
+
 def tree_flatten(tree: Any) -> tuple[list[Any], TreeDef]:
     """Split ``tree`` into its leaves (depth first, container order) and structure."""
     leaves: list[Any] = []
-    treedef = _flatten_into(tree, leaves)
+    try:
+        treedef = _flatten_into(tree, leaves)
+    except RecursionError:
+        # Deep (or cyclic) trees: the recursive walk is the fast path for the usual shallow ones.
+        leaves = []
+        treedef = _flatten_deep(tree, leaves)
     return leaves, treedef
 
 
@@ -197,12 +315,31 @@ def tree_structure(tree: Any) -> TreeDef:
 
 
 def _build(treedef: TreeDef, it: Iterator[Any]) -> Any:
+    """Post-order over an explicit stack: any depth."""
+    done: list[Any] = []  # finished subtrees, in order
+    stack: list[tuple[TreeDef, bool]] = [(treedef, False)]
+    while stack:
+        node, expanded = stack.pop()
+        kind = node.kind
+        if kind == _LEAF:
+            done.append(next(it))
+            continue
+        if kind == _NONE:
+            done.append(None)
+            continue
+        if not expanded:
+            stack.append((node, True))
+            stack.extend((c, False) for c in reversed(node.children))
+            continue
+        n = len(node.children)
+        children = done[len(done) - n :] if n else []
+        del done[len(done) - n :]
+        done.append(_make(node, children))
+    return done[0]
+
+
+def _make(treedef: TreeDef, children: list[Any]) -> Any:
     kind = treedef.kind
-    if kind == _LEAF:
-        return next(it)
-    if kind == _NONE:
-        return None
-    children = [_build(c, it) for c in treedef.children]
     if kind == _LIST:
         return children
     if kind == _TUPLE:
@@ -261,24 +398,21 @@ def tree_paths(tree: Any) -> list[str]:
 
 def paths_of(treedef: TreeDef, prefix: str = "") -> list[str]:
     """The leaf paths of a :class:`TreeDef` (see :func:`tree_paths`)."""
-    kind = treedef.kind
-    if kind == _LEAF:
-        return [prefix]
-    if kind == _NONE:
-        return []
     out: list[str] = []
-    if kind == _DICT:
-        for key, child in zip(treedef.meta[1], treedef.children):
-            out.extend(paths_of(child, f"{prefix}[{key!r}]"))
-    elif kind == _NAMEDTUPLE:
-        for name, child in zip(treedef.meta._fields, treedef.children):
-            out.extend(paths_of(child, f"{prefix}.{name}"))
-    elif kind == _DATACLASS:
-        for name, child in zip(treedef.meta[1], treedef.children):
-            out.extend(paths_of(child, f"{prefix}.{name}"))
-    else:
-        for i, child in enumerate(treedef.children):
-            out.extend(paths_of(child, f"{prefix}[{i}]"))
+    stack: list[tuple[TreeDef, str]] = [(treedef, prefix)]
+    while stack:
+        node, path = stack.pop()
+        kind = node.kind
+        if kind == _LEAF:
+            out.append(path)
+        elif kind == _DICT:
+            stack.extend((c, f"{path}[{k!r}]") for k, c in reversed(list(zip(node.meta[1], node.children))))
+        elif kind == _NAMEDTUPLE:
+            stack.extend((c, f"{path}.{n}") for n, c in reversed(list(zip(node.meta._fields, node.children))))
+        elif kind == _DATACLASS:
+            stack.extend((c, f"{path}.{n}") for n, c in reversed(list(zip(node.meta[1], node.children))))
+        elif kind != _NONE:
+            stack.extend((c, f"{path}[{i}]") for i, c in reversed(list(enumerate(node.children))))
     return out
 
 

@@ -14,9 +14,11 @@ from typing import Any
 import numpy as np
 
 from .. import numerical
+from ..argnums import normalize_argnums
 from ..derivatives import grad, jvp, value_and_grad
-from ..numerical.inputs import Inputs, normalize_argnums
+from ..numerical.inputs import Inputs
 from ..pytree import tree_flatten, tree_unflatten
+from .options import check_output
 from .report import CheckReport, Row
 from .tolerance import SAFETY, lowest_precision
 
@@ -64,10 +66,11 @@ class Problem:
     def __init__(self, f: Callable[..., Any], args: tuple[Any, ...], argnums: Any, rng: np.random.Generator):
         self.f = f
         self.args = args
-        self.nums = normalize_argnums(argnums, len(args))
+        self.nums = normalize_argnums(argnums, len(args), f)
         start = time.perf_counter()
         out = f(*args)
         self.seconds_per_eval = time.perf_counter() - start
+        check_output(function_name(f), out)
         out_leaves, out_def = tree_flatten(out)
         real_scalar = len(out_leaves) == 1 and np.shape(out_leaves[0]) == () and out_def.kind == "leaf"
         if real_scalar and not np.iscomplexobj(out_leaves[0]):

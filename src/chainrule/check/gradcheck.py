@@ -21,6 +21,7 @@ from .complex_inputs import has_complex_leaf, realified
 from .errors import CheckCostError, GradientCheckError
 from .handwritten import check_given_grad
 from .localize import first_wrong_rule
+from .options import check_modes, check_probes, check_tolerance, require_comparisons
 from .recording import record
 from .report import CheckReport
 from .tolerance import default_tolerances
@@ -124,10 +125,9 @@ def check_grad(
                                 raise_on_failure=raise_on_failure, executor=executor)  # fmt: skip
     if has_complex_leaf(args, argnums):  # checked in the real and the imaginary direction
         f, args = realified(f, args, argnums)
-    modes = tuple(modes)
-    for m in modes:
-        if m not in ("rev", "fwd"):
-            raise ValueError(f"unknown mode {m!r} in modes=; use 'rev' and/or 'fwd'")
+    modes = check_modes(modes)
+    probes = check_probes(probes)
+    rtol, atol = check_tolerance("rtol", rtol), check_tolerance("atol", atol)
     if mode not in ("full", "fast"):
         raise ValueError(f"mode= must be 'full' or 'fast', not {mode!r}")
     if order not in (1, 2):
@@ -191,6 +191,7 @@ def check_grad(
         c.notes.append("order 2 not checked: order 1 failed")
 
     failed = crashed is not None or any(r.status == "FAIL" for r in c.rows)
+    require_comparisons(function_name(f), c.rows, failed)
     report = verdict_report(p, c, mode, order, modes, probes if mode == "fast" else 0, failed, start)
     if failed and localize:
         try:

@@ -20,6 +20,7 @@ import numpy as np
 from ..pytree import tree_flatten
 from .comparison import DEFAULT_PROBES, PER_ELEMENT, Checker, Problem, escalate, function_name, verdict_report
 from .errors import CheckCostError, GradientCheckError
+from .options import check_probes, check_tolerance, require_comparisons
 from .report import CheckReport
 from .tolerance import default_tolerances
 
@@ -96,6 +97,8 @@ def check_given_grad(
     """The body of ``check_grad(f, *args, grad=g)``; see :func:`chainrule.check_grad`."""
     if mode not in ("full", "fast"):
         raise ValueError(f"mode= must be 'full' or 'fast', not {mode!r}")
+    probes = check_probes(probes)
+    rtol, atol = check_tolerance("rtol", rtol), check_tolerance("atol", atol)
     if not callable(grad):
         raise TypeError(f"grad= must be a function returning the gradient, not {type(grad).__name__}")
     rng = np.random.default_rng(seed)
@@ -126,6 +129,7 @@ def check_given_grad(
         if any(r.status == "FAIL" for r in c.rows):
             escalate(c, g, rng)
     failed = any(r.status == "FAIL" for r in c.rows)
+    require_comparisons(function_name(f), c.rows, failed)
     report = verdict_report(p, c, mode, 1, ("rev",), probes if mode == "fast" else 0, failed, start)
     if failed:
         report.localization = _wrong_leaves(report)

@@ -23,6 +23,7 @@ from .. import numerical
 from ..naming import argument_label
 from ..pytree import paths_of, tree_flatten, tree_unflatten
 from .errors import GradientCheckError
+from .options import NothingCheckedError, check_probes, check_tolerance, require_comparisons
 from .report import CheckReport, Row
 from .tolerance import SAFETY, default_tolerances, lowest_precision
 
@@ -119,8 +120,8 @@ def check_vjp(
     """
     if mode not in ("fast", "full"):
         raise ValueError(f"mode= must be 'fast' or 'full', not {mode!r}")
-    if probes < 1:
-        raise ValueError(f"probes= must be at least 1, not {probes!r}")
+    probes = check_probes(probes)
+    rtol, atol = check_tolerance("rtol", rtol), check_tolerance("atol", atol)
     start = time.perf_counter()
     rng = np.random.default_rng(seed)
     name = f"{_fname(forward)}/{_fname(backward)}"
@@ -203,7 +204,11 @@ def check_vjp(
     worst = max(compared, key=lambda r: r.abs_error, default=None)
     notes.append(f"checked <backward(dout), v> = <dout, J v> for {probes} random (dout, v) per argument")
     if not checked:
-        notes.append("no argument was checked: every gradient was None or every argument non-float")
+        raise NothingCheckedError(
+            f"check_vjp of {name} checked no argument: every gradient {_fname(backward)} returned was None "
+            "or no argument is a float array; return the gradient of at least one float argument"
+        )
+    require_comparisons(name, rows, failed)
     report = CheckReport(
         function=name,
         mode=mode,

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ..argnums import function_name, is_index, normalize_argnums
 from ..engine import ReverseTrace, Tracer, astype, primal
 from ..engine.value_checks import foreign_array_fix
 from ..errors import ComplexValueError, ForeignArrayError, ForeignTraceError, NonScalarOutputError
@@ -37,10 +38,6 @@ __all__ = [
 ]
 
 
-def function_name(f: Callable[..., Any]) -> str:
-    return getattr(f, "__qualname__", None) or getattr(f, "__name__", None) or repr(f)
-
-
 def as_float_leaf(x: Any, describe: Callable[[], str]) -> Any:
     """The value to trace for one leaf; refuses what has no derivative.
 
@@ -62,6 +59,8 @@ def as_float_leaf(x: Any, describe: Callable[[], str]) -> Any:
         return x
     if type(x) is float:  # before naming the leaf: naming is the slow part
         return np.float64(x)
+    if isinstance(x, np.floating):  # list(np.linspace(...)) holds these
+        return x
     where = describe()
     fix = foreign_array_fix(x)
     if fix is not None:
@@ -101,56 +100,9 @@ def as_float_leaf(x: Any, describe: Callable[[], str]) -> Any:
     )
 
 
-def _is_index(n: Any) -> bool:
-    return isinstance(n, int | np.integer) and not isinstance(n, bool | np.bool_)
-
-
 def single_argnum(argnums: Any) -> bool:
     """Whether ``argnums`` names one argument (the gradient is then not wrapped in a tuple)."""
-    return _is_index(argnums)
-
-
-def normalize_argnums(argnums: Any, nargs: int, f: Callable[..., Any]) -> tuple[int, ...]:
-    """``argnums`` as a tuple of distinct non-negative positions below ``nargs``: the one normalization.
-
-    An int (``np.integer`` too) or a sequence of them; negative numbers count
-    from the end, as in indexing. Duplicates are refused: each position is one
-    variable, so ``(0, 0)`` has no meaning of its own (JAX would give a zero for
-    one copy).
-
-    >>> normalize_argnums(-1, 3, print)
-    (2,)
-    >>> normalize_argnums((0, 0), 2, print)
-    Traceback (most recent call last):
-    ...
-    ValueError: argnums=(0, 0) names argument 0 twice; list each argument once.
-    """
-    if _is_index(argnums):
-        nums: tuple[Any, ...] = (argnums,)
-    elif isinstance(argnums, tuple | list) and all(_is_index(n) for n in argnums):
-        nums = tuple(argnums)
-        if not nums:
-            raise ValueError(
-                f"argnums={argnums!r} selects no argument; give at least one position, e.g. argnums=0."
-            )
-    else:
-        raise TypeError(
-            f"argnums must be an int or a tuple of ints (positions of the positional arguments "
-            f"of {function_name(f)}), not {argnums!r}. Write argnums=0 for the first argument "
-            "or argnums=(0, 1) for the first two."
-        )
-    out = []
-    for n in nums:
-        if not -nargs <= n < nargs:
-            raise ValueError(
-                f"argnums={argnums!r} asks for argument {int(n)}, but {function_name(f)} was called "
-                f"with {nargs} positional argument(s)"
-            )
-        k = int(n) % nargs
-        if k in out:
-            raise ValueError(f"argnums={argnums!r} names argument {k} twice; list each argument once.")
-        out.append(k)
-    return tuple(out)
+    return is_index(argnums)
 
 
 class TracedLeaves:
@@ -182,7 +134,7 @@ def box_arguments(
     leaves = TracedLeaves()
     for n in nums:
         values, treedef = tree_flatten(args[n])
-        describe = lambda k, n=n, treedef=treedef: f"{argument_label(f, n)}{paths_of(treedef)[k]}"
+        describe = _LeafNames(f, n, treedef)
         for k, v in enumerate(values):
             if type(v) is np.ndarray and v.dtype.kind == "f":  # the usual leaf needs no check
                 if copy:
@@ -195,6 +147,22 @@ def box_arguments(
         leaves.tracers.append(tracers)
         boxed[n] = tree_unflatten(treedef, tracers)
     return boxed, leaves
+
+
+class _LeafNames:
+    """``argument 0 ('xs')[3]`` for leaf ``k``: the paths are built once, on the first failure.
+
+    Building them per leaf made naming quadratic in the number of leaves.
+    """
+
+    def __init__(self, f: Callable[..., Any], n: int, treedef: TreeDef):
+        self.f, self.n, self.treedef = f, n, treedef
+        self.paths: list[str] | None = None
+
+    def __call__(self, k: int) -> str:
+        if self.paths is None:
+            self.paths = paths_of(self.treedef)
+        return f"{argument_label(self.f, self.n)}{self.paths[k]}"
 
 
 def _owner(a: np.ndarray) -> int:

@@ -65,9 +65,10 @@ def _is_numeric(x: Any) -> bool:
 
 
 def _zeros_like_leaf(x: Any) -> Any:
-    if not _is_numeric(x):
+    value = primal(x)
+    if not isinstance(value, np.ndarray | np.generic | float | int | bool | complex):
         return None  # a function, a string, an object: no tangent or cotangent (JAX's float0)
-    return np.zeros(np.shape(x), dtype=np.result_type(primal(x)))
+    return np.zeros(np.shape(value), dtype=np.result_type(value))
 
 
 def _normalize_nondiff(nondiff_argnums: Any, name: str) -> tuple[int, ...]:

@@ -120,6 +120,8 @@ class Primitive:
         "composite",
         "fresh_cotangents",
         "impl",
+        "joint_jvp",
+        "joint_vjp",
         "jvp_rules",
         "name",
         "reads_constants",
@@ -142,6 +144,10 @@ class Primitive:
         # For primitives with any number of arguments: rule(argnum, ...).
         self.any_vjp: Callable[..., Any] | None = None
         self.any_jvp: Callable[..., Any] | None = None
+        # Variadic rules (defvariadic): called once per application with every traced
+        # position, so that n arguments are read once, not once per traced argument.
+        self.joint_vjp: Callable[..., Any] | None = None
+        self.joint_jvp: Callable[..., Any] | None = None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return apply(self, args, kwargs)
@@ -158,6 +164,9 @@ class Primitive:
         if self.any_vjp is not None:
             any_vjp = self.any_vjp
             return lambda ans, *args, **kw: any_vjp(argnum, ans, *args, **kw)
+        if self.joint_vjp is not None:
+            joint_vjp = self.joint_vjp
+            return lambda ans, *args, **kw: joint_vjp((argnum,), ans, *args, **kw)[0]
         raise UnsupportedOperationError(
             f"{self.name} has no reverse-mode rule for its argument {argnum}; "
             "differentiate with respect to another argument, or register one with "
@@ -173,6 +182,9 @@ class Primitive:
         if self.any_jvp is not None:
             any_jvp = self.any_jvp
             return lambda t, ans, *args, **kw: any_jvp(argnum, t, ans, *args, **kw)
+        if self.joint_jvp is not None:
+            joint_jvp = self.joint_jvp
+            return lambda t, ans, *args, **kw: joint_jvp((argnum,), (t,), ans, *args, **kw)
         raise UnsupportedOperationError(
             f"{self.name} has no forward-mode rule for its argument {argnum}; use "
             "reverse mode (grad, vjp, jacrev) for it, or register one with chainrule.defjvp."

@@ -155,15 +155,23 @@ def _same_function(prim: Primitive, i: int) -> JvpRule:
 
 
 def defvariadic(fun: Any, vjp: Callable[..., Any] | None, jvp: Callable[..., Any] | None) -> Primitive:
-    """Rules of a primitive taking any number of arguments, each rule told which argument it is for.
+    """Rules of a primitive taking any number of arguments (``concatenate``, ``stack``, ``einsum``).
 
-    ``vjp(argnum, ans, *args, **kwargs) -> (g -> cotangent)`` and
-    ``jvp(argnum, t, ans, *args, **kwargs) -> tangent contribution``
-    (``concatenate``, ``stack``, ``einsum``, custom rules).
+    Each rule is called once per application, with the positions of all the
+    traced arguments, so that stacking ``n`` traced values costs ``O(n)``
+    (a rule called once per traced argument with all ``n`` arguments was
+    ``O(n**2)``):
+
+    * ``vjp(argnums, ans, *args, **kwargs)`` returns one ``g -> cotangent``
+      function (or ``None`` for a zero cotangent) per position in ``argnums``;
+    * ``jvp(argnums, tangents, ans, *args, **kwargs)`` returns the output's
+      tangent for those tangents (or ``None``).
     """
     prim = primitive_for(fun)
-    prim.any_vjp = vjp
-    prim.any_jvp = jvp
+    if prim.broadcasts:
+        raise ValueError(f"defvariadic: {prim.name} broadcasts; variadic rules handle shapes themselves")
+    prim.joint_vjp = vjp
+    prim.joint_jvp = jvp
     prim.fresh_cotangents = False
     return _ruled(prim)
 

@@ -210,6 +210,10 @@ class ReverseTrace:
         fresh = prim.fresh_cotangents
         makers = prim.vjp_makers
         parents = []
+        if prim.joint_vjp is not None:  # a variadic rule: every traced position in one call
+            fns = prim.joint_vjp(tuple(traced), ans, *raw, **kwargs)
+            parents = [(args[i]._node, fn, fresh) for i, fn in zip(traced, fns) if fn is not None]
+            traced = []
         for i in traced:
             maker = makers[i] if i in makers else prim.vjp_maker(i)
             if maker is None:
@@ -305,6 +309,9 @@ class ForwardTrace:
         # The rules, applied: the output's tangent, summed over the traced arguments.
         t = None
         rules = prim.jvp_rules
+        if prim.joint_jvp is not None:  # a variadic rule: every tangent in one call
+            t = prim.joint_jvp(tuple(traced), tuple(tangents), ans, *raw, **kwargs)
+            traced = []
         for i, t_in in zip(traced, tangents):
             rule = rules[i] if i in rules else prim.jvp_rule(i)
             if rule is None:

@@ -326,7 +326,8 @@ def _fold_middle(
     if not fold:
         return
     key = f"g{len(groups)}"
-    members = [n for n in nodes if where[n.id] in fold]
+    folded = set(fold)
+    members = [n for n in nodes if where[n.id] in folded]
     d0, d1 = keys[fold[0]], keys[fold[-1]]
     groups[key] = DisplayNode(
         key,

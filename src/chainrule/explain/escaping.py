@@ -36,6 +36,8 @@ def _visible(ch: str) -> str:
 
 def terminal(text: str) -> str:
     """Control and bidirectional-override characters written as escapes (no terminal tricks)."""
+    if text.isprintable():  # no Cc or Cf character: the usual case, without a per-character loop
+        return text
     out = []
     for ch in text:
         if ch in "\n\t":

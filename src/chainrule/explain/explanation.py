@@ -15,7 +15,7 @@ from .display import DEFAULT_CAP, Display, display_graph, group_interior
 from .expression import Expression
 from .formulas import local_partial
 from .layout import Placement
-from .paths import PathSum, path_sum
+from .paths import PathIndex, PathSum, path_sum
 from .recording import BackwardStep, Edge, Graph, backward_steps, record, summarize_value
 from .render_dot import to_dot
 from .render_html import WidgetData, to_html
@@ -53,6 +53,7 @@ class Explanation:
     ) -> None:
         if engine not in ENGINES:
             raise ValueError(f"explain: engine must be one of {ENGINES}, got {engine!r}")
+        cap = _check_cap(cap)
         self.graph = graph
         self.call = call  # (f, args) of the recorded call, for code()
         self.cap = cap
@@ -92,10 +93,11 @@ class Explanation:
         out: list[PathSum] = []
         if self.graph.output is None or np.size(self.graph.output.value) != 1:
             return out
+        index = PathIndex(self.graph, self.steps)
         for leaf in self.graph.leaves:
             if np.size(leaf.value) != 1:
                 continue
-            ps = path_sum(self.graph, self.steps, leaf.id, max_paths)
+            ps = path_sum(self.graph, self.steps, leaf.id, max_paths, index=index)
             if ps is not None:
                 out.append(ps)
         return out
@@ -344,6 +346,17 @@ class Explanation:
 MAX_CELL_LINES = 8  # contributions listed in one table cell or step text
 
 
+def _check_cap(cap: Any) -> int:
+    """``cap=`` as an int >= 1: None or a negative number would summarize nothing or everything."""
+    if isinstance(cap, bool) or not isinstance(cap, int | np.integer):
+        raise TypeError(f"explain: cap must be a whole number of boxes (default {DEFAULT_CAP}), "
+                        f"not {type(cap).__name__} {cap!r}")  # fmt: skip
+    if cap < 1:
+        raise ValueError(f"explain: cap={int(cap)} must be at least 1 (the most boxes and table rows "
+                         f"shown before summarizing; default {DEFAULT_CAP})")  # fmt: skip
+    return int(cap)
+
+
 def _capped(items: Sequence[Any], cap: int, row: Callable[[Any], list[str]], width: int) -> list[list[str]]:
     """Rows of ``items``, keeping the first and last ``cap // 2`` when there are more than ``cap``."""
     if len(items) <= cap:
@@ -419,4 +432,5 @@ def explain(
     >>> [n.op for n in e.nodes]
     ['input', 'input', 'multiply', 'sin', 'add']
     """
+    cap = _check_cap(cap)
     return Explanation(record(f, args, argnums), argnums, cap, engine, call=(f, tuple(args)))

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..derivatives.arguments import as_float_leaf, check_scalar_output, normalize_argnums
 from ..engine import Node, Primitive, ReverseTrace, Tracer, reverse_sweep, trace_scope
-from ..naming import parameter_name
+from ..naming import positional_names
 from ..pytree import paths_of, tree_flatten, tree_unflatten
 
 __all__ = ["BackwardStep", "Edge", "Graph", "RecNode", "backward_steps", "record"]
@@ -222,20 +222,22 @@ class Graph:
     constant_names: dict[int, str] = field(default_factory=dict)
 
 
-def _arg_label(f: Callable[..., Any], argnum: int) -> str:
-    return parameter_name(f, argnum) or f"arg{argnum}"
+def _arg_label(f: Callable[..., Any], argnum: int, names: list[str | None] | None = None) -> str:
+    names = positional_names(f) if names is None else names
+    return (names[argnum] if argnum < len(names) else None) or f"arg{argnum}"
 
 
 def record(f: Callable[..., Any], args: Sequence[Any], argnums: int | Sequence[int] = 0) -> Graph:
     """Run ``f(*args)`` once on a recording trace; leaves are named by argument path."""
     nums = normalize_argnums(argnums, len(args), f)
+    params = positional_names(f)  # read once: an expression of 30,000 variables has 30,000 parameters
     recorder = _Recorder()
     with trace_scope(ReverseTrace(recorder=recorder)) as trace:
         boxed = list(args)
         arg_trees = []
         for n in nums:
             values, treedef = tree_flatten(args[n])
-            name = _arg_label(f, n)
+            name = _arg_label(f, n, params)
             tracers = []
             for v, p in zip(values, paths_of(treedef)):
 
@@ -256,20 +258,23 @@ def record(f: Callable[..., Any], args: Sequence[Any], argnums: int | Sequence[i
         output, value = None, out
     fname = getattr(f, "__qualname__", None) or getattr(f, "__name__", None) or repr(f)
     graph = Graph(recorder.nodes, output, trace, recorder.by_node, leaves, value, nums, arg_trees, fname)
-    graph.constant_names = _constant_names(f, args, nums)
+    graph.constant_names = _constant_names(f, args, nums, params)
     return graph
 
 
-def _constant_names(f: Callable[..., Any], args: Sequence[Any], nums: tuple[int, ...]) -> dict[int, str]:
+def _constant_names(
+    f: Callable[..., Any], args: Sequence[Any], nums: tuple[int, ...], params: list[str | None]
+) -> dict[int, str]:
     """Names of the array leaves of the arguments that are not differentiated, by ``id``."""
     names = {}
+    differentiated = set(nums)
     for n, a in enumerate(args):
-        if n in nums:
+        if n in differentiated:
             continue
         values, treedef = tree_flatten(a)
         for v, p in zip(values, paths_of(treedef)):
             if isinstance(v, np.ndarray | np.generic | float):
-                names[id(v)] = f"{_arg_label(f, n)}{p}"
+                names[id(v)] = f"{_arg_label(f, n, params)}{p}"
     return names
 
 

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import primal
+from .validation import real
 
 __all__ = [
     "elu",
@@ -54,7 +55,8 @@ def leaky_relu(x: Any, alpha: float = 0.01) -> Any:
     >>> leaky_relu(np.array([-2.0, 3.0]), alpha=0.1)
     array([-0.2,  3. ])
     """
-    return np.where(x > 0, x, float(alpha) * x)
+    alpha = real("leaky_relu", "alpha", alpha)
+    return np.where(x > 0, x, alpha * x)
 
 
 def elu(x: Any, alpha: float = 1.0) -> Any:
@@ -63,8 +65,9 @@ def elu(x: Any, alpha: float = 1.0) -> Any:
     >>> elu(np.array([0.0, 1.0]))
     array([0., 1.])
     """
+    alpha = real("elu", "alpha", alpha)
     negative = np.where(x > 0, 0.0, x)  # exp is never taken of a large positive x
-    return np.where(x > 0, x, float(alpha) * np.expm1(negative))
+    return np.where(x > 0, x, alpha * np.expm1(negative))
 
 
 def gelu(x: Any, approximate: bool = True) -> Any:
@@ -76,6 +79,8 @@ def gelu(x: Any, approximate: bool = True) -> Any:
     >>> round(float(gelu(np.array(1.0), approximate=False)), 6)
     0.841345
     """
+    if not isinstance(approximate, bool | np.bool_):
+        raise TypeError(f"gelu: approximate must be True or False, not {type(approximate).__name__}")
     if approximate:
         inner = _SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)
         return 0.5 * x * (1.0 + np.tanh(inner))

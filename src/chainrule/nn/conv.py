@@ -28,6 +28,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..extend import Primitive, defjvp, defvjp
+from .validation import pair
 
 __all__ = ["conv2d_input_grad", "conv2d_kernel_grad", "conv2d_raw", "conv_output_size"]
 
@@ -35,15 +36,7 @@ Pair = tuple[int, int]
 
 
 def _pair(v: int | tuple[int, int], name: str) -> Pair:
-    if isinstance(v, int | np.integer):
-        v = (int(v), int(v))
-    a, b = (int(v[0]), int(v[1]))
-    if name == "padding":
-        if a < 0 or b < 0:
-            raise ValueError(f"conv2d: padding must be >= 0, got {v!r}")
-    elif a < 1 or b < 1:
-        raise ValueError(f"conv2d: {name} must be >= 1, got {v!r}")
-    return a, b
+    return pair("conv2d", name, v, minimum=0 if name == "padding" else 1)
 
 
 def conv_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:

@@ -7,6 +7,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .validation import count, generator
+
 __all__ = ["Digits", "batches", "load_digits"]
 
 
@@ -24,8 +26,8 @@ def batches(
     n = len(x)
     if len(y) != n:
         raise ValueError(f"batches: x has {n} rows but y has {len(y)}")
-    if batch_size < 1:
-        raise ValueError(f"batches: batch_size must be >= 1, got {batch_size}")
+    batch_size = count("batches", "batch_size", batch_size)
+    generator("batches", "rng", rng)
     order = rng.permutation(n)
     stop = n - n % batch_size if drop_last else n
     for start in range(0, stop, batch_size):

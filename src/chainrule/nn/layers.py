@@ -20,6 +20,7 @@ import numpy as np
 from ..engine import primal
 from .conv import conv2d_raw
 from .init import glorot_uniform, he_normal, normal, zeros
+from .validation import count, float_dtype, generator, indices, pair, real
 
 __all__ = [
     "conv2d",
@@ -39,6 +40,9 @@ Params = dict[str, Any]
 
 def init_dense(rng: np.random.Generator, n_in: int, n_out: int, dtype: Any = np.float64) -> Params:
     """``{"w": (n_in, n_out) Glorot-uniform, "b": (n_out,) zeros}``."""
+    generator("init_dense", "rng", rng)
+    n_in, n_out = count("init_dense", "n_in", n_in), count("init_dense", "n_out", n_out)
+    dtype = float_dtype("init_dense", dtype)
     return {"w": glorot_uniform(rng, (n_in, n_out), dtype), "b": zeros((n_out,), dtype)}
 
 
@@ -55,7 +59,11 @@ def init_conv2d(
     dtype: Any = np.float64,
 ) -> Params:
     """``{"w": (out, in, kh, kw) He-normal, "b": (out,) zeros}``."""
-    kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
+    generator("init_conv2d", "rng", rng)
+    in_channels = count("init_conv2d", "in_channels", in_channels)
+    out_channels = count("init_conv2d", "out_channels", out_channels)
+    kh, kw = pair("init_conv2d", "kernel", kernel, minimum=1)
+    dtype = float_dtype("init_conv2d", dtype)
     return {
         "w": he_normal(rng, (out_channels, in_channels, kh, kw), dtype),
         "b": zeros((out_channels,), dtype),
@@ -88,12 +96,12 @@ def dropout(x: Any, rate: float, rng: np.random.Generator | None = None, train: 
     >>> dropout(np.ones(3), 0.5) is not None
     True
     """
-    if not 0.0 <= rate < 1.0:
-        raise ValueError(f"dropout: rate must be in [0, 1), got {rate!r}")
+    rate = real("dropout", "rate", rate, 0.0, 1.0, high_open=True, hint="the share of elements zeroed")
     if not train or rate == 0.0:
         return x
     if rng is None:
         raise ValueError("dropout in training mode needs an explicit rng (a numpy.random.Generator)")
+    generator("dropout", "rng", rng)
     keep = 1.0 - float(rate)
     mask = (rng.random(np.shape(x)) < keep).astype(np.result_type(primal(x)))
     return x * mask * (1.0 / keep)
@@ -101,25 +109,28 @@ def dropout(x: Any, rate: float, rng: np.random.Generator | None = None, train: 
 
 def init_layer_norm(dim: int, dtype: Any = np.float64) -> Params:
     """``{"scale": ones, "offset": zeros}`` of length ``dim``."""
+    dim, dtype = count("init_layer_norm", "dim", dim), float_dtype("init_layer_norm", dtype)
     return {"scale": np.ones((dim,), dtype=dtype), "offset": zeros((dim,), dtype)}
 
 
 def layer_norm(params: Params, x: Any, eps: float = 1e-5) -> Any:
     """Normalize the last axis to zero mean and unit variance, then scale and offset."""
+    eps = real("layer_norm", "eps", eps, 0.0, low_open=True, hint="a small positive number such as 1e-5")
     mu = np.mean(x, axis=-1, keepdims=True)
     xc = x - mu
     var = np.mean(xc * xc, axis=-1, keepdims=True)
-    return xc / np.sqrt(var + float(eps)) * params["scale"] + params["offset"]
+    return xc / np.sqrt(var + eps) * params["scale"] + params["offset"]
 
 
 def init_embedding(rng: np.random.Generator, vocab_size: int, dim: int, dtype: Any = np.float64) -> Params:
     """``{"table": (vocab_size, dim)}`` normal with standard deviation 1."""
+    generator("init_embedding", "rng", rng)
+    vocab_size, dim = count("init_embedding", "vocab_size", vocab_size), count("init_embedding", "dim", dim)
+    dtype = float_dtype("init_embedding", dtype)
     return {"table": normal(rng, (vocab_size, dim), std=1.0, dtype=dtype)}
 
 
 def embedding(params: Params, ids: Any) -> Any:
     """Rows of ``params["table"]`` for integer ``ids`` (any shape); repeated ids accumulate gradient."""
-    ids = np.asarray(ids)
-    if not np.issubdtype(ids.dtype, np.integer):
-        raise TypeError(f"embedding: ids must be integers, got dtype {ids.dtype}")
-    return params["table"][ids]
+    table = params["table"]
+    return table[indices("embedding", "ids", ids, np.shape(table)[0], what="row")]

@@ -24,6 +24,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..extend import Primitive, defjvp, defvjp, primal
+from .validation import pair
 
 __all__ = ["avg_pool2d", "max_pool2d"]
 
@@ -31,12 +32,7 @@ Pair = tuple[int, int]
 
 
 def _pair(v: int | tuple[int, int], name: str) -> Pair:
-    if isinstance(v, int | np.integer):
-        v = (int(v), int(v))
-    a, b = int(v[0]), int(v[1])
-    if a < 1 or b < 1:
-        raise ValueError(f"pooling: {name} must be >= 1, got {v!r}")
-    return a, b
+    return pair("pooling", name, v, minimum=1)
 
 
 def _out(size: int, k: int, s: int) -> int:

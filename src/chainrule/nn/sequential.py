@@ -25,6 +25,7 @@ from . import layers
 from .activations import relu
 from .conv import conv_output_size
 from .pooling import avg_pool2d, max_pool2d
+from .validation import count, float_dtype, function, generator, input_shape, pair, real
 
 __all__ = [
     "Activation",
@@ -51,14 +52,20 @@ class Layer(NamedTuple):
     apply: Callable[..., Any]
 
 
-def _pair(v: int | tuple[int, int]) -> tuple[int, int]:
-    return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
+def _fits(where: str, shape: Shape, out: tuple[int, int], what: str) -> None:
+    if out[0] < 1 or out[1] < 1:
+        raise ValueError(
+            f"{where}: {what} does not fit in the input of shape {shape} (C, H, W): the output would be "
+            f"{out[0]} x {out[1]}; use a smaller kernel, more padding or a larger input"
+        )
 
 
 def Dense(units: int, dtype: Any = np.float64) -> Layer:
     """Fully connected layer on the last axis."""
+    units, dtype = count("Dense", "units", units), float_dtype("Dense", dtype)
 
     def init(rng: np.random.Generator, shape: Shape) -> tuple[Any, Shape]:
+        shape = input_shape(f"Dense({units})", shape)
         return layers.init_dense(rng, shape[-1], units, dtype), (*shape[:-1], units)
 
     return Layer(f"Dense({units})", init, lambda p, x, **kw: layers.dense(p, x))
@@ -73,26 +80,34 @@ def Conv2D(
     dtype: Any = np.float64,
 ) -> Layer:
     """2-D convolution with bias on ``(C, H, W)`` inputs."""
-    k, s, p, d = _pair(kernel), _pair(stride), _pair(padding), _pair(dilation)
+    out_channels = count("Conv2D", "out_channels", out_channels)
+    k, s = pair("Conv2D", "kernel", kernel, 1), pair("Conv2D", "stride", stride, 1)
+    p, d = pair("Conv2D", "padding", padding, 0), pair("Conv2D", "dilation", dilation, 1)
+    dtype = float_dtype("Conv2D", dtype)
+    name = f"Conv2D({out_channels}, {k})"
 
     def init(rng: np.random.Generator, shape: Shape) -> tuple[Any, Shape]:
-        c, h, w = shape
+        c, h, w = shape = input_shape(name, shape, 3, "(C, H, W)")
         oh = conv_output_size(h, k[0], s[0], p[0], d[0])
         ow = conv_output_size(w, k[1], s[1], p[1], d[1])
+        _fits(name, shape, (oh, ow), f"the kernel {k} (dilation {d}, padding {p})")
         return layers.init_conv2d(rng, c, out_channels, k, dtype), (out_channels, oh, ow)
 
-    return Layer(f"Conv2D({out_channels}, {k})", init, lambda prm, x, **kw: layers.conv2d(prm, x, s, p, d))
+    return Layer(name, init, lambda prm, x, **kw: layers.conv2d(prm, x, s, p, d))
 
 
 def _pool(name: str, fn: Callable[..., Any], kernel: Any, stride: Any) -> Layer:
-    k = _pair(kernel)
-    s = k if stride is None else _pair(stride)
+    k = pair(name, "kernel", kernel, 1)
+    s = k if stride is None else pair(name, "stride", stride, 1)
+    label = f"{name}({k})"
 
     def init(rng: np.random.Generator, shape: Shape) -> tuple[Any, Shape]:
-        c, h, w = shape
-        return {}, (c, (h - k[0]) // s[0] + 1, (w - k[1]) // s[1] + 1)
+        c, h, w = shape = input_shape(label, shape, 3, "(C, H, W)")
+        out = ((h - k[0]) // s[0] + 1, (w - k[1]) // s[1] + 1)
+        _fits(label, shape, out, f"the window {k}")
+        return {}, (c, *out)
 
-    return Layer(f"{name}({k})", init, lambda p, x, **kw: fn(x, k, s))
+    return Layer(label, init, lambda p, x, **kw: fn(x, k, s))
 
 
 def MaxPool2D(kernel: int | tuple[int, int] = 2, stride: int | tuple[int, int] | None = None) -> Layer:
@@ -108,12 +123,15 @@ def AvgPool2D(kernel: int | tuple[int, int] = 2, stride: int | tuple[int, int] |
 def Flatten() -> Layer:
     """Flatten everything but the batch axis."""
     return Layer(
-        "Flatten", lambda rng, shape: ({}, (int(np.prod(shape)),)), lambda p, x, **kw: layers.flatten(x)
+        "Flatten",
+        lambda rng, shape: ({}, (int(np.prod(input_shape("Flatten", shape))),)),
+        lambda p, x, **kw: layers.flatten(x),
     )
 
 
 def Dropout(rate: float) -> Layer:
     """Dropout, active only when ``apply(..., train=True, rng=...)``."""
+    rate = real("Dropout", "rate", rate, 0.0, 1.0, high_open=True, hint="the share of elements zeroed")
 
     def apply(p: Any, x: Any, *, rng: np.random.Generator | None = None, train: bool = False) -> Any:
         return layers.dropout(x, rate, rng, train)
@@ -123,15 +141,24 @@ def Dropout(rate: float) -> Layer:
 
 def LayerNorm(eps: float = 1e-5, dtype: Any = np.float64) -> Layer:
     """Layer normalization over the last axis, with learnable scale and offset."""
+    eps = real("LayerNorm", "eps", eps, 0.0, low_open=True, hint="a small positive number such as 1e-5")
+    dtype = float_dtype("LayerNorm", dtype)
+
+    def init(rng: np.random.Generator, shape: Shape) -> tuple[Any, Shape]:
+        shape = input_shape("LayerNorm", shape)
+        return layers.init_layer_norm(shape[-1], dtype), shape
+
     return Layer(
         "LayerNorm",
-        lambda rng, shape: (layers.init_layer_norm(shape[-1], dtype), shape),
+        init,
         lambda p, x, **kw: layers.layer_norm(p, x, eps),
     )
 
 
 def Embedding(vocab_size: int, dim: int, dtype: Any = np.float64) -> Layer:
     """Integer ids of any shape to rows of a learned table."""
+    vocab_size, dim = count("Embedding", "vocab_size", vocab_size), count("Embedding", "dim", dim)
+    dtype = float_dtype("Embedding", dtype)
     return Layer(
         f"Embedding({vocab_size}, {dim})",
         lambda rng, shape: (layers.init_embedding(rng, vocab_size, dim, dtype), (*shape, dim)),
@@ -141,15 +168,26 @@ def Embedding(vocab_size: int, dim: int, dtype: Any = np.float64) -> Layer:
 
 def Activation(fn: Callable[[Any], Any] = relu) -> Layer:
     """An elementwise function without parameters (``relu``, ``tanh``, ...)."""
+    function("Activation", "fn", fn)
     return Layer(
         getattr(fn, "__name__", "Activation"), lambda rng, shape: ({}, shape), lambda p, x, **kw: fn(x)
     )
 
 
+def _shape_arg(shape: Any) -> Shape:
+    return input_shape("Sequential", shape)
+
+
 class Sequential:
     """Layers applied one after another; parameters are a plain list of per-layer dicts."""
 
-    def __init__(self, *layers: Layer) -> None:
+    def __init__(self, *layers: Any) -> None:
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                fix = (" pass the layers as separate arguments: Sequential(*layers)"
+                       if isinstance(layer, list | tuple) else " build layers with nn.Dense, nn.Conv2D, ...")
+                raise TypeError(f"Sequential: argument {i} is {type(layer).__name__} {layer!r:.40}, not a "
+                                f"Layer;{fix}")  # fmt: skip
         self.layers = tuple(layers)
 
     def __repr__(self) -> str:
@@ -157,8 +195,9 @@ class Sequential:
 
     def init(self, rng: np.random.Generator, input_shape: Shape) -> list[Any]:
         """One parameter dict per layer, drawn from ``rng``; ``input_shape`` excludes the batch axis."""
+        generator("Sequential.init", "rng", rng)
         params = []
-        shape = tuple(input_shape)
+        shape = _shape_arg(input_shape)
         for layer in self.layers:
             p, shape = layer.init(rng, shape)
             params.append(p)
@@ -166,7 +205,7 @@ class Sequential:
 
     def output_shape(self, input_shape: Shape) -> Shape:
         """The shape (without the batch axis) the network produces for ``input_shape``."""
-        shape = tuple(input_shape)
+        shape = _shape_arg(input_shape)
         rng = np.random.default_rng(0)
         for layer in self.layers:
             _, shape = layer.init(rng, shape)

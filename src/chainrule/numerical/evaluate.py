@@ -70,6 +70,7 @@ class Evaluator:
         self.seconds0 = time.perf_counter() - start
         self.count = 1
         leaves, self.out_def = tree_flatten(out)
+        _check_numeric(f, out, leaves)
         self.out_shapes = [np.shape(o) for o in leaves]
         self.out_dtypes = [np.result_type(o) for o in leaves]
         self.f0 = self._flat(leaves)
@@ -199,6 +200,22 @@ def nonfinite_error(f: Callable[..., Any], y: np.ndarray, j: int, where: str) ->
         "'backward'), method='adaptive' (which drops such steps), or method='complex' if the "
         "function accepts complex input."
     )
+
+
+def _check_numeric(f: Callable[..., Any], out: Any, leaves: Sequence[Any]) -> None:
+    """Refuse an output with nothing to difference (None, a string, an object)."""
+    if not leaves:
+        raise TypeError(
+            f"{_name(f)} returned {out!r:.40}, which holds no number: finite differences need a float "
+            "output (a float, an array, or a tree of them); a missing return gives None"
+        )
+    for leaf in leaves:
+        kind = "U" if isinstance(leaf, str | bytes) else np.asarray(leaf).dtype.kind
+        if kind not in "biufc":
+            raise TypeError(
+                f"{_name(f)} returned {type(leaf).__name__} {leaf!r:.40}, which is not a number: finite "
+                "differences need a float output (a float, an array, or a tree of them)"
+            )
 
 
 def _name(f: Callable[..., Any]) -> str:

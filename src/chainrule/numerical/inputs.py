@@ -14,18 +14,11 @@ from typing import Any
 
 import numpy as np
 
+from ..argnums import normalize_argnums
 from ..naming import argument_label
 from ..pytree import TreeDef, paths_of, tree_flatten, tree_unflatten
 
-__all__ = ["Inputs", "normalize_argnums"]
-
-
-def normalize_argnums(argnums: int | Sequence[int], nargs: int) -> tuple[int, ...]:
-    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
-    for n in nums:
-        if not isinstance(n, int) or not -nargs <= n < nargs:
-            raise ValueError(f"argnums={argnums!r} asks for argument {n}, but {nargs} were given")
-    return tuple(n % nargs for n in nums)
+__all__ = ["Inputs"]
 
 
 def arg_name(f: Callable[..., Any], argnum: int) -> str:
@@ -84,7 +77,7 @@ class Inputs:
     ):
         self.args = list(args)
         self.argnums = argnums
-        self.nums = normalize_argnums(argnums, len(args))
+        self.nums = normalize_argnums(argnums, len(args), f)
         self.treedefs: list[TreeDef] = []
         self.names: list[str] = []  # 'argument 0 ('x')['w']' per leaf
         self.shapes: list[tuple[int, ...]] = []
@@ -245,7 +238,15 @@ class Inputs:
                     f"arguments ({treedef!r}); got {sdef!r}"
                 )
             for j, leaf in enumerate(leaves):
-                piece = np.broadcast_to(np.asarray(leaf, np.float64), self.shapes[start + j]).ravel()
+                want = self.shapes[start + j]
+                try:
+                    piece = np.broadcast_to(np.asarray(leaf, np.float64), want).ravel()
+                except ValueError:
+                    raise ValueError(
+                        f"step= for {self.names[start + j]} has shape {np.shape(leaf)}, which does not "
+                        f"broadcast to the argument's shape {want}: give one number, or an array of "
+                        f"shape {want} (or broadcastable to it)"
+                    ) from None
                 pieces.append(np.concatenate([piece, piece]) if self.is_complex[start + j] else piece)
         return np.concatenate(pieces)
 

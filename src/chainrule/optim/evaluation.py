@@ -9,6 +9,7 @@ the first non-finite leaf for error messages.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -29,6 +30,8 @@ class CountedFunction:
     def __init__(self, f: Callable[..., Any]):
         self.f = f
         self.calls = 0
+        # Messages (grad's "needs f to return a scalar") and argument names read the user's function.
+        functools.update_wrapper(self, f)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         self.calls += 1

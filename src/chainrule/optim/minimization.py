@@ -24,6 +24,7 @@ Examples
 from __future__ import annotations
 
 import math
+import numbers
 import sys
 import time
 from collections.abc import Callable
@@ -82,6 +83,24 @@ def _nonfinite_message(step: int, value: float, grads: Any, params: Any, note: s
         because = f" ({note})" if note else ""
         return f"the gradient is non-finite at step {step}: leaf {where}{because}"
     return None
+
+
+def _check_steps(steps: Any) -> int:
+    """``steps=`` as an int >= 0: the loop's only guaranteed stop."""
+    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral | float | np.floating):
+        raise TypeError(
+            f"steps must be a whole number of iterations (e.g. steps=1000), not {type(steps).__name__} "
+            f"{steps!r}; to stop on a small gradient give tol= as well"
+        )
+    if not math.isfinite(steps):
+        raise ValueError(
+            f"steps={steps!r} would never stop on its own: give a number of iterations, and tol= to stop "
+            "earlier when the gradient norm is small"
+        )
+    whole = int(steps)
+    if whole != steps or steps < 0:
+        raise ValueError(f"steps must be a non-negative whole number, got {steps!r}")
+    return whole
 
 
 def minimize(
@@ -146,8 +165,7 @@ def minimize(
             f"optimizer must be a GradientTransformation (e.g. chainrule.optim.adam(1e-3)) or "
             f"chainrule.optim.lbfgs(), got {type(optimizer).__name__}"
         )
-    if int(steps) != steps or steps < 0:
-        raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
+    steps = _check_steps(steps)
     line_search = isinstance(optimizer, LineSearchTransformation)
     evaluate = Objective(f, gradient, args)
     values: list[float] = []

@@ -14,7 +14,9 @@ Examples
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Sequence
+from typing import Any
 
 __all__ = [
     "Schedule",
@@ -171,8 +173,19 @@ def join_schedules(schedules: Sequence[Schedule], boundaries: Sequence[int]) -> 
     return schedule
 
 
-def as_schedule(learning_rate: float | Schedule) -> Schedule:
+def as_schedule(learning_rate: Any) -> Schedule:
     """A float becomes a :func:`constant_schedule`; a schedule stays as is."""
     if callable(learning_rate):
-        return learning_rate
+        schedule: Schedule = learning_rate
+        return schedule
+    if isinstance(learning_rate, bool) or not isinstance(learning_rate, numbers.Real):
+        raise TypeError(
+            f"learning_rate must be a positive number such as 1e-3 or a schedule step -> number, "
+            f"not {type(learning_rate).__name__} {learning_rate!r}"
+        )
+    if not (math.isfinite(learning_rate) and float(learning_rate) > 0):
+        raise ValueError(
+            f"learning_rate={learning_rate!r} must be finite and > 0 (updates are added with the minus "
+            "sign of descent already in them; a negative rate would climb)"
+        )
     return constant_schedule(float(learning_rate))

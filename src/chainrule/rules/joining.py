@@ -42,16 +42,30 @@ def _concatenate_impl(*arrays: Any, axis: int = 0) -> Any:
 concatenate_p = Primitive("numpy.concatenate", _concatenate_impl)
 
 
-def _concatenate_vjp(argnum: int, ans: Any, *arrays: Any, axis: int = 0) -> Any:
-    start = sum(np.shape(a)[axis] for a in arrays[:argnum])
-    index = (slice(None),) * axis + (slice(start, start + np.shape(arrays[argnum])[axis]),)
-    dtype = arrays[argnum].dtype
-    return lambda g: _cast_like(g[index], dtype)
+def _slice_back(g_index: tuple[Any, ...], dtype: Any) -> Any:
+    return lambda g: _cast_like(g[g_index], dtype)
 
 
-def _concatenate_jvp(argnum: int, t: Any, ans: Any, *arrays: Any, axis: int = 0) -> Any:
-    parts = [t if i == argnum else np.zeros(np.shape(a), ans.dtype) for i, a in enumerate(arrays)]
-    return np.concatenate([_cast_like(p, ans.dtype) for p in parts], axis=axis)
+def _concatenate_vjp(argnums: tuple[int, ...], ans: Any, *arrays: Any, axis: int = 0) -> list[Any]:
+    # One pass over the arrays for every traced position: the offsets are running sums.
+    starts = [0, *itertools.accumulate(np.shape(a)[axis] for a in arrays)]
+    lead = (slice(None),) * axis
+    return [_slice_back((*lead, slice(starts[k], starts[k + 1])), arrays[k].dtype) for k in argnums]
+
+
+def _placed_tangents(argnums: tuple[int, ...], tangents: tuple[Any, ...], arrays: tuple[Any, ...],
+                     dtype: Any) -> list[Any]:  # fmt: skip
+    """Each argument's tangent (zeros for the untraced ones), in the output's dtype."""
+    given = dict(zip(argnums, tangents))
+    out = []
+    for i, a in enumerate(arrays):
+        out.append(_cast_like(given[i], dtype) if i in given else np.zeros(np.shape(a), dtype))
+    return out
+
+
+def _concatenate_jvp(argnums: tuple[int, ...], tangents: tuple[Any, ...], ans: Any, *arrays: Any,
+                     axis: int = 0) -> Any:  # fmt: skip
+    return np.concatenate(_placed_tangents(argnums, tangents, arrays, ans.dtype), axis=axis)
 
 
 defvariadic(concatenate_p, _concatenate_vjp, _concatenate_jvp)
@@ -84,15 +98,14 @@ def _stack_impl(*arrays: Any, axis: int = 0) -> Any:
 stack_p = Primitive("numpy.stack", _stack_impl)
 
 
-def _stack_vjp(argnum: int, ans: Any, *arrays: Any, axis: int = 0) -> Any:
-    index = (slice(None),) * axis + (argnum,)
-    dtype = arrays[argnum].dtype
-    return lambda g: _cast_like(g[index], dtype)
+def _stack_vjp(argnums: tuple[int, ...], ans: Any, *arrays: Any, axis: int = 0) -> list[Any]:
+    lead = (slice(None),) * axis
+    return [_slice_back((*lead, k), arrays[k].dtype) for k in argnums]
 
 
-def _stack_jvp(argnum: int, t: Any, ans: Any, *arrays: Any, axis: int = 0) -> Any:
-    parts = [t if i == argnum else np.zeros(np.shape(a), ans.dtype) for i, a in enumerate(arrays)]
-    return np.stack([_cast_like(p, ans.dtype) for p in parts], axis=axis)
+def _stack_jvp(argnums: tuple[int, ...], tangents: tuple[Any, ...], ans: Any, *arrays: Any,
+               axis: int = 0) -> Any:  # fmt: skip
+    return np.stack(_placed_tangents(argnums, tangents, arrays, ans.dtype), axis=axis)
 
 
 defvariadic(stack_p, _stack_vjp, _stack_jvp)

@@ -178,7 +178,13 @@ def _einsum_impl(*operands: Any, spec: str, optimize: Any = False) -> Any:
 einsum_p = Primitive("numpy.einsum", _einsum_impl)
 
 
-def _einsum_vjp(k: int, ans: Any, *operands: Any, spec: str, optimize: Any = False) -> Any:
+def _einsum_vjp(
+    argnums: tuple[int, ...], ans: Any, *operands: Any, spec: str, optimize: Any = False
+) -> list[Any]:
+    return [_einsum_vjp_one(k, operands, spec, optimize) for k in argnums]
+
+
+def _einsum_vjp_one(k: int, operands: tuple[Any, ...], spec: str, optimize: Any) -> Any:
     shapes = tuple(np.shape(op) for op in operands)
     r_spec, uniq, keep, full, diag_spec, eye_sizes = _einsum_vjp_plan(spec, k, shapes)
     others = [op for j, op in enumerate(operands) if j != k]
@@ -202,10 +208,16 @@ def _einsum_vjp(k: int, ans: Any, *operands: Any, spec: str, optimize: Any = Fal
     return vjp
 
 
-def _einsum_jvp(k: int, t: Any, ans: Any, *operands: Any, spec: str, optimize: Any = False) -> Any:
-    ops = list(operands)
-    ops[k] = t
-    return einsum_p(*ops, spec=spec, optimize=optimize)
+def _einsum_jvp(argnums: tuple[int, ...], tangents: tuple[Any, ...], ans: Any, *operands: Any, spec: str,
+                optimize: Any = False) -> Any:  # fmt: skip
+    # Multilinear: the tangent is the sum over operands of einsum with that operand's tangent.
+    total = None
+    for k, t in zip(argnums, tangents):
+        ops = list(operands)
+        ops[k] = t
+        term = einsum_p(*ops, spec=spec, optimize=optimize)
+        total = term if total is None else total + term
+    return total
 
 
 defvariadic(einsum_p, _einsum_vjp, _einsum_jvp)

@@ -40,12 +40,15 @@ Not differentiable through chainrule
 ------------------------------------
 These are Python functions, not ufuncs: they call ``np.asarray`` on their
 input, so on a traced value they raise :class:`~chainrule.TracerConversionError`
-(never a wrong gradient): ``polygamma`` (write
-``(-1) ** (n + 1) * gamma(n + 1) * zeta(n + 1, x)`` for ``n >= 1``, which is
-differentiable in ``x``), ``logsumexp``, ``softmax``, ``log_softmax``.
-``softplus`` is ``np.logaddexp(0, x)`` and works as is; ``zeta`` is a Python
-wrapper around the ufunc ``_zeta``, registered here under the name
-``scipy.special.zeta``.
+(never a wrong gradient) naming the differentiable version in
+:mod:`chainrule.scipy.special`: ``polygamma``, ``logsumexp``, ``softmax``,
+``log_softmax``, ``multigammaln``. ``softplus`` is ``np.logaddexp(0, x)`` and
+works as is; ``zeta`` is a Python wrapper around the ufunc ``_zeta``,
+registered here under the name ``scipy.special.zeta``.
+
+``betainc``, ``betaincc``, ``betaincinv`` (in their last argument), ``stdtr``
+and ``stdtrit`` (in their second) have rules; their shape parameters (``a``,
+``b``, ``df``) do not.
 """
 
 from __future__ import annotations
@@ -142,6 +145,37 @@ _binary(sc.gammainc, None, lambda ans, a, x: _gamma_density(a, x), argnums=(1,),
 _binary(sc.gammaincc, None, lambda ans, a, x: -_gamma_density(a, x), argnums=(1,), masked=True)
 _binary(sc.gammaincinv, None, lambda ans, a, y: 1.0 / _gamma_density(a, ans), argnums=(1,), masked=True)
 _binary(sc.gammainccinv, None, lambda ans, a, y: -1.0 / _gamma_density(a, ans), argnums=(1,), masked=True)
+
+defelementwise(sc.rgamma, lambda ans, x: -ans * sc.digamma(x), masked=True)
+
+
+# -- incomplete beta and Student's t (derivatives in the shape parameters have no rule: refused) --
+def _beta_density(a: Any, b: Any, x: Any) -> Any:
+    """d/dx betainc(a, b, x) = x**(a-1) (1-x)**(b-1) / B(a, b), in logs."""
+    return np.exp(sc.xlogy(a - 1.0, x) + sc.xlog1py(b - 1.0, -x) - sc.betaln(a, b))
+
+
+def _ternary_last(fun: Any, dz: Any) -> None:
+    defelementwise(fun, dz, argnums=(2,), masked=True)
+
+
+_ternary_last(sc.betainc, lambda ans, a, b, x: _beta_density(a, b, x))
+_ternary_last(sc.betaincc, lambda ans, a, b, x: -_beta_density(a, b, x))
+_ternary_last(sc.betaincinv, lambda ans, a, b, y: 1.0 / _beta_density(a, b, ans))
+
+
+def _t_density(df: Any, t: Any) -> Any:
+    """The density of Student's t with ``df`` degrees of freedom, in logs."""
+    return np.exp(
+        sc.gammaln(0.5 * (df + 1.0))
+        - sc.gammaln(0.5 * df)
+        - 0.5 * np.log(df * math.pi)
+        - 0.5 * (df + 1.0) * np.log1p(t * t / df)
+    )
+
+
+_binary(sc.stdtr, None, lambda ans, df, t: _t_density(df, t), argnums=(1,))
+_binary(sc.stdtrit, None, lambda ans, df, p: 1.0 / _t_density(df, ans), argnums=(1,), masked=True)
 
 # -- x log y and entropies -------------------------------------------------------
 _binary(
