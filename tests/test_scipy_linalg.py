@@ -116,7 +116,7 @@ def test_solve_banded():
 
 
 def test_refusals_name_the_function():
-    with pytest.raises(cr.UnsupportedOperationError, match="expm: complex"):
+    with pytest.raises(cr.ComplexValueError, match="expm: .*complex"):
         L.expm(np.eye(2) * 1j)
     with pytest.raises(ValueError, match="logm: the result is complex"):
         L.logm(-np.eye(2))

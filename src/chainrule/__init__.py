@@ -31,6 +31,7 @@ from .derivatives import (
 from .engine import Primitive, Tracer, defcomplex, defjvp, defvjp, primal
 from .errors import (
     ChainruleError,
+    ComplexValueError,
     InPlaceError,
     LeakedTracerError,
     NonScalarOutputError,
@@ -44,6 +45,7 @@ from .rules.updates import at
 
 __all__ = [
     "ChainruleError",
+    "ComplexValueError",
     "Explanation",
     "CheckReport",
     "GradientCheckError",

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..argnums import function_name, is_index, normalize_argnums
 from ..engine import ReverseTrace, Tracer, astype, primal
-from ..engine.value_checks import foreign_array_fix
+from ..engine.value_checks import foreign_array_fix, is_complex
 from ..errors import ComplexValueError, ForeignArrayError, ForeignTraceError, NonScalarOutputError
 from ..naming import argument_label
 from ..pytree import TreeDef, paths_of, tree_flatten, tree_unflatten
@@ -304,7 +304,7 @@ def direction_leaf(v: Any, ref: Any, what: Callable[[], str], *, cast_floats: bo
     returned in ``ref``'s dtype. A float array of another precision is cast
     when ``cast_floats``, refused otherwise (silent precision changes are bugs).
     """
-    ref_complex = np.result_type(ref).kind == "c"
+    ref_complex = is_complex(ref)
     if type(v) is Tracer:
         if np.dtype(v.dtype).kind == "c" and not ref_complex:
             raise _complex_direction(what(), ref)

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..engine.value_checks import is_complex
 from ..errors import ComplexValueError
 from ..pytree import tree_flatten, tree_unflatten
 from .arguments import function_name, normalize_argnums, resolve_argnum, single_argnum
@@ -73,19 +74,19 @@ def _check_complex(
     per real direction would leave out the imaginary one)."""
 
     def complex_leaf(xs: Sequence[Any]) -> Any:
-        return next((x for x in xs if np.result_type(x).kind == "c"), None)
+        return next((x for x in xs if is_complex(x)), None)
 
     def real_leaf(xs: Sequence[Any]) -> Any:
-        return next((x for x in xs if np.result_type(x).kind != "c"), None)
+        return next((x for x in xs if not is_complex(x)), None)
 
     if holomorphic:
         for what, xs in (("inputs", inputs), ("outputs", outputs or ())):
             bad = real_leaf(xs)
             if bad is not None:
                 raise ComplexValueError(
-                    f"{name}(..., holomorphic=True) needs complex {what}, but one has dtype "
-                    f"{np.result_type(bad)}. Use complex values (x.astype(complex)), or drop "
-                    "holomorphic=True."
+                    f"{name}(..., holomorphic=True) needs complex {what}, but one is a "
+                    f"{type(bad).__name__} of dtype {getattr(bad, 'dtype', None)}. Use complex "
+                    "values (x.astype(complex)), or drop holomorphic=True."
                 )
         return
     if outputs is None:
