@@ -610,7 +610,10 @@ def astype(x: Any, dtype: Any) -> Any:
 
 # -- NumPy's ufunc protocol (NEP 13) beyond a plain call ------------------------------
 _REDUCE: dict[np.ufunc, Callable[..., Any]] = {
-    np.add: np.sum, np.multiply: np.prod, np.maximum: np.max, np.minimum: np.min
+    np.add: np.sum,
+    np.multiply: np.prod,
+    np.maximum: np.max,
+    np.minimum: np.min,
 }
 _ACCUMULATE: dict[np.ufunc, Callable[..., Any]] = {np.add: np.cumsum, np.multiply: np.cumprod}
 # Binary ufuncs whose reduce/accumulate NumPy computes as the left fold ((a0 op a1) op a2)...
