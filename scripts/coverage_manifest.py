@@ -250,9 +250,9 @@ SCIPY_ARGUMENTS = {
     "stats.binom": "p (k, n, loc are integers; ppf plain)",
     "stats.bernoulli": "p (k, loc are integers; ppf plain)",
     "stats.t": "x, loc, scale; df in logpdf/pdf only",
-    "stats.gamma": "x, loc, scale; a in logpdf/pdf only",
+    "stats.gamma": "x, loc, scale, a (third order in a refused)",
     "stats.beta": "x, loc, scale; a, b in logpdf/pdf only",
-    "stats.chi2": "x, loc, scale; df in logpdf/pdf only",
+    "stats.chi2": "x, loc, scale, df (third order in df refused)",
 }
 SCIPY_NOTES = {
     "special.logsumexp": "constant shift by the max; -inf entries get 0",
@@ -269,8 +269,21 @@ SCIPY_NOTES = {
 }
 
 
-def scipy_rows() -> list[tuple[str, str, str]]:
-    """``(name, differentiable arguments, notes)`` for every function of chainrule.scipy."""
+# chainrule.scipy functions differentiable for complex inputs (holomorphic, JAX's convention).
+SCIPY_COMPLEX = {
+    "linalg.expm": "yes",
+    "linalg.logm": "yes (complex input)",
+    "linalg.sqrtm": "yes (complex input)",
+    "linalg.solve_sylvester": "yes",
+    "linalg.solve_triangular": "yes",
+    "signal.convolve": "yes",
+    "signal.correlate": "yes (in2 conjugated, as SciPy)",
+    "signal.fftconvolve": "yes",
+}
+
+
+def scipy_rows() -> list[tuple[str, str, str, str]]:
+    """``(name, differentiable arguments, complex support, notes)`` for every function of chainrule.scipy."""
     if crscipy is None:  # pragma: no cover
         return []
     out = []
@@ -288,7 +301,7 @@ def scipy_rows() -> list[tuple[str, str, str]]:
             else:
                 label = f"chainrule.scipy.{key}"
                 args = SCIPY_ARGUMENTS.get(key, "all float arguments")
-            out.append((label, args, SCIPY_NOTES.get(key, "")))
+            out.append((label, args, SCIPY_COMPLEX.get(key, "refused"), SCIPY_NOTES.get(key, "")))
     return out
 
 
@@ -334,11 +347,11 @@ def render() -> str:
         "SciPy's Python-level functions convert their inputs with `np.asarray`; `chainrule.scipy`",
         "has differentiable versions with SciPy's signatures (see",
         "[chainrule.scipy](reference/scipy.md)). All support reverse and forward mode and second",
-        "order; complex inputs are refused by name for now.",
+        "order; complex inputs are refused by name where the column says so.",
         "",
         "| chainrule.scipy function | differentiable in | forward mode | second order | complex | notes |",
         "| --- | --- | --- | --- | --- | --- |",
-        *(f"| {name} | {args} | yes | yes | refused | {note} |" for name, args, note in scipy_rows()),
+        *(f"| {name} | {args} | yes | yes | {cplx} | {note} |" for name, args, cplx, note in scipy_rows()),
         "",
         "## Zero derivative: evaluated on plain values",
         "",

@@ -75,6 +75,24 @@ CASES = [
 ]  # fmt: skip
 
 
+try:  # chainrule.scipy's holomorphic primitives (SciPy is optional); their own tests check more
+    from chainrule.scipy import linalg as scipy_linalg
+    from chainrule.scipy import signal as scipy_signal
+except ImportError:  # pragma: no cover
+    pass
+else:
+    _square = {"nargs": 1, "shapes": [(3, 3)], "args_factory": _well_conditioned, "rtol": 1e-5}
+    CASES += [
+        (("scipy.linalg.expm",), scipy_linalg.expm, _square),
+        (("scipy.linalg.logm",), scipy_linalg.logm, _square),
+        (("scipy.linalg.sqrtm", "scipy.linalg.solve_sylvester"), scipy_linalg.sqrtm, _square),
+        (("scipy.linalg.solve_triangular",), lambda a, b: scipy_linalg.solve_triangular(a, b, lower=True),
+         {"nargs": 2, "shapes": [((3, 3), (3, 2))], "args_factory": _well_conditioned}),
+        (("scipy.signal.convolve",), lambda a, v: scipy_signal.convolve(a, v, mode="same"),
+         {"nargs": 2, "shapes": [((5,), (3,)), ((3, 4), (2, 2))]}),
+    ]  # fmt: skip
+
+
 @pytest.mark.parametrize("fun", ELEMENTWISE, ids=lambda f: f.__name__)
 def test_elementwise_rule_in_complex_directions(fun):
     # away from branch cuts and the poles of log, sqrt, arctanh...: real and imaginary parts in (0.3, 2)
@@ -208,40 +226,64 @@ def test_casting_complex_to_real_is_refused():
         cr.grad(lambda z: np.sum(z.astype(np.float64)))(np.array([1.0 + 1.0j]))
 
 
-# -- oracle: JAX, where installed ------------------------------------------------------------------
+# -- oracle: JAX, where installed ---------------------------------------------------------------
+# JAX runs in a child process: importing it here starts its threads, and the fork-based tests
+# (process pools) of the same pytest session would then fork a multithreaded process.
+_JAX_CASES = """
+import json, sys
+import numpy as np
+import jax
+jax.config.update("jax_enable_x64", True)
+jnp = jax.numpy
+z = jnp.asarray(np.array([0.5 + 1.0j, -0.3 + 0.2j, 1.1 - 0.4j]))
+x = jnp.asarray(np.array([0.3, -1.2, 0.8]))
+m = jnp.asarray(np.array([[2.0 + 1j, 0.3], [0.1j, 1.5 - 0.5j]]))
+u = jnp.asarray(np.array([1.0, -2.0, 0.5]))
+t = jnp.asarray(np.array([0.1 + 0.3j, -1.0j, 0.5]))
+f = lambda z: jnp.abs(z) * jnp.real(z)
+out = [
+    jax.grad(lambda z: jnp.sum(jnp.abs(z) ** 3))(z),
+    jax.grad(lambda z: jnp.sum(jnp.angle(z * z)))(z),
+    jax.grad(lambda z: jnp.real(jnp.sum(jnp.exp(z) * jnp.conj(z))))(z),
+    jax.grad(lambda z: jnp.sum(jnp.imag(jnp.log(z)) ** 2))(z),
+    jax.grad(lambda x: jnp.sum(jnp.abs(jnp.exp(1j * x) + 0.5)))(x),
+    jax.grad(lambda z: jnp.sum(jnp.sin(z) * z), holomorphic=True)(z),
+    jax.grad(lambda a: jnp.abs(jnp.linalg.det(a)))(m),
+    jax.vjp(f, z)[1](u)[0],
+    jax.jvp(f, (z,), (t,))[1],
+]
+json.dump([[np.ravel(np.real(o)).tolist(), np.ravel(np.imag(o)).tolist()] for o in out], sys.stdout)
+"""
+
+
 def test_conventions_agree_with_jax():
-    jax = pytest.importorskip("jax")
-    jax.config.update("jax_enable_x64", True)
-    jnp = jax.numpy
+    pytest.importorskip("jax")
+    import json
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-c", _JAX_CASES], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    theirs = [np.array(re) + 1j * np.array(im) for re, im in json.loads(run.stdout)]
     z = np.array([0.5 + 1.0j, -0.3 + 0.2j, 1.1 - 0.4j])
     x = np.array([0.3, -1.2, 0.8])
-
-    def pair(f_np, f_jax, arg, **kw):
-        ours = cr.grad(f_np, **kw)(arg)
-        theirs = np.asarray(jax.grad(f_jax, **kw)(jnp.asarray(arg)))
-        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-14)
-
-    pair(lambda z: np.sum(np.abs(z) ** 3), lambda z: jnp.sum(jnp.abs(z) ** 3), z)
-    pair(lambda z: np.sum(np.angle(z * z)), lambda z: jnp.sum(jnp.angle(z * z)), z)
-    pair(
-        lambda z: np.real(np.sum(np.exp(z) * np.conj(z))),
-        lambda z: jnp.real(jnp.sum(jnp.exp(z) * jnp.conj(z))),
-        z,
-    )
-    pair(lambda z: np.sum(np.imag(np.log(z)) ** 2), lambda z: jnp.sum(jnp.imag(jnp.log(z)) ** 2), z)
-    pair(lambda x: np.sum(np.abs(np.exp(1j * x) + 0.5)), lambda x: jnp.sum(jnp.abs(jnp.exp(1j * x) + 0.5)), x)
-    pair(lambda z: np.sum(np.sin(z) * z), lambda z: jnp.sum(jnp.sin(z) * z), z, holomorphic=True)
     m = np.array([[2.0 + 1j, 0.3], [0.1j, 1.5 - 0.5j]])
-    pair(lambda a: np.abs(np.linalg.det(a)), lambda a: jnp.abs(jnp.linalg.det(a)), m)
-    # vjp and jvp of a non-holomorphic function
     u = np.array([1.0, -2.0, 0.5])
-    f_np = lambda z: np.abs(z) * np.real(z)
-    f_jax = lambda z: jnp.abs(z) * jnp.real(z)
-    np.testing.assert_allclose(cr.vjp(f_np, z)[1](u)[0], jax.vjp(f_jax, jnp.asarray(z))[1](jnp.asarray(u))[0])
     t = np.array([0.1 + 0.3j, -1.0j, 0.5])
-    np.testing.assert_allclose(
-        cr.jvp(f_np, (z,), (t,))[1], jax.jvp(f_jax, (jnp.asarray(z),), (jnp.asarray(t),))[1]
-    )
+    f = lambda z: np.abs(z) * np.real(z)
+    ours = [
+        cr.grad(lambda z: np.sum(np.abs(z) ** 3))(z),
+        cr.grad(lambda z: np.sum(np.angle(z * z)))(z),
+        cr.grad(lambda z: np.real(np.sum(np.exp(z) * np.conj(z))))(z),
+        cr.grad(lambda z: np.sum(np.imag(np.log(z)) ** 2))(z),
+        cr.grad(lambda x: np.sum(np.abs(np.exp(1j * x) + 0.5)))(x),
+        cr.grad(lambda z: np.sum(np.sin(z) * z), holomorphic=True)(z),
+        cr.grad(lambda a: np.abs(np.linalg.det(a)))(m),
+        cr.vjp(f, z)[1](u)[0],
+        cr.jvp(f, (z,), (t,))[1],
+    ]
+    for k, (a, b) in enumerate(zip(ours, theirs)):
+        np.testing.assert_allclose(np.ravel(a), b, rtol=1e-12, atol=1e-14, err_msg=f"case {k}")
 
 
 # -- Jacobians and Hessians ------------------------------------------------------------------------

@@ -32,7 +32,8 @@ def test_the_phase_runs_on_the_cluster_at_an_address_and_matches(client):
     serial = numerical.grad(loss, params, x)
     out = io.StringIO()
     seconds, workers = distributed_finite_differences(
-        loss, (params, x), (serial, 1.0), 1e-3, client.scheduler.address, out.write, out, progress=False
+        loss, (params, x), (serial, 1.0), 1e-3, client.scheduler.address, out.write, out, progress=False,
+        serial_cpu_seconds=0.5,
     )
     text = out.getvalue()
     assert workers == 2 and seconds > 0
@@ -41,6 +42,9 @@ def test_the_phase_runs_on_the_cluster_at_an_address_and_matches(client):
     # The expensive function, measured both ways, bit-identical.
     assert re.search(r"an expensive function \(a heat-equation solver, 24 inputs, \d+ ms per", text)
     assert re.search(r"ms in one process, \d+ ms on 2 workers: \d+\.\d\dx \(identical gradients\)", text)
+    # CPU seconds both ways, for the small loss and the solver; the workers did measurable work.
+    cpu = re.findall(r"CPU time  one process (\d+\.\d) s; distributed: workers (\d+\.\d) s, this", text)
+    assert len(cpu) == 2 and cpu[0][0] == "0.5" and float(cpu[1][1]) > 0
     # A wrong "serial" gradient is reported as different, never hidden.
     wrong = {"w": serial["w"], "b": serial["b"] + 1.0}
     out = io.StringIO()

@@ -115,10 +115,46 @@ def test_solve_banded():
     assert g[0, 0] == 0 and g[3, -1] == 0 and g[2, -1] == 0
 
 
+def _complex(rng, shape):
+    return 0.4 * (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)) + 2.0 * np.eye(
+        shape[-2], shape[-1]
+    )
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs"),
+    [(L.expm, sla.expm), (L.logm, sla.logm), (L.sqrtm, sla.sqrtm)],
+    ids=["expm", "logm", "sqrtm"],
+)
+def test_holomorphic_matrix_functions_in_complex_directions(ours, theirs):
+    rng = np.random.default_rng(9)
+    a = _complex(rng, (3, 3))
+    assert np.allclose(ours(a), theirs(a))
+    check_rule(ours, nargs=1, shapes=[(3, 3)], dtype=np.complex128, rtol=1e-5,
+               args_factory=lambda r, s: (_complex(r, s[0]),))  # fmt: skip
+    # the convention: the reverse rule of a holomorphic f is the transpose of its forward rule, no conjugate
+    e, g = rng.standard_normal((2, 3, 3)) + 1j
+    _, tangent = cr.jvp(ours, (a,), (e,))
+    (cotangent,) = cr.vjp(ours, a)[1](g)
+    assert np.isclose(np.sum(g * tangent), np.sum(cotangent * e))
+
+
+@pytest.mark.parametrize("trans", [0, 1, 2])
+def test_complex_solve_triangular_and_sylvester(trans):
+    rng = np.random.default_rng(10)
+    a, b = _complex(rng, (3, 3)), _complex(rng, (3, 2))
+    assert np.allclose(L.solve_triangular(a, b, trans=trans), sla.solve_triangular(a, b, trans=trans))
+    check_derivatives(lambda a, b: L.solve_triangular(a, b, trans=trans, lower=True), a, b, rtol=1e-5)
+    q = _complex(rng, (3, 2))
+    c = _complex(rng, (2, 2))
+    assert np.allclose(L.solve_sylvester(a, c, q), sla.solve_sylvester(a, c, q))
+    check_derivatives(L.solve_sylvester, a, c, q, rtol=1e-5)
+
+
 def test_refusals_name_the_function():
-    with pytest.raises(cr.ComplexValueError, match="expm: .*complex"):
-        L.expm(np.eye(2) * 1j)
-    with pytest.raises(ValueError, match="logm: the result is complex"):
+    with pytest.raises(cr.ComplexValueError, match="lu_factor: .*complex arguments"):
+        L.lu_factor(np.eye(2) * 1j)
+    with pytest.raises(ValueError, match="logm: the result of this real matrix is complex"):
         L.logm(-np.eye(2))
     with pytest.raises(ValueError, match="solve_triangular: trans"):
         L.solve_triangular(np.eye(2), np.ones(2), trans="X")

@@ -22,8 +22,8 @@ CONTINUOUS = [
     ("logistic", (), (-3.0, 3.0)),
     ("cauchy", (), (-3.0, 3.0)),
 ]
-# cdf-like methods of these need derivatives of incomplete gamma/beta functions in their shape parameters
-NO_SHAPE_TAILS = {"t", "gamma", "beta", "chi2"}
+# cdf-like methods of these need derivatives of the incomplete beta function in its parameters
+NO_SHAPE_TAILS = {"t", "beta"}
 METHODS = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf", "ppf"]
 
 
@@ -147,7 +147,7 @@ def test_argument_errors_name_the_method():
         S.norm.logpdf(0.0, mu=1.0)
     with pytest.raises(TypeError, match=r"stats.gamma.cdf is missing the shape parameter"):
         S.gamma.cdf(1.0)
-    with pytest.raises(cr.ComplexValueError, match="complex"):
+    with pytest.raises(cr.ComplexValueError, match="norm.logpdf: .*complex"):
         S.norm.logpdf(1j)
 
 

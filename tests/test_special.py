@@ -195,7 +195,7 @@ def test_ufunc_without_rule_is_refused_by_name():
 @pytest.mark.parametrize(
     ("fun", "name", "args"),
     [
-        (sc.gammainc, "gammainc", (1.5, 2.0)),
+        (sc.stdtr, "stdtr", (1.5, 2.0)),
         (sc.iv, "iv", (1.5, 2.0)),
         (sc.zeta, "zeta", (2.5, 2.0)),
     ],
@@ -243,3 +243,27 @@ def test_incomplete_beta_refuses_its_parameters(argnum):
 
     with pytest.raises(cr.UnsupportedOperationError, match=rf"scipy\.special\.betainc .*argument {argnum}"):
         cr.grad(f)(2.5)
+
+
+# -- incomplete gamma: differentiable in a too (series), to second order --------------------
+
+
+@pytest.mark.parametrize("fun", [sc.gammainc, sc.gammaincc, sc.gammaincinv, sc.gammainccinv])
+@pytest.mark.parametrize("shapes", SHAPE_PAIRS, ids=str)
+def test_incomplete_gamma_in_both_arguments(fun, shapes):
+    upper = 3.0 if fun in (sc.gammainc, sc.gammaincc) else 0.8
+    check_derivatives(fun, _draw(shapes[0], 0.5, 4.0), _draw(shapes[1], 0.2, upper), order=2)
+
+
+def test_incomplete_gamma_in_a_by_hand_and_at_the_edges():
+    # P(1, x) = 1 - exp(-x); dP/da at a = 1 is -E1-type: compare with a central difference of SciPy
+    # at large x (many terms) and the exact 0 at x = 0.
+    for a, x in ((1.0, 2.0), (2.5, 40.0), (0.3, 1e-3)):
+        h = 1e-6
+        fd = (sc.gammainc(a + h, x) - sc.gammainc(a - h, x)) / (2 * h)
+        assert cr.grad(lambda a, x=x: sc.gammainc(a, x))(a) == pytest.approx(fd, rel=1e-6, abs=1e-12)
+    assert cr.grad(lambda a: sc.gammainc(a, 0.0))(1.5) == 0.0
+    with pytest.raises(
+        cr.UnsupportedOperationError, match="second derivative of scipy.special.gammainc in a"
+    ):
+        cr.grad(cr.grad(cr.grad(lambda a: sc.gammainc(a, 1.0))))(1.5)

@@ -71,6 +71,7 @@ class DemoResult:
     backprop_seconds: float = 0.0
     function_seconds: float = 0.0
     finite_difference_seconds: float = 0.0
+    finite_difference_cpu_seconds: float = 0.0
     finite_difference_evaluations: int = 0
     cost: list[CostPoint] = field(default_factory=list)
     finite_difference_point: tuple[int, float] | None = None
@@ -208,6 +209,7 @@ def _run(
             result.distributed_seconds, result.distributed_workers = distributed_finite_differences(
                 loss, (params, xb, yb), (g_numeric, result.finite_difference_seconds),
                 result.backprop_seconds, address, say, stream, progress, result.function_seconds,
+                serial_cpu_seconds=result.finite_difference_cpu_seconds,
             )  # fmt: skip
         if model_kind == "mlp":  # the measured point on the plot's curve (same network family)
             result.finite_difference_point = (n_params, result.finite_difference_seconds)
@@ -255,12 +257,13 @@ def _compare(
     # A live bar on a terminal, a line per quarter in a log, nothing when progress is off.
     shown = stream if progress else io.StringIO()
     bar = EvaluationProgress(total, result.backprop_seconds, out=shown, live=None if progress else False)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     try:
         g_numeric = numerical_grad(bar.wrap(loss), params, xb, yb)
     finally:
         bar.close()
     result.finite_difference_seconds = time.perf_counter() - start
+    result.finite_difference_cpu_seconds = time.process_time() - cpu
     result.finite_difference_evaluations = bar.calls
     flat_b = np.concatenate([np.ravel(v) for layer in g_backprop for v in layer.values()])
     flat_n = np.concatenate([np.ravel(v) for layer in g_numeric for v in layer.values()])

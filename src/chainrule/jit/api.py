@@ -158,20 +158,18 @@ class Jitted:
         inputs = [leaves[k] for k in traced]
         hit, out = self._run(key, inputs)
         if hit is None:
-            hit, out = self._lock_and_run(key, inputs)  # staged meanwhile by another thread?
+            # Checked again and staged under one hold of the lock: another thread may have
+            # staged this outcome meanwhile, and none may stage it in between.
+            with self._lock:
+                hit, out = self._run(key, inputs)
+                if hit is None and len(self._cache.get(key, ())) < MAX_VARIANTS:
+                    return self._stage(key, args, kwargs, leaves, traced)
         if hit:
             return out
-        if hit is False or len(self._cache.get(key, ())) >= MAX_VARIANTS:
-            # The staged code raised (a singular matrix, an errstate set to raise...): the
-            # function as is raises the same error, or takes the path that handles it.
-            self.eager_calls += 1
-            return self.fun(*args, **kwargs)
-        with self._lock:
-            return self._stage(key, args, kwargs, leaves, traced)
-
-    def _lock_and_run(self, key: Any, inputs: list[Any]) -> tuple[bool | None, Any]:
-        with self._lock:
-            return self._run(key, inputs)
+        # The staged code raised (a singular matrix, an errstate set to raise...): the function
+        # as is raises the same error, or takes the path that handles it. Or too many variants.
+        self.eager_calls += 1
+        return self.fun(*args, **kwargs)
 
     def _run(self, key: Any, inputs: list[Any]) -> tuple[bool | None, Any]:
         """Run the first variant of ``key`` whose guards hold.

@@ -18,8 +18,10 @@ Examples
 Parameters without a rule
 -------------------------
 The order ``v`` of the Bessel functions (``iv``, ``jv``, ...), ``n`` of ``yn``,
-``a`` of ``gammainc``/``gammaincc``/``gammaincinv``/``gammainccinv`` and ``s``
-of ``zeta(s, q)`` have no registered rule: differentiating with respect to
+``a``, ``b`` of ``betainc``, ``df`` of ``stdtr`` and ``s`` of ``zeta(s, q)``
+have no registered rule (``a`` of ``gammainc``/``gammaincc``/``gammaincinv``/
+``gammainccinv`` has one, by series, to second order: see
+:mod:`chainrule.rules.special_series`): differentiating with respect to
 them raises :class:`~chainrule.UnsupportedOperationError` naming the function
 and the argument (it is never a silent zero).
 
@@ -61,6 +63,7 @@ import scipy.special as sc
 from scipy.special import _ufuncs
 
 from ..extend import Primitive, defelementwise, defnondiff, primal, register_ufunc
+from .special_series import gammainc_da_p
 
 __all__: list[str] = []
 
@@ -141,10 +144,26 @@ def _gamma_density(a: Any, x: Any) -> Any:
     return np.exp(sc.xlogy(a - 1.0, x) - x - sc.gammaln(a))
 
 
-_binary(sc.gammainc, None, lambda ans, a, x: _gamma_density(a, x), argnums=(1,), masked=True)
-_binary(sc.gammaincc, None, lambda ans, a, x: -_gamma_density(a, x), argnums=(1,), masked=True)
-_binary(sc.gammaincinv, None, lambda ans, a, y: 1.0 / _gamma_density(a, ans), argnums=(1,), masked=True)
-_binary(sc.gammainccinv, None, lambda ans, a, y: -1.0 / _gamma_density(a, ans), argnums=(1,), masked=True)
+# In a: by series (special_series.py), to second order. The inverses by implicit differentiation:
+# P(a, x(a, y)) = y gives dx/da = -(dP/da) / (dP/dx), and the same for Q = 1 - P.
+_binary(
+    sc.gammainc, lambda ans, a, x: gammainc_da_p(a, x), lambda ans, a, x: _gamma_density(a, x), masked=True
+)
+_binary(
+    sc.gammaincc, lambda ans, a, x: -gammainc_da_p(a, x), lambda ans, a, x: -_gamma_density(a, x), masked=True
+)
+_binary(
+    sc.gammaincinv,
+    lambda ans, a, y: -gammainc_da_p(a, ans) / _gamma_density(a, ans),
+    lambda ans, a, y: 1.0 / _gamma_density(a, ans),
+    masked=True,
+)
+_binary(
+    sc.gammainccinv,
+    lambda ans, a, y: -gammainc_da_p(a, ans) / _gamma_density(a, ans),
+    lambda ans, a, y: -1.0 / _gamma_density(a, ans),
+    masked=True,
+)
 
 defelementwise(sc.rgamma, lambda ans, x: -ans * sc.digamma(x), masked=True)
 

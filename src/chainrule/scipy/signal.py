@@ -6,7 +6,9 @@ broadcasting), computed by SciPy. It is bilinear: its tangent is
 ``conv(da, v) + conv(a, dv)`` and the cotangent of ``a`` is the window of
 ``conv(g, flip(v))`` that lines up with ``a`` (a correlation of ``g`` with
 ``v``), summed over broadcast axes; the same for ``v``. The rules call the
-primitive itself, so every order follows. ``'same'`` and ``'valid'`` are
+primitive itself, so every order follows. Complex inputs follow JAX's
+convention (no conjugate in the rules: the convolution is holomorphic in
+each input); ``correlate`` conjugates ``in2`` as SciPy does. ``'same'`` and ``'valid'`` are
 windows of the full result (differentiable slicing), and ``correlate(a, v)``
 is ``convolve(a, flip(v))``, as in SciPy.
 
@@ -23,7 +25,7 @@ from typing import Any
 import numpy as np
 import scipy.signal as ss
 
-from ..extend import Primitive, axis_tuple, defjvp, defvjp, refuse_complex, unbroadcast
+from ..extend import Primitive, axis_tuple, defcomplex, defjvp, defvjp, unbroadcast
 
 __all__ = ["convolve", "correlate", "fftconvolve"]
 
@@ -37,6 +39,7 @@ def _full_impl(a: Any, v: Any, axes: tuple[int, ...], method: str) -> Any:
 
 
 conv_p = Primitive("scipy.signal.convolve", _full_impl)
+defcomplex(conv_p)  # bilinear: its rules (convolutions with the flipped other input) hold for complex values
 
 
 def _window(full: Any, like: tuple[int, ...], other: tuple[int, ...], axes: tuple[int, ...]) -> Any:
@@ -95,7 +98,6 @@ def _mode_window(
 def _checked(
     name: str, in1: Any, in2: Any, mode: str, method: str
 ) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    refuse_complex(name, in1, in2)
     if mode not in _MODES:
         raise ValueError(f"{name}: mode must be 'full', 'same' or 'valid', got {mode!r}")
     if method not in ("auto", "direct", "fft"):
@@ -133,6 +135,8 @@ def convolve(in1: Any, in2: Any, mode: str = "full", method: str = "auto") -> An
 def correlate(in1: Any, in2: Any, mode: str = "full", method: str = "auto") -> Any:
     """The N-dimensional cross-correlation, as :func:`scipy.signal.correlate`.
 
+    ``convolve(in1, flip(conj(in2)))``, as SciPy computes it.
+
     >>> correlate(np.array([1.0, 2.0, 3.0]), np.array([1.0, 1.0]), mode="valid").tolist()
     [3.0, 5.0]
     """
@@ -141,9 +145,8 @@ def correlate(in1: Any, in2: Any, mode: str = "full", method: str = "auto") -> A
     axes = tuple(range(len(s1)))
     if mode == "valid":
         _valid_ok(name, s1, s2, axes)
-        if not all(s1[k] >= s2[k] for k in axes):
-            # SciPy swaps the inputs: the result is the reversed correlation of in2 with in1.
-            return _flip(correlate(in2, in1, mode), axes)
+    if np.iscomplexobj(in2):
+        in2 = np.conj(in2)
     return _mode_window(conv_p(in1, _flip(in2, axes), axes, method), s1, s2, axes, mode)
 
 

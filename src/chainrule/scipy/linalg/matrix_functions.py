@@ -13,9 +13,10 @@
   ``Qbar = solve_sylvester(A^T, B^T, G)``, of ``A`` ``-Qbar X^T``, of ``B``
   ``-X^T Qbar``.
 
-Real matrices only for now (complex ones are refused by name); ``logm`` and
-``sqrtm`` of a matrix whose result SciPy returns complex (negative real
-eigenvalues) are refused too.
+Complex matrices follow JAX's convention (the functions are holomorphic; the
+rules transpose, never conjugate). ``logm`` and ``sqrtm`` of a *real* matrix
+whose result SciPy returns complex (eigenvalues on the closed negative real
+axis, the branch cut) are refused.
 """
 
 from __future__ import annotations
@@ -25,26 +26,27 @@ from typing import Any
 import numpy as np
 import scipy.linalg as sla
 
-from ...extend import Primitive, defjvp, defvjp, refuse_complex
+from ...extend import Primitive, defcomplex, defjvp, defvjp
 from ._common import mT, real_square
 
 __all__ = ["expm", "logm", "solve_sylvester", "sqrtm"]
 
 
-def _real_result(name: str, x: Any) -> Any:
-    if np.iscomplexobj(x):
+def _real_result(name: str, a: Any, x: Any) -> Any:
+    """SciPy's result ``x`` for ``a``; a complex result of a real matrix is refused."""
+    if np.iscomplexobj(x) and not np.iscomplexobj(a):
         if np.all(np.imag(x) == 0):
             return np.real(x)
         raise ValueError(
-            f"{name}: the result is complex (the matrix has eigenvalues on the closed negative real "
-            "axis); chainrule differentiates real results only for now."
+            f"{name}: the result of this real matrix is complex (it has eigenvalues on the closed "
+            "negative real axis, the branch cut, where the principal function is not differentiable)."
         )
     return x
 
 
 expm_p = Primitive("scipy.linalg.expm", lambda a: sla.expm(a))
-logm_p = Primitive("scipy.linalg.logm", lambda a: _real_result("scipy.linalg.logm", sla.logm(a)))
-sqrtm_p = Primitive("scipy.linalg.sqrtm", lambda a: _real_result("scipy.linalg.sqrtm", sla.sqrtm(a)))
+logm_p = Primitive("scipy.linalg.logm", lambda a: _real_result("scipy.linalg.logm", a, sla.logm(a)))
+sqrtm_p = Primitive("scipy.linalg.sqrtm", lambda a: _real_result("scipy.linalg.sqrtm", a, sla.sqrtm(a)))
 
 
 def _block_frechet(prim: Primitive, a: Any, e: Any) -> Any:
@@ -63,6 +65,8 @@ defjvp(logm_p, lambda t, ans, a: _block_frechet(logm_p, a, t))
 
 
 sylvester_p = Primitive("scipy.linalg.solve_sylvester", lambda a, b, q: sla.solve_sylvester(a, b, q))
+# Holomorphic (analytic matrix functions, linear solves): the rules transpose and never conjugate.
+defcomplex(expm_p, logm_p, sqrtm_p, sylvester_p)
 
 
 def _sylvester_q_bar(ans: Any, a: Any, b: Any, g: Any) -> Any:
@@ -95,12 +99,12 @@ def expm(A: Any) -> Any:
     >>> cr.grad(lambda a: expm(a)[0, 0])(a).round(3).tolist()
     [[1.0, 0.0], [0.5, 0.0]]
     """
-    real_square("chainrule.scipy.linalg.expm", A)
+    real_square("chainrule.scipy.linalg.expm", A, complex_ok=True)
     return expm_p(A)
 
 
 def logm(A: Any, disp: Any = None) -> Any:
-    """The principal matrix logarithm, as :func:`scipy.linalg.logm` (real results only).
+    """The principal matrix logarithm, as :func:`scipy.linalg.logm` (real results of real matrices).
 
     ``disp`` is accepted for SciPy's signature and ignored (SciPy deprecates it).
 
@@ -109,12 +113,12 @@ def logm(A: Any, disp: Any = None) -> Any:
     >>> float(cr.grad(lambda a: np.trace(logm(a)))(2.0 * np.eye(2))[0, 0])
     0.5
     """
-    real_square("chainrule.scipy.linalg.logm", A)
+    real_square("chainrule.scipy.linalg.logm", A, complex_ok=True)
     return logm_p(A)
 
 
 def sqrtm(A: Any, disp: Any = None, blocksize: Any = None) -> Any:
-    """The principal matrix square root, as :func:`scipy.linalg.sqrtm` (real results only).
+    """The principal matrix square root, as :func:`scipy.linalg.sqrtm` (real results of real matrices).
 
     ``disp`` and ``blocksize`` are accepted for SciPy's signature and ignored.
 
@@ -123,7 +127,7 @@ def sqrtm(A: Any, disp: Any = None, blocksize: Any = None) -> Any:
     >>> float(cr.grad(lambda a: np.trace(sqrtm(a)))(4.0 * np.eye(2))[0, 0])
     0.25
     """
-    real_square("chainrule.scipy.linalg.sqrtm", A)
+    real_square("chainrule.scipy.linalg.sqrtm", A, complex_ok=True)
     return sqrtm_p(A)
 
 
@@ -135,9 +139,8 @@ def solve_sylvester(a: Any, b: Any, q: Any) -> Any:
     >>> x.tolist()[0]
     [0.5, 0.5, 0.5]
     """
-    real_square("chainrule.scipy.linalg.solve_sylvester (a)", a)
-    real_square("chainrule.scipy.linalg.solve_sylvester (b)", b)
-    refuse_complex("chainrule.scipy.linalg.solve_sylvester (q)", q)
+    real_square("chainrule.scipy.linalg.solve_sylvester (a)", a, complex_ok=True)
+    real_square("chainrule.scipy.linalg.solve_sylvester (b)", b, complex_ok=True)
     m, n = np.shape(a)[-1], np.shape(b)[-1]
     if np.shape(q)[-2:] != (m, n):
         raise ValueError(

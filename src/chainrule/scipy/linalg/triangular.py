@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import scipy.linalg as sla
 
-from ...extend import Primitive, contains_tracer, defjvp, defvjp, primal, refuse_complex
+from ...extend import Primitive, contains_tracer, defcomplex, defjvp, defvjp, primal, refuse_complex
 from ._common import mT, real_square, trans_flag
 
 __all__ = ["cho_factor", "cho_solve", "lu_factor", "lu_solve", "solve_banded", "solve_triangular"]
@@ -38,6 +38,7 @@ def _tri_impl(a: Any, b: Any, trans: int, lower: bool, unit: bool) -> Any:
 
 
 solve_triangular_p = Primitive("scipy.linalg.solve_triangular", _tri_impl)
+defcomplex(solve_triangular_p)  # rules with transposes, never conjugates: JAX's convention
 
 
 def _as_matrix(x: Any) -> Any:
@@ -82,8 +83,9 @@ defjvp(
 )
 
 
-def _check_rhs(name: str, a: Any, b: Any) -> None:
-    refuse_complex(name, b)
+def _check_rhs(name: str, a: Any, b: Any, *, complex_ok: bool = False) -> None:
+    if not complex_ok:
+        refuse_complex(name, b)
     n = np.shape(a)[-1]
     if np.ndim(b) == 0 or (np.shape(b)[0] if np.ndim(b) == 1 else np.shape(b)[-2]) != n:
         raise ValueError(f"{name}: b of shape {np.shape(b)} does not match a of shape {np.shape(a)}")
@@ -111,9 +113,12 @@ def solve_triangular(
     [0.5, 0.125]
     """
     name = "chainrule.scipy.linalg.solve_triangular"
-    real_square(name, a)
-    _check_rhs(name, a, b)
-    return solve_triangular_p(a, b, trans_flag(name, trans), bool(lower), bool(unit_diagonal))
+    real_square(name, a, complex_ok=True)
+    _check_rhs(name, a, b, complex_ok=True)
+    flag = trans_flag(name, trans)
+    if flag == 2:  # the conjugate transpose: conj(a) transposed (conj has its own rule)
+        a, flag = (np.conj(a) if np.iscomplexobj(a) else a), 1
+    return solve_triangular_p(a, b, flag, bool(lower), bool(unit_diagonal))
 
 
 def cho_factor(
@@ -243,7 +248,7 @@ def lu_solve(
     real_square(name, lu)
     _check_rhs(name, lu, b)
     perm = _perm(np.asarray(piv))
-    if trans_flag(name, trans) == 0:  # L U x = b[perm]
+    if trans_flag(name, trans) == 0:  # ('C' is 'T': real matrices only here)  # L U x = b[perm]
         y = solve_triangular_p(lu, b[perm], 0, True, True)
         return solve_triangular_p(lu, y, 0, False, False)
     # U^T L^T (x[perm]) = b

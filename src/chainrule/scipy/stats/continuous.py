@@ -5,10 +5,12 @@ Each is a NumPy composition of ufuncs with rules (``ndtr``, ``log_ndtr``,
 ``gammainc``, ``betainc``, ``stdtr``, ...), so it is differentiable in ``x``,
 ``loc`` and ``scale`` and, through the density, in its shape parameters.
 
-Not differentiable (refused by name, never a silent zero): the ``cdf``,
-``sf`` and ``ppf`` of ``t``, ``gamma``, ``beta`` and ``chi2`` in their shape
-parameters (``df``, ``a``, ``b``), which need derivatives of the incomplete
-gamma and beta functions in their parameters (no rule yet).
+The ``cdf``, ``sf`` and ``ppf`` of ``gamma`` and ``chi2`` are differentiable in
+``a`` and ``df`` to second order (the incomplete gamma function's derivatives
+in its parameter, by series). Not differentiable (refused by name, never a
+silent zero): the ``cdf``, ``sf`` and ``ppf`` of ``t`` and ``beta`` in ``df``,
+``a``, ``b``, which need the incomplete beta function's derivatives in its
+parameters (no rule yet).
 
 Kinks: ``laplace`` at ``x = loc`` (the subgradient 0 of ``|x|``); densities on
 the edge of their support (``gamma``, ``beta``, ``chi2``, ``expon``) are
