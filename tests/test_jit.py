@@ -410,6 +410,11 @@ def test_jit_is_both_the_module_and_the_function() -> None:
     np.testing.assert_allclose(staged(x), np.sum(np.log(x) * x), rtol=1e-15)
     with pytest.raises(TypeError, match="needs a function, got a int"):
         cr.jit(3)
+    import inspect
+
+    # The module's call is the function itself, so every option of jit() passes through.
+    assert inspect.signature(type(m).__call__) == inspect.signature(m.jit)
+    np.testing.assert_allclose(cr.jit(lambda x: np.sum(x * x), fuse=False)(x), np.sum(x * x), rtol=1e-15)
 
 
 @cr.jit

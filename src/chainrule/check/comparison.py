@@ -54,7 +54,7 @@ def _flat(tree: Any) -> np.ndarray:
 
 
 def _random_direction(o: Any, rng: np.random.Generator) -> np.ndarray:
-    u = rng.standard_normal(np.shape(o))
+    u: np.ndarray = rng.standard_normal(np.shape(o))
     if np.iscomplexobj(o):
         u = u + 1j * rng.standard_normal(np.shape(o))
     return u.astype(np.result_type(o, np.float32))

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..numerical.inputs import normalize_argnums
+from ..argnums import normalize_argnums
 from ..pytree import tree_flatten, tree_unflatten
 
 __all__ = ["ComplexParts", "has_complex_leaf", "realified"]

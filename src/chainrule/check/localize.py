@@ -49,7 +49,7 @@ def _vdot(a: Any, b: Any) -> float:
 
 def _random(like: Any, rng: np.random.Generator) -> np.ndarray:
     """A random direction shaped like ``like``: complex (both parts random) for a complex value."""
-    r = rng.standard_normal(np.shape(like))
+    r: np.ndarray = rng.standard_normal(np.shape(like))
     if np.iscomplexobj(like):
         r = r + 1j * rng.standard_normal(np.shape(like))
     return r

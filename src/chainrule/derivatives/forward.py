@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -53,13 +54,9 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
         paths = paths_of(p_def)
         wrapped = []
         for pv, tv, path in zip(p_leaves, t_leaves, paths):
-            pv = as_float_leaf(pv, lambda i=i, path=path: f"{argument_label(f, i)}{path}")
-            tv = direction_leaf(
-                tv,
-                pv,
-                lambda i=i, path=path: f"jvp: the tangent of {argument_label(f, i)}{path}",
-                cast_floats=False,
-            )
+            pv = as_float_leaf(pv, partial(_leaf_label, f, i, path, ""))
+            tangent_label = partial(_leaf_label, f, i, path, "jvp: the tangent of ")
+            tv = direction_leaf(tv, pv, tangent_label, cast_floats=False)
             given.add(_owner(pv))
             given.add(_owner(tv))
             wrapped.append(trace.leaf(pv, tv))
@@ -85,3 +82,8 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
         values.append(v)
         out_tangents.append(t)
     return tree_unflatten(out_def, values), tree_unflatten(out_def, out_tangents)
+
+
+def _leaf_label(f: Callable[..., Any], argnum: int, path: str, prefix: str) -> str:
+    """``x['w']``: a differentiated leaf named in an error message (built only if one is raised)."""
+    return f"{prefix}{argument_label(f, argnum)}{path}"

@@ -116,7 +116,7 @@ def _public_name(frame: FrameType) -> str:
 
 def library_caller() -> str | None:
     """The public name of the NumPy/SciPy function the user's code called, if one is on the stack."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     outer = None
     while frame is not None:
         module = frame.f_globals.get("__name__", "")
@@ -126,14 +126,14 @@ def library_caller() -> str | None:
                 outer = frame
         elif module.split(".")[0] != "chainrule" and outer is not None:
             break  # back in the user's code
-        frame = frame.f_back  # type: ignore[assignment]
+        frame = frame.f_back
     return None if outer is None else _public_name(outer)
 
 
 def _user_frame() -> FrameType | None:
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None and frame.f_globals.get("__name__", "").split(".")[0] == "chainrule":
-        frame = frame.f_back  # type: ignore[assignment]
+        frame = frame.f_back
     return frame
 
 

@@ -550,10 +550,10 @@ class Tracer(ArrayMethods):
     def __ge__(self, other: Any) -> Any:
         return _compare(operator.ge, self, other)
 
-    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
+    def __eq__(self, other: Any) -> Any:
         return _compare(operator.eq, self, other)
 
-    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
+    def __ne__(self, other: Any) -> Any:
         return _compare(operator.ne, self, other)
 
     def __getitem__(self, index: Any) -> Any:
@@ -647,8 +647,13 @@ def astype(x: Any, dtype: Any) -> Any:
 
 
 # -- NumPy's ufunc protocol (NEP 13) beyond a plain call ------------------------------
-_REDUCE = {np.add: np.sum, np.multiply: np.prod, np.maximum: np.max, np.minimum: np.min}
-_ACCUMULATE = {np.add: np.cumsum, np.multiply: np.cumprod}
+_REDUCE: dict[np.ufunc, Callable[..., Any]] = {
+    np.add: np.sum,
+    np.multiply: np.prod,
+    np.maximum: np.max,
+    np.minimum: np.min,
+}
+_ACCUMULATE: dict[np.ufunc, Callable[..., Any]] = {np.add: np.cumsum, np.multiply: np.cumprod}
 # Binary ufuncs whose reduce/accumulate NumPy computes as the left fold ((a0 op a1) op a2)...
 # (power is not among them: NumPy's float power.reduce is not that fold).
 _FOLDS = {

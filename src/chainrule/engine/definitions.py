@@ -65,7 +65,7 @@ def primitive_for(fun: Any) -> Primitive:
         if prim is None:
             prim = Primitive(qualified_name(fun), fun, broadcasts=fun.nin > 1)
             UFUNC_PRIMITIVES[fun] = prim
-        return prim  # type: ignore[no-any-return]
+        return prim
     handler = FUNCTION_HANDLERS.get(fun)
     bound = getattr(handler, "__self__", None)
     if isinstance(bound, Primitive):

@@ -348,7 +348,14 @@ def _complex_tangent(prim: Primitive) -> InvalidRuleOutputError:
     )
 
 
-TraceT = TypeVar("TraceT", ReverseTrace, ForwardTrace)
+class ScopedTrace(Protocol):
+    """What :func:`trace_scope` needs of a trace: the reverse, forward and staging traces have it."""
+
+    active: bool
+    poisoned: Exception | None
+
+
+TraceT = TypeVar("TraceT", bound=ScopedTrace)
 
 
 def _poison(trace: ReverseTrace | ForwardTrace, error: Exception) -> None:

@@ -297,7 +297,8 @@ def _eval(node: ast.AST, env: dict[str, Any], checks: bool = True) -> Any:
     if isinstance(node, ast.UnaryOp):
         return _UNARY[type(node.op)][1](_eval(node.operand, env, checks))
     if isinstance(node, ast.Call):
-        fun = FUNCTIONS[node.func.id][0]  # type: ignore[attr-defined]
+        assert isinstance(node.func, ast.Name)  # the tree was checked: calls of known names only
+        fun = FUNCTIONS[node.func.id][0]
         args = [_eval(a, env, checks) for a in node.args]
         if not checks:
             return fun(*args)

@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import sys
 import types
-from collections.abc import Callable, Sequence
-from typing import Any
 
 from .api import MAX_STRUCTURES, MAX_VARIANTS, Jitted, jit
 from .codegen import GuardFailed
@@ -37,10 +35,7 @@ __all__ = ["MAX_STRUCTURES", "MAX_VARIANTS", "GuardFailed", "Jitted", "jit"]
 class CallableModule(types.ModuleType):
     """The ``chainrule.jit`` package, callable as :func:`jit` (also as a decorator)."""
 
-    def __call__(
-        self, fun: Callable[..., Any], static_argnums: int | Sequence[int] = (), fuse: bool = False
-    ) -> Jitted:
-        return jit(fun, static_argnums, fuse=fuse)
+    __call__ = staticmethod(jit)  # the function itself: its signature, whatever options it grows
 
 
 sys.modules[__name__].__class__ = CallableModule

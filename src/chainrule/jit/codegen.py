@@ -407,9 +407,9 @@ def generate(
     _reuse_buffers(live, outputs, program.types)
     pool = assign_buffers(live, outputs, program.types, REUSE_MIN_SIZE)
     if pool:
-        names = ", ".join(f"_tmp{k}" for k in range(len(pool)))
+        buffers = ", ".join(f"_tmp{k}" for k in range(len(pool)))
         sizes = ", ".join(f"{np.dtype(d).name} {s}" for s, d in pool)
-        body.append(f"    {names}, = {w.constant(BufferPool(pool), 'buffers')}()  # preallocated: {sizes}")
+        body.append(f"    {buffers}, = {w.constant(BufferPool(pool), 'buffers')}()  # preallocated: {sizes}")
     open_err: dict[str, str] = {}
     guards = 0
     for step in live:

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import operator
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -122,7 +123,8 @@ class Fused:
 
     def __call__(self, *arrays: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         # Arithmetic only: no VML function in the expression.
-        return self._kernel(*arrays, out=out, order="K", casting="safe", ex_uses_vml=False)  # type: ignore[no-any-return]
+        result: np.ndarray = self._kernel(*arrays, out=out, order="K", casting="safe", ex_uses_vml=False)
+        return result
 
     def __repr__(self) -> str:
         return f"<numexpr {self.expression!r}>"
@@ -137,12 +139,12 @@ def _scalar(x: Any) -> str | None:
     return None
 
 
-def _lax(errstate: dict[str, str], base: dict[str, str]) -> bool:
+def _lax(errstate: dict[str, str], base: Mapping[str, object]) -> bool:
     """Floating-point errors only warn or are ignored (numexpr cannot raise them)."""
     return all(v in ("ignore", "warn") for v in {**base, **errstate}.values())
 
 
-def _fusable(step: Equation | Guard, types: dict[str, Any], base_err: dict[str, str]) -> bool:
+def _fusable(step: Equation | Guard, types: dict[str, Any], base_err: Mapping[str, object]) -> bool:
     if isinstance(step, Guard) or step.kwargs or len(step.outs) != 1 or step.unpack:
         return False
     fn = step.fn
@@ -174,7 +176,7 @@ class _Expr:
 
 
 def fuse(
-    steps: list[Equation | Guard], outputs: list[Any], types: dict[str, Any], base_err: dict[str, str]
+    steps: list[Equation | Guard], outputs: list[Any], types: dict[str, Any], base_err: Mapping[str, object]
 ) -> list[Equation | Guard]:
     """``steps`` with trees of fusable equations replaced by :class:`Fused` equations (see the module)."""
     if _numexpr is None:

@@ -162,8 +162,8 @@ def same_shape(where: str, predictions: Any, targets: Any) -> None:
         )
 
 
-def function(where: str, name: str, value: Any) -> Callable[..., Any]:
+def function(where: str, name: str, value: object) -> Callable[..., Any]:
     """A callable argument."""
     if not callable(value):
         raise TypeError(f"{where}: {name} must be a function such as nn.relu, not {type(value).__name__}")
-    return value  # type: ignore[no-any-return]
+    return value

@@ -129,7 +129,8 @@ def _columns(
     jac = np.stack([r.value for r in results], axis=-1) / h if results else np.zeros((n_out, 0), dtype)
     err = None
     if estimate:
-        err = np.stack([r.error for r in results], axis=-1) / h if results else np.zeros((n_out, 0))
+        errors = [r.estimated_error() for r in results]
+        err = np.stack(errors, axis=-1) / h if errors else np.zeros((n_out, 0))
     return inputs, ev, jac, err, h, results
 
 
@@ -525,7 +526,7 @@ def directional(
     out = _reshape_outputs(ev, value)
     if not return_estimate:
         return out
-    err = res.error / h**n
+    err = res.estimated_error() / h**n
     status, message = _summary([res], opts, value, err)
     return Estimate(out, _reshape_outputs(ev, err), ev.count, float(np.max(res.step)) * h, status, message)
 

@@ -46,7 +46,7 @@ import pickle
 import threading
 import traceback
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from typing import Any, NamedTuple, TypeVar
@@ -104,7 +104,8 @@ def as_executor(executor: Any) -> Executor:
     client_like = callable(getattr(executor, "get_executor", None))
     if client_like and callable(getattr(executor, "scheduler_info", None)):
         # A distributed.Client. pure=False: every task runs (no hashing of the payload for keys).
-        return executor.get_executor(pure=False)  # type: ignore[no-any-return]
+        client_executor: Executor = executor.get_executor(pure=False)
+        return client_executor
     raise TypeError(
         f"executor= takes a concurrent.futures.Executor or a distributed.Client, not "
         f"{type(executor).__name__} ({executor!r}); for local threads pass workers=N instead."
@@ -605,7 +606,8 @@ def _jobs_payload(ev: Evaluator, job: Callable[[Any], Any]) -> bytes | None:
     except ImportError:  # a job is a closure: only cloudpickle sends it
         return None
     try:
-        return cloudpickle.dumps((ev, job))  # type: ignore[no-any-return]
+        payload: bytes = cloudpickle.dumps((ev, job))
+        return payload
     except Exception:  # something unpicklable among the job's variables: ship points instead
         return None
 
@@ -718,7 +720,7 @@ class JobRunner:
 
 
 @contextmanager
-def job_runner(ev: Evaluator, workers: int | Executor | None, executor: Any):  # type: ignore[no-untyped-def]
+def job_runner(ev: Evaluator, workers: int | Executor | None, executor: Any) -> Iterator[JobRunner]:
     """A :class:`JobRunner` for ``workers=`` and ``executor=`` (at most one of them)."""
     if executor is not None:
         if workers is not None and workers != 1:

@@ -136,3 +136,9 @@ class LineResult(NamedTuple):
     status: int = 0
     note: str = ""
     step: np.ndarray | float = 1.0  # the step chosen, in units of t (adaptive: per output element)
+
+    def estimated_error(self) -> np.ndarray:
+        """The error estimate, for a difference taken with ``estimate=True`` (the adaptive method always)."""
+        if self.error is None:
+            raise AssertionError("no error estimate: the difference was taken with estimate=False")
+        return self.error

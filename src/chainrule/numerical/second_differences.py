@@ -211,9 +211,8 @@ def _adaptive_diagonal(
         line = Line(ev, x0, direction, describe, element=i)
         ratio, levels = (float(plan.ratio[i]), int(plan.levels[i])) if step is None else (2.0, 14)
         res = adaptive(line, 2, ratio=ratio, levels=levels, tolerance=opts.tolerance, unit=h0[i])
-        error, chosen = res.error, res.step
-        assert error is not None  # adaptive() always estimates, and chooses a step per output
-        assert isinstance(chosen, np.ndarray)
+        error, chosen = res.estimated_error(), res.step
+        assert isinstance(chosen, np.ndarray)  # adaptive() chooses a step per output
         return float(res.value[0]) / h0[i] ** 2, float(error[0]) / h0[i] ** 2, float(chosen[0]) * h0[i]
 
     out = run(one, range(x0.size))

@@ -50,12 +50,14 @@ def tie_mask(values: Any, scale: Any, count: int) -> np.ndarray:
     """
     v = primal(values)
     tol = tolerance(v, scale, count)
-    return np.abs(v[..., :, None] - v[..., None, :]) <= tol[..., None, None]  # type: ignore[no-any-return]
+    tied: np.ndarray = np.abs(v[..., :, None] - v[..., None, :]) <= tol[..., None, None]
+    return tied
 
 
 def tolerance(values: np.ndarray, scale: Any, count: int) -> np.ndarray:
     """``count * eps * scale``: the rounding level of values of magnitude ``scale`` (batch shape)."""
-    return count * np.finfo(values.dtype).eps * plain_array(scale)  # type: ignore[no-any-return]
+    level: np.ndarray = count * np.finfo(values.dtype).eps * plain_array(scale)
+    return level
 
 
 def safe_inverse_gaps(gaps: Any, tied: np.ndarray) -> Any:

@@ -157,7 +157,8 @@ register_function(np.nanmedian, _median_handler("numpy.nanmedian", True))
 
 # -- NaN-skipping reductions -----------------------------------------------------------------------
 def _nan_mask(a: Any) -> np.ndarray:
-    return np.isnan(primal(a))  # type: ignore[no-any-return]
+    mask: np.ndarray = np.isnan(primal(a))
+    return mask
 
 
 def _nan_extreme(func: Any, fill: float, name: str) -> Any:

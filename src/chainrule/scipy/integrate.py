@@ -121,7 +121,7 @@ def _adjoint(
 
     a = g[count - 1]
     adj_args = np.zeros(sum(sizes))
-    t_bar = [None] * count
+    t_bar: list[np.ndarray] = [np.zeros(1)] * count  # every entry is set below
     for i in range(count - 1, 0, -1):
         t_bar[i] = np.reshape(np.sum(g[i] * f_at(i)), (1,))
         state0 = np.concatenate([ys[i], a, adj_args])
@@ -203,7 +203,8 @@ def odeint(
     def solver(
         rhs: Callable[[float, np.ndarray], np.ndarray], y0: np.ndarray, times: np.ndarray
     ) -> np.ndarray:
-        return si.odeint(rhs, y0, times, tfirst=True, **kw)
+        path: np.ndarray = si.odeint(rhs, y0, times, tfirst=True, **kw)
+        return path
 
     def fun(t: Any, y: Any, *args: Any) -> Any:
         return func(t, y, *args) if tfirst else func(y, t, *args)
@@ -251,7 +252,8 @@ def solve_ivp(
         sol = si.solve_ivp(rhs, (times[0], times[-1]), y0, method=method, t_eval=times, **options)
         if not sol.success:
             raise RuntimeError(f"{name}: the solver failed: {sol.message}")
-        return np.asarray(sol.y).T
+        path: np.ndarray = np.asarray(sol.y).T
+        return path
 
     if t_eval is None:
         plain_args = tuple(np.asarray(primal(a)) for a in args)
