@@ -220,13 +220,13 @@ class CheckReport:
         first.highlight_words([self.verdict], "bold green" if self.passed else "bold red")
         console.print(first)
         for line in lines[1:]:
-            text = Text(line)
+            styled = Text(line)
             status = line.rsplit(None, 1)[-1] if line.strip() else ""
             if status in styles and line.startswith(("d/dx", "u.v", "H.v")):
-                text.stylize(styles[status])
+                styled.stylize(styles[status])
             elif line.lstrip().startswith("culprit:"):
-                text.stylize("red")
-            console.print(text)
+                styled.stylize("red")
+            console.print(styled)
 
     def _repr_html_(self) -> str:
         esc = html.escape

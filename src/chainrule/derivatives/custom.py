@@ -66,7 +66,7 @@ def _is_numeric(x: Any) -> bool:
 
 def _zeros_like_leaf(x: Any) -> Any:
     value = primal(x)  # (a value batched by vmap stays traced: its zeros have its logical shape)
-    numeric = type(value) is Tracer or isinstance(value, np.ndarray | np.generic | float | int | bool | complex)
+    numeric = type(value) is Tracer or isinstance(value, np.ndarray | np.generic | float | int | complex)
     if not numeric:
         return None  # a function, a string, an object: no tangent or cotangent (JAX's float0)
     return np.zeros(np.shape(value), dtype=np.result_type(value))

@@ -154,7 +154,7 @@ def _kind(tree: Any) -> str:
 
 
 def _leaf_labels(args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[str]:
-    labels = []
+    labels: list[str] = []
     for i, a in enumerate(args):
         leaves = tree_flatten(a)[0]
         labels.extend(

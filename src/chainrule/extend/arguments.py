@@ -94,7 +94,8 @@ def raw_array(a: Any) -> np.ndarray:
     plain = primal(a)
     if type(plain) is Tracer:
         if plain._trace.kind == BATCH:  # batched by vmap: the layout of one example
-            return raw_array(plain._value.data)[0]
+            first: np.ndarray = raw_array(plain._value.data)[0]
+            return first
         plain = plain._value  # chainrule.jit's staging value: its layout, here at staging
     return np.asarray(plain)
 

@@ -93,7 +93,7 @@ def _bin_of(a: np.ndarray, edges: np.ndarray) -> np.ndarray:
     # Written without in-place writes, so that it also runs on values batched by vmap.
     idx = np.searchsorted(edges, a, side="right") - 1
     idx = np.where(a == edges[-1], len(edges) - 2, idx)
-    return np.where((a < edges[0]) | (a > edges[-1]), -1, idx)  # type: ignore[no-any-return]
+    return np.where((a < edges[0]) | (a > edges[-1]), -1, idx)
 
 
 def _edges(a: Any, bins: Any, range: Any, plain_edges: np.ndarray) -> Any:
