@@ -81,6 +81,14 @@ KINKS = {
     "numpy.nanstd": "gradient 0 at zero variance",
     "numpy.interp": "at a knot: slope of the segment to its right (last segment at xp[-1])",
     "numpy.histogram": "counts piecewise constant in a; linear in weights",
+    "numpy.fft.rfft": "real input only (as NumPy)",
+    "numpy.fft.rfft2": "real input only (as NumPy)",
+    "numpy.fft.rfftn": "real input only (as NumPy)",
+    "numpy.fft.ihfft": "real input only (as NumPy)",
+    "numpy.fft.irfft": "imaginary parts of bin 0 (and n/2 for even n) are ignored: derivative 0",
+    "numpy.fft.irfft2": "as irfft along the last axis",
+    "numpy.fft.irfftn": "as irfft along the last axis",
+    "numpy.fft.hfft": "as irfft: imaginary parts of bin 0 (and n/2) ignored",
 }
 
 
@@ -111,6 +119,43 @@ SECOND_ORDER = {
     "numpy.linalg.eigh": "yes; at tied values refused when f'' across the tie is needed",
     "numpy.linalg.eigvalsh": "yes; at tied values refused when f'' across the tie is needed",
 }
+
+
+# Composites (handlers built from other rules, with no primitive of their own to read
+# supports_complex from) checked with complex inputs in the tests.
+COMPLEX_COMPOSITES = {
+    "numpy.fft.fftshift",
+    "numpy.fft.ifftshift",
+}
+
+
+def _calls_refuse_complex(handler: Any, depth: int = 3) -> bool:
+    """Whether a handler (or one of its module's helpers it calls) refuses complex arguments itself."""
+    code = getattr(handler, "__code__", None)
+    if code is None or depth == 0:
+        return False
+    if "refuse_complex" in code.co_names:
+        return True
+    glb = getattr(handler, "__globals__", {})
+    values = [glb.get(name) for name in code.co_names]
+    values += [cell.cell_contents for cell in (getattr(handler, "__closure__", None) or ())]
+    return any(
+        callable(v)
+        and getattr(v, "__module__", "").startswith("chainrule.rules")
+        and _calls_refuse_complex(v, depth - 1)
+        for v in values
+        if not isinstance(v, Primitive)
+    )
+
+
+def _complex(name: str, prims: list[Primitive], handler: Any = None) -> str:
+    """Complex support: every primitive behind the function declared complex-capable
+    (``defcomplex``) and no refusal of complex arguments in its handler."""
+    if handler is not None and _calls_refuse_complex(handler):
+        return "no"
+    if not prims:
+        return "yes" if name in COMPLEX_COMPOSITES else "no"
+    return "yes" if all(p.supports_complex for p in prims) else "no"
 
 
 # Rule-internal primitives shown under the public name a user writes; other internal names
@@ -176,7 +221,7 @@ def _primitives_behind(handler: Any, depth: int = 3) -> list[Primitive]:
     return found
 
 
-def rows() -> list[tuple[str, str, str, str, str, str]]:
+def rows() -> list[tuple[str, str, str, str, str, str, str]]:
     out = []
     for ufunc, prim in UFUNC_PRIMITIVES.items():
         name = _row_name(ufunc, prim)
@@ -184,7 +229,7 @@ def rows() -> list[tuple[str, str, str, str, str, str]]:
             continue
         out.append((name, "ufunc", _args_of(prim, prim.vjp_makers, prim.any_vjp),
                     "yes" if (prim.jvp_rules or prim.any_jvp) else "no", SECOND_ORDER.get(name, "yes"),
-                    KINKS.get(name, "")))  # fmt: skip
+                    _complex(name, [prim]), KINKS.get(name, "")))  # fmt: skip
     for func, handler in FUNCTION_HANDLERS.items():
         name = qualified_name(func)
         if getattr(handler, "nondiff", False) or getattr(handler, "refused", False):
@@ -198,6 +243,7 @@ def rows() -> list[tuple[str, str, str, str, str, str]]:
                     "all array arguments (built from other rules)",
                     "yes",
                     SECOND_ORDER.get(name, "yes"),
+                    _complex(name, []),
                     KINKS.get(name, ""),
                 )
             )
@@ -208,8 +254,9 @@ def rows() -> list[tuple[str, str, str, str, str, str]]:
         diff = "; ".join(parts) if len(parts) > 1 else _args_of(first, first.vjp_makers, first.any_vjp)
         diff = ARGUMENTS.get(name, diff)
         fwd = "yes" if all(p.jvp_rules or p.any_jvp for p in prims) else "no"
-        out.append((name, "function", diff, fwd, SECOND_ORDER.get(name, "yes"), KINKS.get(name, "")))
-    return sorted({(n, k, ARGUMENTS.get(n, a), f, s, c) for n, k, a, f, s, c in out})
+        cplx = _complex(name, prims, handler)
+        out.append((name, "function", diff, fwd, SECOND_ORDER.get(name, "yes"), cplx, KINKS.get(name, "")))
+    return sorted({(n, k, ARGUMENTS.get(n, a), f, s, z, c) for n, k, a, f, s, z, c in out})
 
 
 def nondiff() -> list[str]:
@@ -235,14 +282,19 @@ def render() -> str:
         "differences at first and second order. A function not listed here raises",
         "`chainrule.UnsupportedOperationError` naming it when it meets a traced value.",
         "",
-        "Differentiable arguments are positions in the call (0 = first).",
+        'Differentiable arguments are positions in the call (0 = first). "complex": the rules',
+        "are declared and tested for complex values with JAX's conventions (`docs/complex.md`);",
+        '"no" means a complex value meeting the function is refused by name.',
         "",
-        "| function | kind | differentiable arguments | forward mode | second order "
+        "| function | kind | differentiable arguments | forward mode | second order | complex "
         "| at non-differentiable points |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for name, kind, args, fwd, second, kink in rows():
-        lines.append(f"| `{name}` | {kind} | {args} | {fwd} | {second} | {kink} |")
+    table = rows()
+    for name, kind, args, fwd, second, cplx, kink in table:
+        lines.append(f"| `{name}` | {kind} | {args} | {fwd} | {second} | {cplx} | {kink} |")
+    count = sum(row[5] == "yes" for row in table)
+    lines += ["", f"{len(table)} functions have rules; {count} of them support complex values."]
     lines += [
         "",
         "Also differentiable, through the engine's own primitives: "
@@ -267,8 +319,7 @@ def render() -> str:
         "## Refused with a reason",
         "",
         "These raise `chainrule.UnsupportedOperationError` saying why and what to use instead",
-        "(complex results are refused until chainrule differentiates complex values; functions that",
-        "write into plain arrays name the alternative):",
+        "(functions that write into plain arrays name the alternative):",
         "",
         ", ".join(f"`{n}`" for n in refused()) + ".",
         "",

@@ -71,6 +71,11 @@ CASES = [
     (("numpy.einsum",), np.trace, {"nargs": 1, "shapes": [(3, 3)]}),
     (("numpy.linalg.inv",), np.linalg.inv, {"nargs": 1, "shapes": [(3, 3), (2, 3, 3)], "args_factory": _well_conditioned}),  # noqa: E501
     (("numpy.linalg.solve",), np.linalg.solve, {"nargs": 2, "shapes": [((3, 3), (3, 2)), ((3, 3), (3,))], "args_factory": _well_conditioned}),  # noqa: E501
+    # the FFT family (tests/test_fft.py checks every function and option)
+    (("numpy.fft.fftn",), lambda z: np.fft.fft(z, n=5), {"nargs": 1, "shapes": [(4,), (2, 3)]}),
+    (("numpy.fft.ifftn",), np.fft.ifft2, {"nargs": 1, "shapes": [(2, 3)]}),
+    (("numpy.fft.irfft",), lambda z: np.fft.irfft(z, n=6, norm="ortho"), {"nargs": 1, "shapes": [(4,), (2, 3)]}),  # noqa: E501
+    (("numpy.fft.rfft",), lambda z: np.fft.rfft(np.real(z) * np.imag(z)), {"nargs": 1, "shapes": [(4,), (2, 5)]}),  # noqa: E501
     (("numpy.linalg.det",), np.linalg.det, {"nargs": 1, "shapes": [(3, 3), (2, 3, 3)], "args_factory": _well_conditioned}),  # noqa: E501
 ]  # fmt: skip
 
