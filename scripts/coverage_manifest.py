@@ -126,6 +126,23 @@ SECOND_ORDER = {
 COMPLEX_COMPOSITES = {
     "numpy.fft.fftshift",
     "numpy.fft.ifftshift",
+    "numpy.tensordot",
+    "numpy.linalg.tensordot",
+    "numpy.inner",
+    "numpy.kron",
+    "numpy.vdot",
+    "numpy.linalg.multi_dot",
+    "numpy.linalg.matrix_power",
+    "numpy.linalg.tensorsolve",
+    "numpy.linalg.tensorinv",
+}
+
+
+# Functions whose complex support depends on the options (the rest of their options refuse
+# complex values by name).
+COMPLEX_PARTLY = {
+    "numpy.linalg.norm": "partly: vector norms, 'fro', 1, -1, inf, -inf (not 2, -2, 'nuc')",
+    "numpy.linalg.matrix_norm": "partly: 'fro', 1, -1, inf, -inf (not 2, -2, 'nuc')",
 }
 
 
@@ -151,6 +168,8 @@ def _calls_refuse_complex(handler: Any, depth: int = 3) -> bool:
 def _complex(name: str, prims: list[Primitive], handler: Any = None) -> str:
     """Complex support: every primitive behind the function declared complex-capable
     (``defcomplex``) and no refusal of complex arguments in its handler."""
+    if name in COMPLEX_PARTLY:
+        return COMPLEX_PARTLY[name]
     if handler is not None and _calls_refuse_complex(handler):
         return "no"
     if not prims:
@@ -294,7 +313,12 @@ def render() -> str:
     for name, kind, args, fwd, second, cplx, kink in table:
         lines.append(f"| `{name}` | {kind} | {args} | {fwd} | {second} | {cplx} | {kink} |")
     count = sum(row[5] == "yes" for row in table)
-    lines += ["", f"{len(table)} functions have rules; {count} of them support complex values."]
+    partly = sum(row[5].startswith("partly") for row in table)
+    lines += [
+        "",
+        f"{len(table)} functions have rules; {count} of them support complex values, "
+        f"{partly} for some options.",
+    ]
     lines += [
         "",
         "Also differentiable, through the engine's own primitives: "

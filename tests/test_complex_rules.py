@@ -71,6 +71,11 @@ CASES = [
     (("numpy.einsum",), np.trace, {"nargs": 1, "shapes": [(3, 3)]}),
     (("numpy.linalg.inv",), np.linalg.inv, {"nargs": 1, "shapes": [(3, 3), (2, 3, 3)], "args_factory": _well_conditioned}),  # noqa: E501
     (("numpy.linalg.solve",), np.linalg.solve, {"nargs": 2, "shapes": [((3, 3), (3, 2)), ((3, 3), (3,))], "args_factory": _well_conditioned}),  # noqa: E501
+    # norms, slogdet, Cholesky (tests/test_complex_linalg.py checks every option)
+    (("numpy.linalg.norm",), np.linalg.norm, {"nargs": 1, "shapes": [(4,), (2, 3)]}),
+    (("numpy.linalg.slogdet",), lambda a: np.linalg.slogdet(a)[1], {"nargs": 1, "shapes": [(3, 3)], "args_factory": _well_conditioned}),  # noqa: E501
+    (("slogdet_sign",), lambda a: np.linalg.slogdet(a)[0], {"nargs": 1, "shapes": [(3, 3)], "args_factory": _well_conditioned}),  # noqa: E501
+    (("numpy.linalg.cholesky",), lambda a: np.linalg.cholesky(a @ np.conj(a.T) + 3 * np.eye(3)), {"nargs": 1, "shapes": [(3, 3)]}),  # noqa: E501
     # the FFT family (tests/test_fft.py checks every function and option)
     (("numpy.fft.fftn",), lambda z: np.fft.fft(z, n=5), {"nargs": 1, "shapes": [(4,), (2, 3)]}),
     (("numpy.fft.ifftn",), np.fft.ifft2, {"nargs": 1, "shapes": [(2, 3)]}),
@@ -199,7 +204,7 @@ def test_complex_cotangent_for_a_real_output_is_refused():
         (lambda z: np.sum(np.maximum(z, 0)), "numpy.maximum"),
         (lambda z: np.var(z), "numpy.var"),
         (lambda z: np.sum(np.abs(np.sign(z))), "numpy.sign"),
-        (lambda z: np.sum(np.linalg.norm(np.abs(z) * z)), "norm"),
+        (lambda z: np.sum(np.linalg.norm(np.outer(z, z), 2)), "norm"),
         (lambda z: np.abs(np.sum(np.tanh(z) * np.clip(z, 0, 1))), "clip"),
     ],
 )

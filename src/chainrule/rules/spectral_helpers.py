@@ -87,6 +87,12 @@ def real_matrices(name: str, a: Any, square: bool = False) -> np.ndarray:
             "in this decomposition yet (docs/complex.md lists the functions with complex rules); "
             "pass a real array."
         )
+    return matrices(name, a, square)
+
+
+def matrices(name: str, a: Any, square: bool = False) -> np.ndarray:
+    """The plain value of ``a`` (real or complex), refusing fewer than 2 dimensions or non-square matrices."""
+    raw = raw_array(a)
     if raw.ndim < 2:
         raise np.linalg.LinAlgError(
             f"{name}: a has {raw.ndim} dimension(s); it needs at least 2 (a matrix or a stack of matrices)"

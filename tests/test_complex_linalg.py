@@ -1,0 +1,173 @@
+"""Complex linear algebra (issues 12 and 13): products built from matmul/einsum, vdot, matrix_power,
+tensorsolve/tensorinv, norms, slogdet and Cholesky, checked in complex directions, with JAX as oracle.
+
+``check_rule(..., dtype=np.complex128)`` compares ``Re(sum(u * J v))`` by each
+mode with finite differences along complex directions, orders 1 and 2.
+"""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.check import check_rule
+from chainrule.errors import ComplexValueError, UnsupportedOperationError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _cplx(rng, s):
+    return rng.uniform(-1, 1, s) + 1j * rng.uniform(-1, 1, s)
+
+
+def _well_conditioned(rng, shapes):
+    out = []
+    for s in shapes:
+        z = _cplx(rng, s)
+        if len(s) >= 2 and s[-1] == s[-2]:
+            z = z + 3.0 * np.eye(s[-1])
+        out.append(z)
+    return out
+
+
+def _hermitian(z):
+    return 0.5 * (z + np.conj(np.swapaxes(z, -1, -2)))
+
+
+def _hermitian_pd(rng, shapes):
+    out = []
+    for s in shapes:
+        z = _cplx(rng, s)
+        out.append(z @ np.conj(np.swapaxes(z, -1, -2)) + s[-1] * np.eye(s[-1]))
+    return out
+
+
+# (public name, function, check_rule options): the composites are listed in
+# scripts/coverage_manifest.py's COMPLEX_COMPOSITES, and the test below keeps the two in step.
+COMPOSITES = [
+    ("numpy.tensordot", lambda a, b: np.tensordot(a, b, axes=([1, 0], [0, 1])), {"shapes": [((2, 3), (3, 2))]}),  # noqa: E501
+    ("numpy.tensordot", lambda a, b: np.tensordot(a, b, axes=1), {"shapes": [((2, 3), (3, 2, 2))]}),
+    ("numpy.linalg.tensordot", lambda a, b: np.linalg.tensordot(a, b, axes=1), {"shapes": [((2, 3), (3,))]}),
+    ("numpy.inner", np.inner, {"shapes": [((3,), (3,)), ((2, 3), (4, 3))]}),
+    ("numpy.kron", np.kron, {"shapes": [((2,), (3,)), ((2, 2), (3, 1))]}),
+    ("numpy.vdot", np.vdot, {"shapes": [((3,), (3,)), ((2, 2), (4,))]}),
+    ("numpy.linalg.multi_dot", lambda a, b, c: np.linalg.multi_dot([a, b, c]),
+     {"nargs": 3, "shapes": [((3,), (3, 2), (2, 4)), ((2, 3), (3, 3), (3,))]}),
+    ("numpy.linalg.matrix_power", lambda a: np.linalg.matrix_power(a, 5),
+     {"nargs": 1, "shapes": [(2, 2), (2, 3, 3)], "args_factory": _well_conditioned}),
+    ("numpy.linalg.matrix_power", lambda a: np.linalg.matrix_power(a, -2),
+     {"nargs": 1, "shapes": [(3, 3)], "args_factory": _well_conditioned}),
+    ("numpy.linalg.tensorsolve", np.linalg.tensorsolve,
+     {"nargs": 2, "shapes": [((6, 2, 3), (6,))],
+      "args_factory": lambda rng, s: [_cplx(rng, s[0]) + 3 * np.eye(6).reshape(6, 2, 3), _cplx(rng, s[1])]}),
+    ("numpy.linalg.tensorinv", lambda a: np.linalg.tensorinv(a, ind=1),
+     {"nargs": 1, "shapes": [(4, 2, 2)],
+      "args_factory": lambda rng, s: [_cplx(rng, s[0]) + 3 * np.eye(4).reshape(4, 2, 2)]}),
+]  # fmt: skip
+
+PRIMITIVES = [
+    (("numpy.linalg.norm",), np.linalg.norm, {"shapes": [(4,), (2, 3)]}),
+    (("numpy.linalg.norm",), lambda z: np.linalg.norm(z, 1, axis=-1), {"shapes": [(4,), (2, 3)]}),
+    (("numpy.linalg.norm",), lambda z: np.linalg.norm(z, 3, axis=0), {"shapes": [(4,), (2, 3)]}),
+    (("numpy.linalg.norm",), lambda z: np.linalg.norm(z, np.inf), {"shapes": [(4,)]}),
+    (("numpy.linalg.norm",), lambda z: np.linalg.norm(z, -np.inf), {"shapes": [(4,)]}),
+    (("numpy.linalg.norm",), lambda z: np.linalg.norm(z, "fro", axis=(0, 1)), {"shapes": [(2, 3), (2, 4)]}),
+    (("numpy.linalg.norm",), lambda z: np.linalg.norm(z, 1), {"shapes": [(3, 3)]}),
+    (("numpy.linalg.norm",), lambda z: np.linalg.vector_norm(z, ord=2.5, axis=1), {"shapes": [(2, 3)]}),
+    (("numpy.linalg.slogdet",), lambda a: np.linalg.slogdet(a)[1],
+     {"shapes": [(3, 3), (2, 2, 2)], "args_factory": _well_conditioned}),
+    (("slogdet_sign",), lambda a: np.linalg.slogdet(a)[0],
+     {"shapes": [(3, 3), (2, 2, 2)], "args_factory": _well_conditioned}),
+    (("numpy.linalg.cholesky",), lambda a: np.linalg.cholesky(_hermitian(a)),
+     {"shapes": [(3, 3), (2, 2, 2)], "args_factory": _hermitian_pd}),
+    (("numpy.linalg.cholesky",), lambda a: np.linalg.cholesky(_hermitian(a), upper=True),
+     {"shapes": [(3, 3)], "args_factory": _hermitian_pd}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "fun", "options"), COMPOSITES, ids=[c[0] for c in COMPOSITES])
+def test_composite_in_complex_directions(name, fun, options):
+    options = {"nargs": 2, **options}
+    check_rule(fun, dtype=np.complex128, **options)
+
+
+@pytest.mark.parametrize(("names", "fun", "options"), PRIMITIVES, ids=[c[0][0] for c in PRIMITIVES])
+def test_primitive_in_complex_directions(names, fun, options):
+    check_rule(fun, nargs=1, dtype=np.complex128, **options)
+
+
+def test_every_declared_composite_has_a_case():
+    path = ROOT / "scripts" / "coverage_manifest.py"
+    spec = importlib.util.spec_from_file_location("coverage_manifest", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    here = ("numpy.linalg", "numpy.tensordot", "numpy.inner", "numpy.kron", "numpy.vdot")
+    linalg = {n for n in module.COMPLEX_COMPOSITES if n.startswith(here)}
+    assert linalg == {name for name, _, _ in COMPOSITES}
+
+
+def test_vdot_conjugates_its_first_argument():
+    a = np.array([1.0 + 2.0j, -0.5j])
+    b = np.array([0.3 - 1.0j, 2.0 + 0.5j])
+    # d vdot / db = conj(a) (holomorphic in b); in a it is conj: f = sum(conj(a) b), a real loss Re(f)
+    # has gradient (JAX's convention, df/dx - i df/dy) conj(b)... of Re(conj(a) b) = Re(a conj(b)): b.
+    g = cr.grad(lambda a: np.real(np.vdot(a, b)))(a)
+    np.testing.assert_allclose(g, np.conj(b), rtol=1e-15)
+    assert np.vdot(a, b) == cr.vjp(lambda a: np.vdot(a, b), a)[0]
+
+
+def test_slogdet_sign_of_a_complex_matrix_is_a_smooth_phase():
+    rng = np.random.default_rng(4)
+    a = _well_conditioned(rng, [(3, 3)])[0]
+    # sign(det(a e^{i t})) = sign(det a) e^{3 i t}: d/dt at 0 is 3i sign.
+    sign, logdet = np.linalg.slogdet(a)
+    _, tangent = cr.jvp(lambda t: np.linalg.slogdet(a * np.exp(1j * t))[0], (0.0,), (1.0,))
+    np.testing.assert_allclose(tangent, 3j * sign, rtol=1e-13)
+    value, _ = cr.vjp(lambda a: np.linalg.slogdet(a)[1], a)
+    assert value == logdet
+
+
+def test_still_refused_by_name():
+    z = np.array([[2.0 + 1.0j, 0.3], [0.1j, 1.5 - 0.5j]])
+    for fun, name in [
+        (lambda z: np.linalg.norm(z, 2), "numpy.linalg.norm"),
+        (lambda z: np.linalg.norm(z, "nuc"), "numpy.linalg.norm"),
+        (lambda z: np.sum(np.abs(np.linalg.pinv(z))), "numpy.linalg.pinv"),
+        (lambda z: np.sum(np.abs(np.linalg.lstsq(z, z)[0])), "numpy.linalg.lstsq"),
+        (lambda z: np.sum(np.abs(np.linalg.svd(z)[1])), "numpy.linalg.svd"),
+        (lambda z: np.sum(np.linalg.eigvalsh(z)), "numpy.linalg.eigh"),
+        (lambda z: np.sum(np.abs(np.linalg.qr(z)[1])), "numpy.linalg.qr"),
+        (lambda z: np.linalg.cond(z), "numpy.linalg.cond"),
+        (lambda z: np.sum(np.abs(np.linalg.eigvals(z))), "numpy.linalg.eigvals"),
+    ]:
+        with pytest.raises((ComplexValueError, UnsupportedOperationError), match=name.replace(".", r"\.")):
+            cr.grad(fun)(z)
+
+
+# -- oracle: JAX, where installed ------------------------------------------------------------------
+def test_linalg_gradients_agree_with_jax():
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    jnp = jax.numpy
+    rng = np.random.default_rng(5)
+    a = _well_conditioned(rng, [(3, 3)])[0]
+    h = _hermitian_pd(rng, [(3, 3)])[0]
+    v = _cplx(rng, (3,))
+    cases = [
+        (lambda a, m: m.abs(m.vdot(a, m.ones(9) * 1j + a.ravel())), a),
+        (lambda a, m: m.abs(m.sum(m.linalg.matrix_power(a, 3))), a),
+        (lambda a, m: m.linalg.norm(a), a),
+        (lambda a, m: m.linalg.norm(a.ravel(), 3), a),
+        (lambda a, m: m.linalg.norm(a, 1), a),
+        (lambda a, m: m.linalg.slogdet(a)[1], a),
+        (lambda a, m: m.real(m.linalg.slogdet(a)[0] * (1 + 2j)), a),
+        (lambda a, m: m.sum(m.abs(m.linalg.cholesky(h + 0.1 * (a + m.conj(a.T))))), a),
+        (lambda a, m: m.abs(m.sum(m.kron(a, a[:2]) ** 2)), a),
+        (lambda a, m: m.abs(m.sum(m.tensordot(a, v, axes=1))), a),
+    ]
+    for f, x in cases:
+        ours = cr.grad(lambda x, f=f: f(x, np))(x)
+        theirs = np.asarray(jax.grad(lambda x, f=f: f(x, jnp))(jnp.asarray(x)))
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
