@@ -59,7 +59,8 @@ KINKS = {
     "(cluster sum exact)",
     "numpy.linalg.eigh": "reads one triangle (UPLO), gradient 0 on the other; tied eigenvalues: as svd "
     "(exact for symmetric functions of w and cluster projectors; V diag(f(w)) V^T refused in "
-    "reverse mode, its tangent misses f' across the tie)",
+    "reverse mode, its tangent misses f' across the tie); complex Hermitian: the diagonal's imaginary "
+    "part is not read, eigenvector phase is a gauge (exact for phase-invariant losses)",
     "numpy.linalg.eigvalsh": "reads one triangle (UPLO); tied eigenvalues: v_i^T dA v_i (cluster sum exact)",
     "numpy.linalg.qr": "needs the leading min(m, n) columns of full rank; 'complete' of a tall "
     "matrix and 'raw' refused",
@@ -81,6 +82,10 @@ KINKS = {
     "numpy.nanstd": "gradient 0 at zero variance",
     "numpy.interp": "at a knot: slope of the segment to its right (last segment at xp[-1])",
     "numpy.histogram": "counts piecewise constant in a; linear in weights",
+    "numpy.linalg.eig": "tied eigenvalues: as eigh (vectors of a tie refused when weighed by distinct "
+    "values); eigenvector phase is a gauge: exact for phase-invariant losses; defective matrices: "
+    "no derivative",
+    "numpy.linalg.eigvals": "tied eigenvalues: u_i^T dA v_i / u_i^T v_i of NumPy's vectors (cluster sum exact)",
     "numpy.fft.rfft": "real input only (as NumPy)",
     "numpy.fft.rfft2": "real input only (as NumPy)",
     "numpy.fft.rfftn": "real input only (as NumPy)",
@@ -118,6 +123,8 @@ SECOND_ORDER = {
     "numpy.linalg.svdvals": "yes; at tied values refused when f'' across the tie is needed",
     "numpy.linalg.eigh": "yes; at tied values refused when f'' across the tie is needed",
     "numpy.linalg.eigvalsh": "yes; at tied values refused when f'' across the tie is needed",
+    "numpy.linalg.eig": "yes; at tied values refused when f'' across the tie is needed",
+    "numpy.linalg.eigvals": "yes; at tied values refused when f'' across the tie is needed",
 }
 
 

@@ -44,6 +44,45 @@ def _hermitian_pd(rng, shapes):
     return out
 
 
+def _hermitian_spread(rng, shapes):
+    """Hermitian matrices with eigenvalues kept apart (a spread diagonal added)."""
+    out = []
+    for s in shapes:
+        z = _cplx(rng, s)
+        out.append(z + np.conj(np.swapaxes(z, -1, -2)) + np.diag(2.0 * np.arange(s[-1])))
+    return out
+
+
+def _spectral_function(uplo):
+    """V diag(exp(w)) V^H: invariant under a phase of each eigenvector (the gauge)."""
+
+    def fun(a):
+        w, v = np.linalg.eigh(a, UPLO=uplo)
+        return (v * np.exp(w)[..., None, :]) @ np.conj(np.swapaxes(v, -1, -2))
+
+    return fun
+
+
+def _spread(rng, shapes):
+    """Complex matrices with eigenvalues kept apart (a spread diagonal added)."""
+    return [_cplx(rng, s) + np.diag(np.arange(s[-1]) * 1.0) for s in shapes]
+
+
+def _real_spread(rng, shapes):
+    return [rng.uniform(-1, 1, s) + np.diag(np.arange(s[-1]) * 1.0) for s in shapes]
+
+
+def _rotation_like(rng, shapes):
+    """Real 2x2 matrices with a complex-conjugate pair of eigenvalues."""
+    return [np.array([[0.3, -1.0], [1.2, 0.1]]) + rng.uniform(-0.1, 0.1, s) for s in shapes]
+
+
+def _eig_function(a):
+    """V diag(exp(w)) V^-1 = expm(a): independent of the eigenvectors' scale and phase."""
+    w, v = np.linalg.eig(a)
+    return (v * np.exp(w)[..., None, :]) @ np.linalg.inv(v)
+
+
 # (public name, function, check_rule options): the composites are listed in
 # scripts/coverage_manifest.py's COMPLEX_COMPOSITES, and the test below keeps the two in step.
 COMPOSITES = [
@@ -84,7 +123,54 @@ PRIMITIVES = [
      {"shapes": [(3, 3), (2, 2, 2)], "args_factory": _hermitian_pd}),
     (("numpy.linalg.cholesky",), lambda a: np.linalg.cholesky(_hermitian(a), upper=True),
      {"shapes": [(3, 3)], "args_factory": _hermitian_pd}),
+    (("numpy.linalg.eigh",), lambda a: np.linalg.eigvalsh(a),
+     {"shapes": [(3, 3), (2, 2, 2)], "args_factory": _hermitian_spread}),
+    (("numpy.linalg.eigh",), lambda a: np.linalg.eigvalsh(a, UPLO="U"),
+     {"shapes": [(3, 3)], "args_factory": _hermitian_spread}),
+    (("numpy.linalg.eigh",), lambda a: np.abs(np.linalg.eigh(a)[1]) ** 2,
+     {"shapes": [(3, 3), (2, 2, 2)], "args_factory": _hermitian_spread}),
+    (("numpy.linalg.eigh",), _spectral_function("L"), {"shapes": [(3, 3)], "args_factory": _hermitian_spread}),  # noqa: E501
+    (("numpy.linalg.eigh",), _spectral_function("U"), {"shapes": [(3, 3)], "args_factory": _hermitian_spread}),  # noqa: E501
+    (("numpy.linalg.eig",), np.linalg.eigvals, {"shapes": [(3, 3), (2, 2, 2)], "args_factory": _spread}),
+    (("numpy.linalg.eig",), lambda a: np.abs(np.linalg.eig(a)[1]) ** 2,
+     {"shapes": [(3, 3), (2, 2, 2)], "args_factory": _spread}),
+    (("numpy.linalg.eig",), _eig_function, {"shapes": [(3, 3)], "args_factory": _spread}),
 ]  # fmt: skip
+
+# eig of real matrices: real results where every eigenvalue is real (as NumPy), else complex.
+REAL_EIG = [
+    (np.linalg.eigvals, _real_spread),
+    (lambda a: np.linalg.eig(a)[1], _real_spread),
+    (np.linalg.eigvals, _rotation_like),
+    (lambda a: np.abs(np.linalg.eig(a)[1]) ** 2, _rotation_like),
+    (_eig_function, _rotation_like),
+]
+
+
+@pytest.mark.parametrize(("fun", "factory"), REAL_EIG)
+def test_eig_of_real_matrices(fun, factory):
+    check_rule(fun, nargs=1, shapes=[(2, 2)] if factory is _rotation_like else [(3, 3), (2, 2, 2)],
+               args_factory=factory)
+
+
+def test_eig_values_and_dtypes_match_numpy():
+    rng = np.random.default_rng(7)
+    for a in (_real_spread(rng, [(3, 3)])[0], _rotation_like(rng, [(2, 2)])[0], _spread(rng, [(3, 3)])[0]):
+        w, v = cr.vjp(lambda a: np.linalg.eig(a), a)[0]
+        w0, v0 = np.linalg.eig(a)
+        assert w.dtype == w0.dtype and v.dtype == v0.dtype
+        np.testing.assert_allclose(w, w0, rtol=1e-14)
+        np.testing.assert_allclose(v, v0, rtol=1e-14)
+
+
+def test_eig_at_a_repeated_eigenvalue_refuses_what_it_cannot_give():
+    a = np.array([[2.0, 0.0, 0.3], [0.0, 2.0, 0.1], [0.0, 0.0, 5.0]])
+    # sum(w) is a symmetric function of the tie: exact (the trace's gradient, the identity).
+    grad = cr.grad(lambda a: np.real(np.sum(np.linalg.eigvals(a))))(a)
+    np.testing.assert_allclose(grad, np.eye(3), atol=1e-14)
+    # The vectors of the tie weighed by their different values (as V diag(w)): refused in reverse mode.
+    with pytest.raises(UnsupportedOperationError, match="tied"):
+        cr.grad(lambda a: (lambda w, v: np.real(np.sum(v[0] * w)))(*np.linalg.eig(a)))(a)
 
 
 @pytest.mark.parametrize(("name", "fun", "options"), COMPOSITES, ids=[c[0] for c in COMPOSITES])
@@ -111,11 +197,24 @@ def test_every_declared_composite_has_a_case():
 def test_vdot_conjugates_its_first_argument():
     a = np.array([1.0 + 2.0j, -0.5j])
     b = np.array([0.3 - 1.0j, 2.0 + 0.5j])
-    # d vdot / db = conj(a) (holomorphic in b); in a it is conj: f = sum(conj(a) b), a real loss Re(f)
-    # has gradient (JAX's convention, df/dx - i df/dy) conj(b)... of Re(conj(a) b) = Re(a conj(b)): b.
+    # Re(vdot(a, b)) = Re(a conj(b)) = x Re(b) + y Im(b) for a = x + iy: JAX's gradient
+    # df/dx - i df/dy is conj(b) (it would be b if vdot did not conjugate a).
     g = cr.grad(lambda a: np.real(np.vdot(a, b)))(a)
     np.testing.assert_allclose(g, np.conj(b), rtol=1e-15)
     assert np.vdot(a, b) == cr.vjp(lambda a: np.vdot(a, b), a)[0]
+
+
+def test_eigh_of_a_complex_hermitian_matrix_reads_one_triangle():
+    h = _hermitian_spread(np.random.default_rng(6), [(3, 3)])[0]
+    g = cr.grad(lambda a: np.linalg.eigvalsh(a)[-1])(h)
+    v = np.linalg.eigh(h)[1][:, -1]
+    # dw = v^H dA v over the Hermitian matrix read from the lower triangle: the upper gets 0.
+    # Entry (i, j), i > j, stands at (i, j) and conjugated at (j, i): dw = 2 Re(conj(v_i) v_j da_ij),
+    # whose gradient df/dx - i df/dy is 2 conj(v_i) v_j; the diagonal is read by its real part.
+    full = np.outer(np.conj(v), v)
+    expected = np.tril(2 * full, -1) + np.diag(np.real(np.diag(full)))
+    np.testing.assert_allclose(g, expected, atol=1e-12)
+    assert np.all(np.triu(g, 1) == 0)
 
 
 def test_slogdet_sign_of_a_complex_matrix_is_a_smooth_phase():
@@ -137,10 +236,8 @@ def test_still_refused_by_name():
         (lambda z: np.sum(np.abs(np.linalg.pinv(z))), "numpy.linalg.pinv"),
         (lambda z: np.sum(np.abs(np.linalg.lstsq(z, z)[0])), "numpy.linalg.lstsq"),
         (lambda z: np.sum(np.abs(np.linalg.svd(z)[1])), "numpy.linalg.svd"),
-        (lambda z: np.sum(np.linalg.eigvalsh(z)), "numpy.linalg.eigh"),
         (lambda z: np.sum(np.abs(np.linalg.qr(z)[1])), "numpy.linalg.qr"),
         (lambda z: np.linalg.cond(z), "numpy.linalg.cond"),
-        (lambda z: np.sum(np.abs(np.linalg.eigvals(z))), "numpy.linalg.eigvals"),
     ]:
         with pytest.raises((ComplexValueError, UnsupportedOperationError), match=name.replace(".", r"\.")):
             cr.grad(fun)(z)
@@ -166,8 +263,20 @@ def test_linalg_gradients_agree_with_jax():
         (lambda a, m: m.sum(m.abs(m.linalg.cholesky(h + 0.1 * (a + m.conj(a.T))))), a),
         (lambda a, m: m.abs(m.sum(m.kron(a, a[:2]) ** 2)), a),
         (lambda a, m: m.abs(m.sum(m.tensordot(a, v, axes=1))), a),
+        # JAX's eigh reads (a + a^H) / 2, NumPy's one triangle: the same on a Hermitian argument.
+        (lambda a, m: m.sum(m.linalg.eigvalsh(h + a + m.conj(a.T)) ** 3), a),
+        (lambda a, m: m.sum(m.abs(m.linalg.eigh(h + a + m.conj(a.T))[1][:, 1]) ** 4), a),
+        (lambda a, m: m.sum(m.abs(m.linalg.eigvals(a)) ** 3), a),
     ]
     for f, x in cases:
         ours = cr.grad(lambda x, f=f: f(x, np))(x)
         theirs = np.asarray(jax.grad(lambda x, f=f: f(x, jnp))(jnp.asarray(x)))
         np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+    # eigenvectors (phase-invariant loss): JAX asks for an explicit opt-in
+    ours = cr.grad(lambda a: np.sum(np.abs(np.linalg.eig(a)[1][1]) ** 2))(a)
+
+    def loss_jax(a):
+        _, v = jax.lax.linalg.eig(a, compute_left_eigenvectors=False, enable_eigvec_derivs=True)
+        return jnp.sum(jnp.abs(v[1]) ** 2)
+
+    np.testing.assert_allclose(ours, np.asarray(jax.grad(loss_jax)(jnp.asarray(a))), rtol=1e-10, atol=1e-12)

@@ -76,6 +76,8 @@ CASES = [
     (("numpy.linalg.slogdet",), lambda a: np.linalg.slogdet(a)[1], {"nargs": 1, "shapes": [(3, 3)], "args_factory": _well_conditioned}),  # noqa: E501
     (("slogdet_sign",), lambda a: np.linalg.slogdet(a)[0], {"nargs": 1, "shapes": [(3, 3)], "args_factory": _well_conditioned}),  # noqa: E501
     (("numpy.linalg.cholesky",), lambda a: np.linalg.cholesky(a @ np.conj(a.T) + 3 * np.eye(3)), {"nargs": 1, "shapes": [(3, 3)]}),  # noqa: E501
+    (("numpy.linalg.eigh",), np.linalg.eigvalsh, {"nargs": 1, "shapes": [(3, 3)], "args_factory": lambda rng, s: [_well_conditioned(rng, s)[0] @ np.conj(_well_conditioned(rng, s)[0].T)]}),  # noqa: E501
+    (("numpy.linalg.eig",), np.linalg.eigvals, {"nargs": 1, "shapes": [(3, 3)], "args_factory": _well_conditioned}),  # noqa: E501
     # the FFT family (tests/test_fft.py checks every function and option)
     (("numpy.fft.fftn",), lambda z: np.fft.fft(z, n=5), {"nargs": 1, "shapes": [(4,), (2, 3)]}),
     (("numpy.fft.ifftn",), np.fft.ifft2, {"nargs": 1, "shapes": [(2, 3)]}),
