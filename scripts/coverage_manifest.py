@@ -85,7 +85,8 @@ KINKS = {
     "numpy.linalg.eig": "tied eigenvalues: as eigh (vectors of a tie refused when weighed by distinct "
     "values); eigenvector phase is a gauge: exact for phase-invariant losses; defective matrices: "
     "no derivative",
-    "numpy.linalg.eigvals": "tied eigenvalues: u_i^T dA v_i / u_i^T v_i of NumPy's vectors (cluster sum exact)",
+    "numpy.linalg.eigvals": "tied eigenvalues: u_i^T dA v_i / u_i^T v_i of NumPy's vectors "
+    "(cluster sum exact)",
     "numpy.fft.rfft": "real input only (as NumPy)",
     "numpy.fft.rfft2": "real input only (as NumPy)",
     "numpy.fft.rfftn": "real input only (as NumPy)",
