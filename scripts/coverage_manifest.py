@@ -143,6 +143,13 @@ COMPLEX_COMPOSITES = {
     "numpy.linalg.matrix_power",
     "numpy.linalg.tensorsolve",
     "numpy.linalg.tensorinv",
+    "numpy.correlate",
+    "numpy.diff",
+    "numpy.gradient",
+    "numpy.trapezoid",
+    "numpy.cross",
+    "numpy.polyval",
+    "numpy.vander",
 }
 
 

@@ -78,6 +78,10 @@ CASES = [
     (("numpy.linalg.cholesky",), lambda a: np.linalg.cholesky(a @ np.conj(a.T) + 3 * np.eye(3)), {"nargs": 1, "shapes": [(3, 3)]}),  # noqa: E501
     (("numpy.linalg.eigh",), np.linalg.eigvalsh, {"nargs": 1, "shapes": [(3, 3)], "args_factory": lambda rng, s: [_well_conditioned(rng, s)[0] @ np.conj(_well_conditioned(rng, s)[0].T)]}),  # noqa: E501
     (("numpy.linalg.eig",), np.linalg.eigvals, {"nargs": 1, "shapes": [(3, 3)], "args_factory": _well_conditioned}),  # noqa: E501
+    # the other families (tests/test_complex_sweep.py checks their options)
+    (("numpy.var",), np.var, {"nargs": 1, "shapes": [(4,), (2, 3)]}),
+    (("numpy.std",), lambda z: np.std(z, axis=0), {"nargs": 1, "shapes": [(4,), (2, 3)]}),
+    (("numpy.convolve",), lambda z: np.convolve(z, z[:2]), {"nargs": 1, "shapes": [(4,)]}),
     # the FFT family (tests/test_fft.py checks every function and option)
     (("numpy.fft.fftn",), lambda z: np.fft.fft(z, n=5), {"nargs": 1, "shapes": [(4,), (2, 3)]}),
     (("numpy.fft.ifftn",), np.fft.ifft2, {"nargs": 1, "shapes": [(2, 3)]}),
@@ -204,7 +208,7 @@ def test_complex_cotangent_for_a_real_output_is_refused():
     ("fun", "name"),
     [
         (lambda z: np.sum(np.maximum(z, 0)), "numpy.maximum"),
-        (lambda z: np.var(z), "numpy.var"),
+        (lambda z: np.median(z), "numpy.median"),
         (lambda z: np.sum(np.abs(np.sign(z))), "numpy.sign"),
         (lambda z: np.sum(np.linalg.norm(np.outer(z, z), 2)), "norm"),
         (lambda z: np.abs(np.sum(np.tanh(z) * np.clip(z, 0, 1))), "clip"),

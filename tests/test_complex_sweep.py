@@ -1,0 +1,84 @@
+"""Complex values through the other rule families (issue 12): reductions, differences, polynomials, indexing.
+
+Each function checked with ``check_rule(..., dtype=np.complex128)``: orders 1
+and 2 in every mode combination against finite differences along complex
+directions (JAX's convention, ``docs/complex.md``).
+"""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.check import check_rule
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# (public name for docs/coverage.md's COMPLEX_COMPOSITES, or None for a primitive; function; options)
+CASES = [
+    (None, lambda z: np.var(z), {"nargs": 1}),
+    (None, lambda z: np.var(z, axis=0, ddof=1), {"nargs": 1, "shapes": [(3,), (3, 2)]}),
+    (None, lambda z: np.std(z, axis=-1, keepdims=True), {"nargs": 1, "shapes": [(4,), (2, 3)]}),
+    (None, lambda z: np.convolve(z[:3], z[1:]), {"nargs": 1, "shapes": [(5,)]}),
+    (None, lambda a, v: np.convolve(a, v, mode="same"), {"nargs": 2, "shapes": [((5,), (3,))]}),
+    ("numpy.correlate", np.correlate, {"nargs": 2, "shapes": [((5,), (3,)), ((2,), (4,))]}),
+    ("numpy.correlate", lambda a, v: np.correlate(a, v, mode="full"), {"nargs": 2, "shapes": [((4,), (3,))]}),
+    ("numpy.diff", lambda z: np.diff(z, n=2, axis=0), {"nargs": 1, "shapes": [(4,), (4, 2)]}),
+    ("numpy.diff", lambda z: np.diff(z, prepend=z[..., :1]), {"nargs": 1, "shapes": [(4,), (2, 3)]}),
+    ("numpy.gradient", lambda z: np.gradient(z), {"nargs": 1, "shapes": [(4,)]}),
+    ("numpy.gradient", lambda z: np.gradient(z, 0.5, axis=1, edge_order=2), {"nargs": 1, "shapes": [(2, 4)]}),
+    ("numpy.trapezoid", lambda z: np.trapezoid(z, dx=0.3), {"nargs": 1, "shapes": [(4,), (2, 3)]}),
+    ("numpy.cross", np.cross, {"nargs": 2, "shapes": [((3,), (3,)), ((2, 3), (3,))]}),
+    ("numpy.polyval", np.polyval, {"nargs": 2, "shapes": [((3,), (4,)), ((1,), ())]}),
+    ("numpy.vander", lambda z: np.vander(z, 4), {"nargs": 1, "shapes": [(3,)]}),
+    ("numpy.vander", lambda z: np.vander(z, increasing=True), {"nargs": 1, "shapes": [(3,)]}),
+]
+
+
+@pytest.mark.parametrize(("name", "fun", "options"), CASES)
+def test_in_complex_directions(name, fun, options):
+    check_rule(fun, dtype=np.complex128, **options)
+
+
+def test_every_declared_composite_has_a_case():
+    path = ROOT / "scripts" / "coverage_manifest.py"
+    spec = importlib.util.spec_from_file_location("coverage_manifest", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    here = {name for name, _, _ in CASES if name}
+    assert here <= set(module.COMPLEX_COMPOSITES)
+
+
+def test_var_of_complex_values_is_real_with_gradient_conj_form():
+    z = np.array([1.0 + 2.0j, -0.5j, 0.3 + 0.1j])
+    value, vjp = cr.vjp(np.var, z)
+    assert value.dtype == np.float64
+    # var = mean |z - m|^2: JAX's gradient df/dx - i df/dy is 2 conj(z - m) / n.
+    np.testing.assert_allclose(vjp(1.0)[0], 2 * np.conj(z - z.mean()) / 3, rtol=1e-14)
+
+
+def test_correlate_conjugates_its_second_argument():
+    a = np.array([1.0 + 1.0j, 2.0, -1.0j])
+    v = np.array([0.5j, 1.0 - 1.0j])
+    value, _ = cr.vjp(lambda a: np.correlate(a, v), a)
+    np.testing.assert_allclose(value, np.correlate(a, v), rtol=1e-15)
+
+
+def test_sweep_agrees_with_jax():
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    jnp = jax.numpy
+    rng = np.random.default_rng(8)
+    z = rng.normal(size=5) + 1j * rng.normal(size=5)
+    cases = [
+        lambda z, m: m.std(z) + m.var(z[1:], ddof=1),
+        lambda z, m: m.sum(m.abs(m.correlate(z, z[:3] * 1j, mode="full")) ** 2),
+        lambda z, m: m.sum(m.abs(m.diff(z, n=2)) ** 2),
+        lambda z, m: m.abs(m.polyval(z[:3], z[4])),
+    ]
+    for f in cases:
+        ours = cr.grad(lambda z, f=f: f(z, np))(z)
+        theirs = np.asarray(jax.grad(lambda z, f=f: f(z, jnp))(jnp.asarray(z)))
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
