@@ -91,6 +91,21 @@ CASES = [
 ]  # fmt: skip
 
 
+try:  # SciPy is optional: its holomorphic ufuncs are declared complex-capable where installed
+    import scipy.special as sc
+except ImportError:  # pragma: no cover
+    sc = None
+if sc is not None:
+    CASES += [
+        ((f"scipy.special.{f.__name__}",), f, {"nargs": 1, "domain": (0.3, 1.5)})
+        for f in (sc.erf, sc.erfc, sc.erfi, sc.erfcx, sc.dawsn, sc.ndtr, sc.log_ndtr, sc.expm1, sc.log1p)
+    ]
+    # First order only: their rules call digamma, which has no complex derivative rule.
+    CASES += [
+        ((f"scipy.special.{f.__name__}",), f, {"nargs": 1, "domain": (0.3, 1.5), "orders": (1,)})
+        for f in (sc.loggamma, sc.gamma)
+    ]
+
 @pytest.mark.parametrize("fun", ELEMENTWISE, ids=lambda f: f.__name__)
 def test_elementwise_rule_in_complex_directions(fun):
     # away from branch cuts and the poles of log, sqrt, arctanh...: real and imaginary parts in (0.3, 2)

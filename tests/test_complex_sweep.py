@@ -13,6 +13,7 @@ import pytest
 
 import chainrule as cr
 from chainrule.check import check_rule
+from chainrule.errors import ComplexValueError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -82,3 +83,24 @@ def test_sweep_agrees_with_jax():
         ours = cr.grad(lambda z, f=f: f(z, np))(z)
         theirs = np.asarray(jax.grad(lambda z, f=f: f(z, jnp))(jnp.asarray(z)))
         np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+
+
+def test_loggamma_second_derivative_of_complex_is_refused_by_name():
+    sc = pytest.importorskip("scipy.special")
+    with pytest.raises(ComplexValueError, match=r"scipy\.special\.psi"):
+        cr.hessian(lambda z: np.real(sc.loggamma(z)))(np.array(1.0 + 1.0j))
+
+
+def test_special_functions_agree_with_jax():
+    sc = pytest.importorskip("scipy.special")
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    jsp = jax.scipy.special
+    z = np.array([0.5 + 0.3j, 1.2 - 0.4j])
+    for ours_f, theirs_f in [(sc.erf, jsp.erf), (sc.expm1, jax.numpy.expm1), (sc.gamma, jsp.gamma)]:
+        try:
+            theirs = np.asarray(jax.grad(lambda z, f=theirs_f: jax.numpy.sum(jax.numpy.abs(f(z)) ** 2))(z))
+        except (TypeError, NotImplementedError, ValueError):
+            continue  # JAX lacks a complex version of this one
+        ours = cr.grad(lambda z, f=ours_f: np.sum(np.abs(f(z)) ** 2))(z)
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10)
