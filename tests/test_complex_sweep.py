@@ -37,6 +37,42 @@ CASES = [
     ("numpy.vander", lambda z: np.vander(z, increasing=True), {"nargs": 1, "shapes": [(3,)]}),
 ]
 
+# Functions built from complex-capable primitives (gathers, slices, sums), whose NumPy
+# semantics do not change for complex values: checked here, listed as complex-capable in
+# docs/coverage.md. sort/partition order complex values lexicographically (a gather).
+CASES += [
+    ("numpy.take", lambda z: np.take(z, [0, 2, 2], axis=-1), {"nargs": 1, "shapes": [(3,), (2, 3)]}),
+    ("numpy.take_along_axis", lambda z: np.take_along_axis(z, np.array([[0, 2], [1, 1]]), axis=1),
+     {"nargs": 1, "shapes": [(2, 3)]}),
+    ("numpy.sort", lambda z: np.sort(z, axis=-1), {"nargs": 1, "shapes": [(4,), (2, 3)]}),
+    ("numpy.partition", lambda z: np.partition(z, 1), {"nargs": 1, "shapes": [(4,)]}),
+    ("numpy.split", lambda z: np.split(z, 2)[1], {"nargs": 1, "shapes": [(4,), (2, 3)]}),
+    ("numpy.array_split", lambda z: np.array_split(z, 2, axis=-1)[0], {"nargs": 1, "shapes": [(3,), (2, 3)]}),
+    ("numpy.hsplit", lambda z: np.hsplit(z, 2)[0], {"nargs": 1, "shapes": [(4,)]}),
+    ("numpy.vsplit", lambda z: np.vsplit(z, 2)[1], {"nargs": 1, "shapes": [(2, 3)]}),
+    ("numpy.dsplit", lambda z: np.dsplit(z, 2)[1], {"nargs": 1, "shapes": [(1, 2, 2)]}),
+    ("numpy.unstack", lambda z: np.unstack(z)[1], {"nargs": 1, "shapes": [(2, 3)]}),
+    ("numpy.average", lambda z: np.average(z, axis=0, weights=[1.0, 3.0]), {"nargs": 1, "shapes": [(2, 3)]}),
+    ("numpy.broadcast_arrays", lambda z: np.broadcast_arrays(z, np.ones((2, 3)))[0],
+     {"nargs": 1, "shapes": [(3,)]}),
+    ("numpy.copy", np.copy, {"nargs": 1, "shapes": [(3,)]}),
+    ("numpy.dot", np.dot, {"nargs": 2, "shapes": [((3,), (3,)), ((2, 3), (3,))]}),
+    ("numpy.outer", np.outer, {"nargs": 2, "shapes": [((2,), (3,))]}),
+    ("numpy.linalg.outer", np.linalg.outer, {"nargs": 2, "shapes": [((2,), (3,))]}),
+    ("numpy.linalg.matmul", np.linalg.matmul, {"nargs": 2, "shapes": [((2, 3), (3,))]}),
+    ("numpy.linalg.vecdot", np.linalg.vecdot, {"nargs": 2, "shapes": [((3,), (3,)), ((2, 3), (3,))]}),
+    ("numpy.ediff1d", lambda z: np.ediff1d(z, to_begin=z[:1]), {"nargs": 1, "shapes": [(4,)]}),
+    ("numpy.meshgrid", lambda a, b: np.meshgrid(a, b)[1], {"nargs": 2, "shapes": [((2,), (3,))]}),
+    ("numpy.nancumsum", lambda z: np.nancumsum(z, axis=0), {"nargs": 1, "shapes": [(4,), (2, 3)]}),
+    ("numpy.nancumprod", lambda z: np.nancumprod(z), {"nargs": 1, "shapes": [(4,)]}),
+    ("numpy.nanprod", lambda z: np.nanprod(z, axis=-1), {"nargs": 1, "shapes": [(4,), (2, 3)]}),
+    ("numpy.rollaxis", lambda z: np.rollaxis(z, 1), {"nargs": 1, "shapes": [(2, 3)]}),
+    ("numpy.select", lambda z: np.select([np.array([True, False, True])], [z], default=0.5j),
+     {"nargs": 1, "shapes": [(3,)]}),
+    ("numpy.piecewise", lambda z: np.piecewise(z, [np.array([True, False, True])], [np.square, np.negative]),
+     {"nargs": 1, "shapes": [(3,)]}),
+]  # fmt: skip
+
 
 @pytest.mark.parametrize(("name", "fun", "options"), CASES)
 def test_in_complex_directions(name, fun, options):
@@ -50,6 +86,11 @@ def test_every_declared_composite_has_a_case():
     spec.loader.exec_module(module)
     here = {name for name, _, _ in CASES if name}
     assert here <= set(module.COMPLEX_COMPOSITES)
+    # and every composite said to support complex values has a case in one of the test files
+    elsewhere = {"numpy.fft.fftshift", "numpy.fft.ifftshift"}  # tests/test_fft.py
+    linalg = ("numpy.linalg.", "numpy.tensordot", "numpy.inner", "numpy.kron", "numpy.vdot")
+    elsewhere |= {n for n in module.COMPLEX_COMPOSITES if n.startswith(linalg)}  # test_complex_linalg.py
+    assert set(module.COMPLEX_COMPOSITES) - here - elsewhere == set()
 
 
 def test_var_of_complex_values_is_real_with_gradient_conj_form():
@@ -104,3 +145,10 @@ def test_special_functions_agree_with_jax():
             continue  # JAX lacks a complex version of this one
         ours = cr.grad(lambda z, f=ours_f: np.sum(np.abs(f(z)) ** 2))(z)
         np.testing.assert_allclose(ours, theirs, rtol=1e-10)
+
+
+def test_vecdot_conjugates_its_first_argument():
+    a = np.array([1.0 + 1.0j, 2.0])
+    b = np.array([1.0j, 1.0])
+    value, _ = cr.vjp(lambda a: np.linalg.vecdot(a, b), a)
+    assert value == np.linalg.vecdot(a, b) == 3.0 + 1.0j

@@ -451,4 +451,13 @@ register_function(np.linalg.matrix_norm, _matrix_norm_api)
 register_function(np.linalg.matmul, lambda x1, x2, /: np.matmul(x1, x2))
 register_function(np.linalg.outer, lambda x1, x2, /: _outer(x1, x2))
 register_function(np.linalg.tensordot, lambda x1, x2, /, *, axes=2: _tensordot(x1, x2, axes))
-register_function(np.linalg.vecdot, lambda x1, x2, /, *, axis=-1: np.sum(x1 * x2, axis=axis))
+
+
+def _vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
+    # NumPy's vecdot conjugates its first argument: sum(conj(x1) * x2).
+    if np.iscomplexobj(raw_array(x1)):
+        x1 = np.conjugate(x1)
+    return np.sum(x1 * x2, axis=axis)
+
+
+register_function(np.linalg.vecdot, _vecdot)
