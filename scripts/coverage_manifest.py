@@ -176,6 +176,11 @@ COMPLEX_COMPOSITES = {
     "numpy.rollaxis",
     "numpy.select",
     "numpy.piecewise",
+    "numpy.linspace",
+    "numpy.logspace",
+    "numpy.full_like",
+    "numpy.nanvar",
+    "numpy.nanstd",
 }
 
 

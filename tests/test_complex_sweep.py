@@ -71,6 +71,13 @@ CASES += [
      {"nargs": 1, "shapes": [(3,)]}),
     ("numpy.piecewise", lambda z: np.piecewise(z, [np.array([True, False, True])], [np.square, np.negative]),
      {"nargs": 1, "shapes": [(3,)]}),
+    ("numpy.linspace", lambda a, b: np.linspace(a, b, 4), {"nargs": 2, "shapes": [((), ()), ((2,), (2,))]}),
+    ("numpy.linspace", lambda a, b: np.linspace(a, b, 3, endpoint=False, axis=-1),
+     {"nargs": 2, "shapes": [((2,), ())]}),
+    ("numpy.logspace", lambda a, b: np.logspace(a, b, 3, base=2.0), {"nargs": 2, "shapes": [((), ())]}),
+    ("numpy.full_like", lambda z: np.full_like(z, z[0]), {"nargs": 1, "shapes": [(3,)]}),
+    ("numpy.nanvar", lambda z: np.nanvar(z, axis=0), {"nargs": 1, "shapes": [(3,), (3, 2)]}),
+    ("numpy.nanstd", lambda z: np.nanstd(z, ddof=1), {"nargs": 1, "shapes": [(3,), (3, 2)]}),
 ]  # fmt: skip
 
 
@@ -152,3 +159,19 @@ def test_vecdot_conjugates_its_first_argument():
     b = np.array([1.0j, 1.0])
     value, _ = cr.vjp(lambda a: np.linalg.vecdot(a, b), a)
     assert value == np.linalg.vecdot(a, b) == 3.0 + 1.0j
+
+
+def test_nanvar_of_complex_values_skips_nans_and_is_real():
+    z = np.array([1.0 + 2.0j, np.nan, 0.3 - 0.1j, -0.5j])
+    value, vjp = cr.vjp(np.nanvar, z)
+    assert value.dtype == np.float64
+    np.testing.assert_allclose(value, np.nanvar(z), rtol=1e-14)
+    kept = z[~np.isnan(z)]
+    expected = np.zeros(4, complex)
+    expected[~np.isnan(z)] = 2 * np.conj(kept - kept.mean()) / 3
+    np.testing.assert_allclose(vjp(1.0)[0], expected, rtol=1e-14)
+
+
+def test_complex_fill_of_a_real_array_is_refused():
+    with pytest.raises(ComplexValueError, match="imaginary part"):
+        cr.grad(lambda z: np.sum(np.abs(np.full_like(np.real(z), z[0]))))(np.array([1.0 + 1.0j, 2.0]))
