@@ -56,7 +56,7 @@ KINKS = {
     "refused in reverse mode, its tangent misses f' across the tie); full_matrices: extra "
     "columns get the non-rotating choice (exact for gauge-invariant losses)",
     "numpy.linalg.svdvals": "tied or zero singular values: u_i^T dA v_i of NumPy's vectors "
-    "(cluster sum exact)",
+    "(cluster sum exact); complex matrices: first order only",
     "numpy.linalg.eigh": "reads one triangle (UPLO), gradient 0 on the other; tied eigenvalues: as svd "
     "(exact for symmetric functions of w and cluster projectors; V diag(f(w)) V^T refused in "
     "reverse mode, its tangent misses f' across the tie); complex Hermitian: the diagonal's imaginary "
@@ -188,6 +188,9 @@ COMPLEX_COMPOSITES = {
 # complex values by name).
 COMPLEX_PARTLY = {
     "numpy.linalg.norm": "partly: vector norms, 'fro', 1, -1, inf, -inf (not 2, -2, 'nuc')",
+    "numpy.linalg.svd": "partly: compute_uv=False, first order (not U, Vh)",
+    "numpy.linalg.svdvals": "yes (first order)",
+    "numpy.linalg.lstsq": "yes (first order: it computes svdvals; pinv(a) @ b has second order)",
     "numpy.linalg.matrix_norm": "partly: 'fro', 1, -1, inf, -inf (not 2, -2, 'nuc')",
 }
 

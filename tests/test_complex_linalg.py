@@ -131,6 +131,9 @@ PRIMITIVES = [
      {"shapes": [(3, 3), (2, 2, 2)], "args_factory": _hermitian_spread}),
     (("numpy.linalg.eigh",), _spectral_function("L"), {"shapes": [(3, 3)], "args_factory": _hermitian_spread}),  # noqa: E501
     (("numpy.linalg.eigh",), _spectral_function("U"), {"shapes": [(3, 3)], "args_factory": _hermitian_spread}),  # noqa: E501
+    (("numpy.linalg.pinv",), np.linalg.pinv, {"shapes": [(3, 2), (2, 3), (2, 3, 3)]}),
+    (("numpy.linalg.pinv",), lambda a: np.linalg.pinv(_hermitian(a), hermitian=True),
+     {"shapes": [(3, 3)], "args_factory": _hermitian_pd}),
     (("numpy.linalg.eig",), np.linalg.eigvals, {"shapes": [(3, 3), (2, 2, 2)], "args_factory": _spread}),
     (("numpy.linalg.eig",), lambda a: np.abs(np.linalg.eig(a)[1]) ** 2,
      {"shapes": [(3, 3), (2, 2, 2)], "args_factory": _spread}),
@@ -151,6 +154,41 @@ REAL_EIG = [
 def test_eig_of_real_matrices(fun, factory):
     check_rule(fun, nargs=1, shapes=[(2, 2)] if factory is _rotation_like else [(3, 3), (2, 2, 2)],
                args_factory=factory)
+
+
+def test_singular_values_of_complex_matrices_first_order():
+    check_rule(np.linalg.svdvals, nargs=1, shapes=[(3, 2), (2, 3, 3)], dtype=np.complex128, orders=(1,))
+    check_rule(lambda a: np.linalg.svd(a, compute_uv=False), nargs=1, shapes=[(3, 3)], dtype=np.complex128,
+               orders=(1,))
+    a = _cplx(np.random.default_rng(10), (3, 3))
+    with pytest.raises(UnsupportedOperationError, match="first derivatives only"):
+        cr.hessian(lambda a: np.sum(np.linalg.svdvals(a)))(a)
+
+
+@pytest.mark.parametrize("part", [0, 1, 3])
+def test_lstsq_of_complex_values(part):
+    # the solution (pinv(a) @ b), the residuals (real: squared 2-norms), the singular values;
+    # first order only: the singular values' rule has no second derivative for complex a
+    check_rule(lambda a, b: np.linalg.lstsq(a, b)[part], nargs=2, dtype=np.complex128,
+               shapes=[((4, 2), (4,)), ((4, 2), (4, 3))], orders=(1,))
+
+
+def test_lstsq_second_order_of_complex_values_is_refused_with_the_alternative():
+    rng = np.random.default_rng(11)
+    a, b = _cplx(rng, (4, 2)), _cplx(rng, (4,))
+    with pytest.raises(UnsupportedOperationError, match="first derivatives only"):
+        cr.hessian(lambda a: np.sum(np.abs(np.linalg.lstsq(a, b)[0]) ** 2))(a)
+    # pinv(a) @ b, the same solution, has second derivatives
+    check_rule(lambda a, b: np.linalg.pinv(a) @ b, nargs=2, dtype=np.complex128, shapes=[((4, 2), (4,))])
+
+
+def test_lstsq_of_complex_values_matches_numpy():
+    rng = np.random.default_rng(9)
+    a, b = _cplx(rng, (4, 2)), _cplx(rng, (4,))
+    ours = cr.vjp(lambda a: np.linalg.lstsq(a, b), a)[0]
+    for got, want in zip(ours, np.linalg.lstsq(a, b)):
+        assert np.asarray(got).dtype == np.asarray(want).dtype
+        np.testing.assert_allclose(got, want, rtol=1e-12)
 
 
 def test_eig_values_and_dtypes_match_numpy():
@@ -231,8 +269,7 @@ def test_still_refused_by_name():
     for fun, name in [
         (lambda z: np.linalg.norm(z, 2), "numpy.linalg.norm"),
         (lambda z: np.linalg.norm(z, "nuc"), "numpy.linalg.norm"),
-        (lambda z: np.sum(np.abs(np.linalg.pinv(z))), "numpy.linalg.pinv"),
-        (lambda z: np.sum(np.abs(np.linalg.lstsq(z, z)[0])), "numpy.linalg.lstsq"),
+        (lambda z: np.sum(np.abs(np.linalg.pinv(z, rcond=0.9))), "numpy.linalg.pinv"),
         (lambda z: np.sum(np.abs(np.linalg.svd(z)[1])), "numpy.linalg.svd"),
         (lambda z: np.sum(np.abs(np.linalg.qr(z)[1])), "numpy.linalg.qr"),
         (lambda z: np.linalg.cond(z), "numpy.linalg.cond"),
@@ -265,6 +302,9 @@ def test_linalg_gradients_agree_with_jax():
         (lambda a, m: m.sum(m.linalg.eigvalsh(h + a + m.conj(a.T)) ** 3), a),
         (lambda a, m: m.sum(m.abs(m.linalg.eigh(h + a + m.conj(a.T))[1][:, 1]) ** 4), a),
         (lambda a, m: m.sum(m.abs(m.linalg.eigvals(a)) ** 3), a),
+        (lambda a, m: m.sum(m.abs(m.linalg.pinv(a[:, :2])) ** 2), a),
+        (lambda a, m: m.sum(m.linalg.lstsq(a[:, :2], v)[1]), a),
+        (lambda a, m: m.sum(m.linalg.svd(a, compute_uv=False) ** 2), a),
     ]
     for f, x in cases:
         ours = cr.grad(lambda x, f=f: f(x, np))(x)

@@ -95,6 +95,8 @@ import numpy as np
 
 from ..extend import (
     Primitive,
+    Tracer,
+    UnsupportedOperationError,
     defcomplex,
     defjvp,
     defvjp,
@@ -249,7 +251,48 @@ def _svd_via_eigh(a: Any, compute_uv: bool) -> Any:
     return _SVDResult(u, s, matrix_transpose(u * signs[..., None, :]))
 
 
+# -- singular values of complex matrices (first order) --------------------------------------------
+def _complex_svdvals_impl(a: Any) -> Any:
+    return np.linalg.svd(a, compute_uv=False)
+
+
+complex_svdvals_p = Primitive("numpy.linalg.svdvals (complex)", _complex_svdvals_impl)
+
+
+def _plain_singular_vectors(a: Any) -> tuple[Any, Any]:
+    """U and V of a plain complex ``a``; a traced one means a second derivative: refused."""
+    if type(a) is Tracer:
+        raise UnsupportedOperationError(
+            "numpy.linalg.svd(compute_uv=False) / svdvals of a complex matrix: chainrule gives first "
+            "derivatives only (a second derivative needs the complex singular vectors' rules, "
+            "which are not written yet). numpy.linalg.lstsq computes them too: for second "
+            "derivatives of its solution write np.linalg.pinv(a) @ b."
+        )
+    u, _, vh = np.linalg.svd(a, full_matrices=False)
+    return u, np.conjugate(matrix_transpose(vh))
+
+
+def _complex_svdvals_vjp(ans: Any, a: Any) -> Any:
+    # ds_i = Re(u_i^H dA v_i), transposed for Re(sum(g * t)): conj(U) diag(g) V^T.
+    u, v = _plain_singular_vectors(a)
+    return lambda g: (np.conjugate(u) * g[..., None, :]) @ matrix_transpose(v)
+
+
+def _complex_svdvals_jvp(t: Any, ans: Any, a: Any) -> Any:
+    u, v = _plain_singular_vectors(a)
+    return np.real(np.sum(np.conjugate(u) * (t @ v), axis=-2))
+
+
+defvjp(complex_svdvals_p, _complex_svdvals_vjp)
+defjvp(complex_svdvals_p, _complex_svdvals_jvp)
+defcomplex(complex_svdvals_p)
+
+
 def _svd(a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False) -> Any:
+    if not compute_uv and not hermitian and np.iscomplexobj(raw_array(a)):
+        # Tied or zero singular values: u_i^H dA v_i of NumPy's vectors (the cluster sum is exact).
+        matrices("numpy.linalg.svd", a)
+        return complex_svdvals_p(a)
     raw = real_matrices("numpy.linalg.svd", a, square=bool(hermitian))
     if hermitian:
         return _svd_via_eigh(a, bool(compute_uv))
