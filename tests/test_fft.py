@@ -183,3 +183,17 @@ def test_derivatives_agree_with_jax():
     np.testing.assert_allclose(
         cr.grad(loss_np)(z), np.asarray(jax.grad(loss_jax)(jnp.asarray(z))), rtol=1e-11
     )
+
+
+@pytest.mark.parametrize(
+    ("fun", "dtype"),
+    [
+        (lambda z: np.sum(fft.irfft(z) ** 2), np.complex64),
+        (lambda z: np.sum(fft.hfft(z, n=5)), np.complex64),
+        (lambda z: np.sum(np.abs(fft.fft2(z)) ** 2), np.complex64),
+        (lambda x: np.sum(np.abs(fft.rfftn(x)) ** 2), np.float32),
+    ],
+)
+def test_single_precision_is_kept(fun, dtype):
+    a = (np.arange(6.0).reshape(2, 3) + (1j if np.dtype(dtype).kind == "c" else 0)).astype(dtype)
+    assert cr.grad(fun)(a).dtype == dtype

@@ -49,6 +49,7 @@ from ..extend import (
     defcomplex,
     deflinear,
     plain_ints,
+    raw_array,
     register_function,
 )
 
@@ -107,9 +108,9 @@ def _rfft_transpose(ans: Any, x: Any, axis: int, norm: str) -> Any:
     return lambda g: np.real(fftn_p(_resized(g, axis, n), (axis,), norm))
 
 
-def _irfft_weights(m: int, n: int, axis: int, ndim: int) -> Any:
+def _irfft_weights(m: int, n: int, axis: int, ndim: int, dtype: Any) -> Any:
     """2 for the bins standing for a conjugate pair, 1 for bin 0 and (even ``n``) bin ``n / 2``."""
-    w = np.full(m, 2.0)
+    w = np.full(m, 2.0, dtype=dtype)
     w[0] = 1.0
     if n % 2 == 0:
         w[-1] = 1.0
@@ -118,7 +119,8 @@ def _irfft_weights(m: int, n: int, axis: int, ndim: int) -> Any:
 
 def _irfft_transpose(ans: Any, g: Any, n: int, axis: int, norm: str) -> Any:
     m = np.shape(g)[axis]
-    w = _irfft_weights(m, n, axis, np.ndim(g))
+    # The weights in g's real precision: a complex64 spectrum keeps complex64 cotangents.
+    w = _irfft_weights(m, n, axis, np.ndim(g), raw_array(g).real.dtype)
     # ifft carries irfft's scale for every norm; the slice keeps the half spectrum. A real
     # spectrum (irfft's output is real, so the engine leaves this to the rule) gets the real part.
     if np.iscomplexobj(g):

@@ -26,6 +26,16 @@ Subgradients at kinks
   were ``(A + A^T) / 2``).
 * ``det`` is differentiated as ``det(A) A^{-T}``, so it needs an invertible
   matrix (a singular one gives non-finite gradients).
+
+Complex matrices (JAX's convention, ``docs/complex.md``)
+---------------------------------------------------------
+* ``inv``, ``solve``, ``det`` are holomorphic: the same rules.
+* ``slogdet``: ``logabsdet`` is real with ``d = Re tr(A^-1 dA)``; the sign
+  ``det / |det|`` is a smooth phase with ``d sign = i sign Im tr(A^-1 dA)``.
+* ``cholesky`` reads a Hermitian matrix: the tangent uses the Hermitian part
+  ``(dA + dA^H) / 2``, and the cotangent is Hermitian.
+* vector norms and the Frobenius norm: ``sign(x)`` becomes ``conj(x) / |x|``
+  (0 at 0); the spectral matrix norms (2, -2, ``'nuc'``) refuse complex values.
 """
 
 from __future__ import annotations
