@@ -67,10 +67,11 @@ KINKS = {
     "refused in reverse mode, its tangent misses f' across the tie); full_matrices: extra "
     "columns get the non-rotating choice (exact for gauge-invariant losses)",
     "numpy.linalg.svdvals": "tied or zero singular values: u_i^T dA v_i of NumPy's vectors "
-    "(cluster sum exact)",
+    "(cluster sum exact); complex matrices: first order only",
     "numpy.linalg.eigh": "reads one triangle (UPLO), gradient 0 on the other; tied eigenvalues: as svd "
     "(exact for symmetric functions of w and cluster projectors; V diag(f(w)) V^T refused in "
-    "reverse mode, its tangent misses f' across the tie)",
+    "reverse mode, its tangent misses f' across the tie); complex Hermitian: the diagonal's imaginary "
+    "part is not read, eigenvector phase is a gauge (exact for phase-invariant losses)",
     "numpy.linalg.eigvalsh": "reads one triangle (UPLO); tied eigenvalues: v_i^T dA v_i (cluster sum exact)",
     "numpy.linalg.qr": "needs the leading min(m, n) columns of full rank; 'complete' of a tall "
     "matrix and 'raw' refused",
@@ -92,6 +93,19 @@ KINKS = {
     "numpy.nanstd": "gradient 0 at zero variance",
     "numpy.interp": "at a knot: slope of the segment to its right (last segment at xp[-1])",
     "numpy.histogram": "counts piecewise constant in a; linear in weights",
+    "numpy.linalg.eig": "tied eigenvalues: as eigh (vectors of a tie refused when weighed by distinct "
+    "values); eigenvector phase is a gauge: exact for phase-invariant losses; defective matrices: "
+    "no derivative",
+    "numpy.linalg.eigvals": "tied eigenvalues: u_i^T dA v_i / u_i^T v_i of NumPy's vectors "
+    "(cluster sum exact)",
+    "numpy.fft.rfft": "real input only (as NumPy)",
+    "numpy.fft.rfft2": "real input only (as NumPy)",
+    "numpy.fft.rfftn": "real input only (as NumPy)",
+    "numpy.fft.ihfft": "real input only (as NumPy)",
+    "numpy.fft.irfft": "imaginary parts of bin 0 (and n/2 for even n) are ignored: derivative 0",
+    "numpy.fft.irfft2": "as irfft along the last axis",
+    "numpy.fft.irfftn": "as irfft along the last axis",
+    "numpy.fft.hfft": "as irfft: imaginary parts of bin 0 (and n/2) ignored",
 }
 
 
@@ -121,7 +135,106 @@ SECOND_ORDER = {
     "numpy.linalg.svdvals": "yes; at tied values refused when f'' across the tie is needed",
     "numpy.linalg.eigh": "yes; at tied values refused when f'' across the tie is needed",
     "numpy.linalg.eigvalsh": "yes; at tied values refused when f'' across the tie is needed",
+    "numpy.linalg.eig": "yes; at tied values refused when f'' across the tie is needed",
+    "numpy.linalg.eigvals": "yes; at tied values refused when f'' across the tie is needed",
 }
+
+
+# Composites (handlers built from other rules, with no primitive of their own to read
+# supports_complex from) checked with complex inputs in the tests.
+COMPLEX_COMPOSITES = {
+    "numpy.fft.fftshift",
+    "numpy.fft.ifftshift",
+    "numpy.tensordot",
+    "numpy.linalg.tensordot",
+    "numpy.inner",
+    "numpy.kron",
+    "numpy.vdot",
+    "numpy.linalg.multi_dot",
+    "numpy.linalg.matrix_power",
+    "numpy.linalg.tensorsolve",
+    "numpy.linalg.tensorinv",
+    "numpy.correlate",
+    "numpy.diff",
+    "numpy.gradient",
+    "numpy.trapezoid",
+    "numpy.cross",
+    "numpy.polyval",
+    "numpy.vander",
+    "numpy.take",
+    "numpy.take_along_axis",
+    "numpy.sort",
+    "numpy.partition",
+    "numpy.split",
+    "numpy.array_split",
+    "numpy.hsplit",
+    "numpy.vsplit",
+    "numpy.dsplit",
+    "numpy.unstack",
+    "numpy.average",
+    "numpy.broadcast_arrays",
+    "numpy.copy",
+    "numpy.dot",
+    "numpy.outer",
+    "numpy.linalg.outer",
+    "numpy.linalg.matmul",
+    "numpy.linalg.vecdot",
+    "numpy.ediff1d",
+    "numpy.meshgrid",
+    "numpy.nancumsum",
+    "numpy.nancumprod",
+    "numpy.nanprod",
+    "numpy.rollaxis",
+    "numpy.select",
+    "numpy.piecewise",
+    "numpy.linspace",
+    "numpy.logspace",
+    "numpy.full_like",
+    "numpy.nanvar",
+    "numpy.nanstd",
+}
+
+
+# Functions whose complex support depends on the options (the rest of their options refuse
+# complex values by name).
+COMPLEX_PARTLY = {
+    "numpy.linalg.norm": "partly: vector norms, 'fro', 1, -1, inf, -inf (not 2, -2, 'nuc')",
+    "numpy.linalg.svd": "partly: compute_uv=False, first order (not U, Vh)",
+    "numpy.linalg.svdvals": "yes (first order)",
+    "numpy.linalg.lstsq": "yes (first order: it computes svdvals; pinv(a) @ b has second order)",
+    "numpy.linalg.matrix_norm": "partly: 'fro', 1, -1, inf, -inf (not 2, -2, 'nuc')",
+}
+
+
+def _calls_refuse_complex(handler: Any, depth: int = 3) -> bool:
+    """Whether a handler (or one of its module's helpers it calls) refuses complex arguments itself."""
+    code = getattr(handler, "__code__", None)
+    if code is None or depth == 0:
+        return False
+    if "refuse_complex" in code.co_names:
+        return True
+    glb = getattr(handler, "__globals__", {})
+    values = [glb.get(name) for name in code.co_names]
+    values += [cell.cell_contents for cell in (getattr(handler, "__closure__", None) or ())]
+    return any(
+        callable(v)
+        and getattr(v, "__module__", "").startswith("chainrule.rules")
+        and _calls_refuse_complex(v, depth - 1)
+        for v in values
+        if not isinstance(v, Primitive)
+    )
+
+
+def _complex(name: str, prims: list[Primitive], handler: Any = None) -> str:
+    """Complex support: every primitive behind the function declared complex-capable
+    (``defcomplex``) and no refusal of complex arguments in its handler."""
+    if name in COMPLEX_PARTLY:
+        return COMPLEX_PARTLY[name]
+    if handler is not None and _calls_refuse_complex(handler):
+        return "no"
+    if not prims:
+        return "yes" if name in COMPLEX_COMPOSITES else "no"
+    return "yes" if all(p.supports_complex for p in prims) else "no"
 
 
 # Rule-internal primitives shown under the public name a user writes; other internal names
@@ -202,7 +315,7 @@ def _batching(prims: list[Primitive]) -> str:
     return ", ".join(kinds) if kinds else "through its rules"
 
 
-def rows() -> list[tuple[str, str, str, str, str, str, str]]:
+def rows() -> list[tuple[str, str, str, str, str, str, str, str]]:
     out = []
     for ufunc, prim in UFUNC_PRIMITIVES.items():
         name = _row_name(ufunc, prim)
@@ -210,7 +323,7 @@ def rows() -> list[tuple[str, str, str, str, str, str, str]]:
             continue
         out.append((name, "ufunc", _args_of(prim, prim.vjp_makers, _variadic(prim)),
                     "yes" if (prim.jvp_rules or _variadic_jvp(prim)) else "no", SECOND_ORDER.get(name, "yes"),
-                    KINKS.get(name, ""), _batching([prim])))  # fmt: skip
+                    _complex(name, [prim]), KINKS.get(name, ""), _batching([prim])))  # fmt: skip
     for func, handler in FUNCTION_HANDLERS.items():
         name = qualified_name(func)
         if getattr(handler, "nondiff", False) or getattr(handler, "refused", False):
@@ -224,6 +337,7 @@ def rows() -> list[tuple[str, str, str, str, str, str, str]]:
                     "all array arguments (built from other rules)",
                     "yes",
                     SECOND_ORDER.get(name, "yes"),
+                    _complex(name, []),
                     KINKS.get(name, ""),
                     "through its rules",
                 )
@@ -236,8 +350,9 @@ def rows() -> list[tuple[str, str, str, str, str, str, str]]:
         diff = ARGUMENTS.get(name, diff)
         fwd = "yes" if all(p.jvp_rules or _variadic_jvp(p) for p in prims) else "no"
         second, kink = SECOND_ORDER.get(name, "yes"), KINKS.get(name, "")
-        out.append((name, "function", diff, fwd, second, kink, _batching(prims)))
-    return sorted({(n, k, ARGUMENTS.get(n, a), f, s, c, b) for n, k, a, f, s, c, b in out})
+        cplx = _complex(name, prims, handler)
+        out.append((name, "function", diff, fwd, second, cplx, kink, _batching(prims)))
+    return sorted({(n, k, ARGUMENTS.get(n, a), f, s, z, c, b) for n, k, a, f, s, z, c, b in out})
 
 
 # chainrule.scipy: what is differentiable, where it is not the whole signature.
@@ -337,7 +452,9 @@ def render() -> str:
         "differences at first and second order. A function not listed here raises",
         "`chainrule.UnsupportedOperationError` naming it when it meets a traced value.",
         "",
-        "Differentiable arguments are positions in the call (0 = first).",
+        'Differentiable arguments are positions in the call (0 = first). "complex": the rules',
+        "are declared and tested for complex values with JAX's conventions (`docs/guide/complex.md`);",
+        '"no" means a complex value meeting the function is refused by name.',
         "",
         "The vmap column says how `chainrule.vmap` batches the function's primitives: by the family",
         "of their batching rule (elementwise: arguments lifted to a common rank; axis: axes shifted",
@@ -346,12 +463,20 @@ def render() -> str:
         "and the results are stacked (correct, but a Python loop). Composites are batched through",
         "the rules they are built from.",
         "",
-        "| function | kind | differentiable arguments | forward mode | second order "
+        "| function | kind | differentiable arguments | forward mode | second order | complex "
         "| at non-differentiable points | vmap |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for name, kind, args, fwd, second, kink, batching in rows():
-        lines.append(f"| `{name}` | {kind} | {args} | {fwd} | {second} | {kink} | {batching} |")
+    table = rows()
+    for name, kind, args, fwd, second, cplx, kink, batching in table:
+        lines.append(f"| `{name}` | {kind} | {args} | {fwd} | {second} | {cplx} | {kink} | {batching} |")
+    count = sum(row[5] == "yes" for row in table)
+    partly = sum(row[5].startswith("partly") for row in table)
+    lines += [
+        "",
+        f"{len(table)} functions have rules; {count} of them support complex values, "
+        f"{partly} for some options.",
+    ]
     lines += [
         "",
         "Also differentiable, through the engine's own primitives: "
@@ -387,8 +512,7 @@ def render() -> str:
         "## Refused with a reason",
         "",
         "These raise `chainrule.UnsupportedOperationError` saying why and what to use instead",
-        "(complex results are refused until chainrule differentiates complex values; functions that",
-        "write into plain arrays name the alternative):",
+        "(functions that write into plain arrays name the alternative):",
         "",
         ", ".join(f"`{n}`" for n in refused()) + ".",
         "",

@@ -71,6 +71,24 @@ CASES = [
     (("numpy.einsum",), np.trace, {"nargs": 1, "shapes": [(3, 3)]}),
     (("numpy.linalg.inv",), np.linalg.inv, {"nargs": 1, "shapes": [(3, 3), (2, 3, 3)], "args_factory": _well_conditioned}),  # noqa: E501
     (("numpy.linalg.solve",), np.linalg.solve, {"nargs": 2, "shapes": [((3, 3), (3, 2)), ((3, 3), (3,))], "args_factory": _well_conditioned}),  # noqa: E501
+    # norms, slogdet, Cholesky (tests/test_complex_linalg.py checks every option)
+    (("numpy.linalg.norm",), np.linalg.norm, {"nargs": 1, "shapes": [(4,), (2, 3)]}),
+    (("numpy.linalg.slogdet",), lambda a: np.linalg.slogdet(a)[1], {"nargs": 1, "shapes": [(3, 3)], "args_factory": _well_conditioned}),  # noqa: E501
+    (("slogdet_sign",), lambda a: np.linalg.slogdet(a)[0], {"nargs": 1, "shapes": [(3, 3)], "args_factory": _well_conditioned}),  # noqa: E501
+    (("numpy.linalg.cholesky",), lambda a: np.linalg.cholesky(a @ np.conj(a.T) + 3 * np.eye(3)), {"nargs": 1, "shapes": [(3, 3)]}),  # noqa: E501
+    (("numpy.linalg.eigh",), np.linalg.eigvalsh, {"nargs": 1, "shapes": [(3, 3)], "args_factory": lambda rng, s: [_well_conditioned(rng, s)[0] @ np.conj(_well_conditioned(rng, s)[0].T)]}),  # noqa: E501
+    (("numpy.linalg.pinv",), np.linalg.pinv, {"nargs": 1, "shapes": [(3, 2)]}),
+    (("numpy.linalg.svdvals (complex)",), np.linalg.svdvals, {"nargs": 1, "shapes": [(3, 2)], "orders": (1,), "batching": False}),  # noqa: E501
+    (("numpy.linalg.eig",), np.linalg.eigvals, {"nargs": 1, "shapes": [(3, 3)], "args_factory": _well_conditioned}),  # noqa: E501
+    # the other families (tests/test_complex_sweep.py checks their options)
+    (("numpy.var",), np.var, {"nargs": 1, "shapes": [(4,), (2, 3)]}),
+    (("numpy.std",), lambda z: np.std(z, axis=0), {"nargs": 1, "shapes": [(4,), (2, 3)]}),
+    (("numpy.convolve",), lambda z: np.convolve(z, z[:2]), {"nargs": 1, "shapes": [(4,)]}),
+    # the FFT family (tests/test_fft.py checks every function and option)
+    (("numpy.fft.fftn",), lambda z: np.fft.fft(z, n=5), {"nargs": 1, "shapes": [(4,), (2, 3)]}),
+    (("numpy.fft.ifftn",), np.fft.ifft2, {"nargs": 1, "shapes": [(2, 3)]}),
+    (("numpy.fft.irfft",), lambda z: np.fft.irfft(z, n=6, norm="ortho"), {"nargs": 1, "shapes": [(4,), (2, 3)]}),  # noqa: E501
+    (("numpy.fft.rfft",), lambda z: np.fft.rfft(np.real(z) * np.imag(z)), {"nargs": 1, "shapes": [(4,), (2, 5)]}),  # noqa: E501
     (("numpy.linalg.det",), np.linalg.det, {"nargs": 1, "shapes": [(3, 3), (2, 3, 3)], "args_factory": _well_conditioned}),  # noqa: E501
 ]  # fmt: skip
 
@@ -92,6 +110,20 @@ else:
          {"nargs": 2, "shapes": [((5,), (3,)), ((3, 4), (2, 2))]}),
     ]  # fmt: skip
 
+try:  # SciPy is optional: its holomorphic ufuncs are declared complex-capable where installed
+    import scipy.special as sc
+except ImportError:  # pragma: no cover
+    sc = None
+if sc is not None:
+    CASES += [
+        ((f"scipy.special.{f.__name__}",), f, {"nargs": 1, "domain": (0.3, 1.5)})
+        for f in (sc.erf, sc.erfc, sc.erfi, sc.erfcx, sc.dawsn, sc.ndtr, sc.log_ndtr, sc.expm1, sc.log1p)
+    ]
+    # First order only: their rules call digamma, which has no complex derivative rule.
+    CASES += [
+        ((f"scipy.special.{f.__name__}",), f, {"nargs": 1, "domain": (0.3, 1.5), "orders": (1,)})
+        for f in (sc.loggamma, sc.gamma)
+    ]
 
 @pytest.mark.parametrize("fun", ELEMENTWISE, ids=lambda f: f.__name__)
 def test_elementwise_rule_in_complex_directions(fun):
@@ -210,9 +242,9 @@ def test_complex_cotangent_for_a_real_output_is_refused():
     ("fun", "name"),
     [
         (lambda z: np.sum(np.maximum(z, 0)), "numpy.maximum"),
-        (lambda z: np.var(z), "numpy.var"),
+        (lambda z: np.median(z), "numpy.median"),
         (lambda z: np.sum(np.abs(np.sign(z))), "numpy.sign"),
-        (lambda z: np.sum(np.linalg.norm(np.abs(z) * z)), "norm"),
+        (lambda z: np.sum(np.linalg.norm(np.outer(z, z), 2)), "norm"),
         (lambda z: np.abs(np.sum(np.tanh(z) * np.clip(z, 0, 1))), "clip"),
     ],
 )

@@ -144,4 +144,4 @@ def test_piecewise():
 
 def test_unsupported_options_are_refused():
     with pytest.raises((UnsupportedOperationError, ComplexValueError), match="complex"):
-        cr.grad(lambda v: np.sum(np.abs(np.linspace(v, 1j, 3))))(1.0)
+        cr.grad(lambda v: np.sum(np.abs(np.geomspace(v, 1j, 3))))(1.0)

@@ -202,8 +202,8 @@ def test_non_float_leaf_inside_tree_names_its_path():
 
 
 def test_function_without_rule_is_named():
-    with pytest.raises(cr.UnsupportedOperationError, match=r"numpy\.fft\.fft.*chainrule\.defvjp"):
-        cr.grad(lambda x: np.sum(np.fft.fft(x).real))(np.ones(4))
+    with pytest.raises(cr.UnsupportedOperationError, match=r"numpy\.insert.*chainrule\.defvjp"):
+        cr.grad(lambda x: np.sum(np.insert(x, 1, 0.0)))(np.ones(4))
 
 
 def test_ufunc_without_rule_is_named():

@@ -31,6 +31,7 @@ from ..extend import (
     shift_axis,
 )
 from . import (
+    complex_values,
     cumulative,
     decompositions,
     indexing,
@@ -288,6 +289,10 @@ _RULES: list[tuple[Any, Any]] = [
     (pseudoinverse.pinv_p, _LINALG),
     (polynomials.i0_p, _ELEMENTWISE),
     (polynomials.i1_p, _ELEMENTWISE),
+    (complex_values.real_p, _ELEMENTWISE),
+    (complex_values.imag_p, _ELEMENTWISE),
+    (complex_values.angle_p, _ELEMENTWISE),
+    (linalg.slogdet_sign_p, _LINALG),
 ]
 
 for _prim, _r in _RULES:

@@ -56,7 +56,6 @@ def _linspace(start: Any, stop: Any, num: Any = 50, endpoint: bool = True, retst
     if num < 0:
         raise ValueError(f"Number of samples, {num}, must be non-negative.")
     start, stop = as_traced_array(start), as_traced_array(stop)
-    refuse_complex("numpy.linspace", start, stop)
     frac, inv = _fractions(num, endpoint)
     shape = np.broadcast_shapes(np.shape(start), np.shape(stop))
     start_b = np.reshape(start, (1,) * (len(shape) - np.ndim(start)) + np.shape(start))
@@ -137,7 +136,7 @@ def _full_like(a: Any, fill_value: Any, dtype: Any = None, order: Any = "K", sub
     target_dtype = np.dtype(dtype) if dtype is not None else primal(a).dtype
     if type(fill_value) is not Tracer:
         return np.full_like(primal(a), fill_value, dtype=dtype, order=order, shape=shape)
-    refuse_complex("numpy.full_like", fill_value)
+    # A complex fill of a real target is refused by the cast below (it would drop the imaginary part).
     if not np.issubdtype(target_dtype, np.inexact):  # an integer fill truncates: no derivative
         return np.full_like(primal(a), primal(fill_value), dtype=dtype, order=order, shape=shape)
     return np.broadcast_to(fill_value, target_shape).astype(target_dtype)

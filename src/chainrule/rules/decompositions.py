@@ -57,8 +57,11 @@ eigenvalues themselves have a kink where two cross (or a singular value reaches
 0): each then gets ``u_i^T dA v_i`` of NumPy's choice of vectors, and the sum over
 the cluster is exact.
 
-``eig`` and ``eigvals`` return complex values in general; they are refused by
-name until chainrule supports complex numbers.
+``eig`` and ``eigvals`` (complex results in general, for real or complex
+input): Giles' rules, with the eigenvector phase as a gauge (see ``_Eig``);
+tied eigenvalues as above (the vectors of a tie are not differentiable; a
+defective matrix has no derivative at all). A real matrix whose eigenvalues
+are all real gets real results, as from NumPy.
 
 Examples
 --------
@@ -92,16 +95,22 @@ import numpy as np
 
 from ..extend import (
     Primitive,
+    Tracer,
     UnsupportedOperationError,
+    defcomplex,
     defjvp,
     defvjp,
     plain_array,
     primal,
+    raw_array,
     register_function,
 )
 from .linalg_helpers import matrix_transpose
 from .spectral_helpers import (
     from_triangle,
+    hermitian_from_triangle,
+    hermitian_to_triangle,
+    matrices,
     pack,
     real_matrices,
     refuse_mixed_ties,
@@ -119,6 +128,7 @@ __all__ = ["eigh_p", "svd_p"]
 # NumPy's own named tuples, so results unpack and read (.U, .S, .Vh; .eigenvalues) alike.
 _SVDResult = type(np.linalg.svd(np.eye(1)))
 _EighResult = type(np.linalg.eigh(np.eye(1)))
+_EigResult = type(np.linalg.eig(np.eye(1)))
 
 # Values closer than _TIE_FACTOR * max(m, n) * eps * (largest magnitude) are tied: LAPACK
 # returns an exactly repeated value within about max(m, n) * eps of each other.
@@ -242,7 +252,48 @@ def _svd_via_eigh(a: Any, compute_uv: bool) -> Any:
     return _SVDResult(u, s, matrix_transpose(u * signs[..., None, :]))
 
 
+# -- singular values of complex matrices (first order) --------------------------------------------
+def _complex_svdvals_impl(a: Any) -> Any:
+    return np.linalg.svd(a, compute_uv=False)
+
+
+complex_svdvals_p = Primitive("numpy.linalg.svdvals (complex)", _complex_svdvals_impl)
+
+
+def _plain_singular_vectors(a: Any) -> tuple[Any, Any]:
+    """U and V of a plain complex ``a``; a traced one means a second derivative: refused."""
+    if type(a) is Tracer:
+        raise UnsupportedOperationError(
+            "numpy.linalg.svd(compute_uv=False) / svdvals of a complex matrix: chainrule gives first "
+            "derivatives only (a second derivative needs the complex singular vectors' rules, "
+            "which are not written yet). numpy.linalg.lstsq computes them too: for second "
+            "derivatives of its solution write np.linalg.pinv(a) @ b."
+        )
+    u, _, vh = np.linalg.svd(a, full_matrices=False)
+    return u, np.conjugate(matrix_transpose(vh))
+
+
+def _complex_svdvals_vjp(ans: Any, a: Any) -> Any:
+    # ds_i = Re(u_i^H dA v_i), transposed for Re(sum(g * t)): conj(U) diag(g) V^T.
+    u, v = _plain_singular_vectors(a)
+    return lambda g: (np.conjugate(u) * g[..., None, :]) @ matrix_transpose(v)
+
+
+def _complex_svdvals_jvp(t: Any, ans: Any, a: Any) -> Any:
+    u, v = _plain_singular_vectors(a)
+    return np.real(np.sum(np.conjugate(u) * (t @ v), axis=-2))
+
+
+defvjp(complex_svdvals_p, _complex_svdvals_vjp)
+defjvp(complex_svdvals_p, _complex_svdvals_jvp)
+defcomplex(complex_svdvals_p)
+
+
 def _svd(a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False) -> Any:
+    if not compute_uv and not hermitian and np.iscomplexobj(raw_array(a)):
+        # Tied or zero singular values: u_i^H dA v_i of NumPy's vectors (the cluster sum is exact).
+        matrices("numpy.linalg.svd", a)
+        return complex_svdvals_p(a)
     raw = real_matrices("numpy.linalg.svd", a, square=bool(hermitian))
     if hermitian:
         return _svd_via_eigh(a, bool(compute_uv))
@@ -273,6 +324,10 @@ class _Eigh:
     def __init__(self, ans: Any, shape: tuple[int, ...]):
         self.batch, n = shape[:-2], shape[-1]
         self.w, self.v = unpack(ans, self.batch, [(n,), (n, n)])
+        # A Hermitian matrix: real eigenvalues packed beside complex vectors.
+        self.complex = np.iscomplexobj(raw_array(ans))
+        if self.complex:
+            self.w = np.real(self.w)
         plain_w = plain_array(self.w)
         scale = np.max(np.abs(plain_w), axis=-1) if n else np.zeros(self.batch, plain_w.dtype)
         self.tied = tie_mask(plain_w, scale, _TIE_FACTOR * n)
@@ -281,6 +336,12 @@ class _Eigh:
 
     def tangent(self, t: Any, lower: bool) -> Any:
         v = self.v
+        if self.complex:
+            # P = V^H dA V is Hermitian: dw = diag(P) (real), dV = V (F o P) (the gauge with
+            # Im(diag(V^H dV)) = 0: a phase of each vector is not determined by a).
+            p = np.conjugate(matrix_transpose(v)) @ hermitian_from_triangle(t, lower) @ v
+            # diag(P) is real (P is Hermitian); it stays complex in the pack, read by np.real.
+            return pack([_diagonal(p), v @ (self.f * p)], self.batch)
         p = matrix_transpose(v) @ from_triangle(t, lower) @ v
         return pack([_diagonal(p), v @ (self.f * p)], self.batch)
 
@@ -290,6 +351,11 @@ class _Eigh:
         refuse_mixed_ties("numpy.linalg.eigh", self.tied, gw, [gv])
         refuse_traced_ties("numpy.linalg.eigh", self.tied, gw)
         v = self.v
+        if self.complex:
+            # The transpose of the tangent map for Re(sum(g * t)): conj(V) K V^T, K as for real.
+            gw = np.real(gw)
+            inner = _diag(gw) + self.f * (matrix_transpose(v) @ gv)
+            return hermitian_to_triangle(np.conjugate(v) @ inner @ matrix_transpose(v), lower)
         inner = _diag(gw) + self.f * (matrix_transpose(v) @ gv)
         return to_triangle(v @ inner @ matrix_transpose(v), lower)
 
@@ -305,10 +371,11 @@ def _uplo(name: str, uplo: Any) -> bool:
 
 
 def _eigh(a: Any, UPLO: str = "L") -> Any:
-    raw = real_matrices("numpy.linalg.eigh", a, square=True)
+    raw = matrices("numpy.linalg.eigh", a, square=True)
     n = raw.shape[-1]
     w, v = unpack(eigh_p(a, _uplo("numpy.linalg.eigh", UPLO)), raw.shape[:-2], [(n,), (n, n)])
-    return _EighResult(w, v)
+    # A complex Hermitian matrix has real eigenvalues (packed as complex beside the vectors).
+    return _EighResult(np.real(w) if np.iscomplexobj(raw) else w, v)
 
 
 def _eigvalsh(a: Any, UPLO: str = "L") -> Any:
@@ -318,20 +385,81 @@ def _eigvalsh(a: Any, UPLO: str = "L") -> Any:
 
 register_function(np.linalg.eigh, _eigh)
 register_function(np.linalg.eigvalsh, _eigvalsh)
+# Complex Hermitian matrices: exact for the eigenvalues and for losses invariant under a phase
+# of each eigenvector (|V|, V diag(f(w)) V^H, projectors); a loss that reads a vector's phase
+# has no derivative (LAPACK's phase choice is not a smooth function of a).
+defcomplex(eigh_p)
 
 
-# -- general eigendecomposition: complex results, refused ---------------------------------------
-def _complex_refusal(name: str) -> Any:
-    def refuse(*args: Any, **kwargs: Any) -> Any:
-        raise UnsupportedOperationError(
-            f"{name} returns complex eigenvalues and eigenvectors in general, and chainrule does not "
-            "differentiate complex values yet (complex support is coming). For a symmetric matrix "
-            "use numpy.linalg.eigh / eigvalsh; for singular values use numpy.linalg.svd."
-        )
-
-    refuse.refused = True  # type: ignore[attr-defined]  # read by scripts/coverage_manifest.py
-    return refuse
+# -- general eigendecomposition: complex eigenvalues and eigenvectors -------------------------------
+def _eig_impl(a: Any) -> Any:
+    w, v = np.linalg.eig(a)
+    kind = np.result_type(w.dtype, np.complex64)
+    return pack([w.astype(kind), v.astype(kind)], np.shape(a)[:-2])
 
 
-register_function(np.linalg.eig, _complex_refusal("numpy.linalg.eig"))
-register_function(np.linalg.eigvals, _complex_refusal("numpy.linalg.eigvals"))
+eig_p = Primitive("numpy.linalg.eig", _eig_impl)
+
+
+class _Eig:
+    """The factors of one recorded ``eig`` (complex, packed) and what both rules need.
+
+    With ``P = V^-1 dA V`` (Giles 2008, section 3.1): ``dw = diag(P)`` and
+    ``dV = V (F o P)``, ``F_ij = 1 / (w_j - w_i)`` off the diagonal, then each
+    column's change along itself is removed in the real part, keeping NumPy's
+    unit 2-norm columns. The phase of each column is a gauge NumPy's LAPACK
+    fixes by a rule that is not smooth in ``a``: the rules take
+    ``Im(v_j^H dv_j) = 0``, exact for losses invariant under those phases.
+    """
+
+    def __init__(self, ans: Any, shape: tuple[int, ...]):
+        self.batch, n = shape[:-2], shape[-1]
+        self.w, self.v = unpack(ans, self.batch, [(n,), (n, n)])
+        plain_w = plain_array(self.w)
+        scale = np.max(np.abs(plain_w), axis=-1) if n else np.zeros(self.batch)
+        self.tied = tie_mask(plain_w, scale, _TIE_FACTOR * n)
+        self.f = safe_inverse_gaps(self.w[..., None, :] - self.w[..., :, None], self.tied)
+
+    def tangent(self, t: Any) -> Any:
+        v = self.v
+        p = np.linalg.solve(v, t @ v)
+        dv = v @ (self.f * p)
+        dv = dv - v * np.real(np.sum(np.conjugate(v) * dv, axis=-2))[..., None, :]
+        return pack([_diagonal(p), dv], self.batch)
+
+    def cotangent(self, g: Any) -> Any:
+        n = np.shape(self.w)[-1]
+        gw, gv = unpack(g, self.batch, [(n,), (n, n)])
+        refuse_mixed_ties("numpy.linalg.eig", self.tied, gw, [gv])
+        refuse_traced_ties("numpy.linalg.eig", self.tied, gw)
+        v = self.v
+        # Transposes, last step first: the normalization, V (F o .), then P = V^-1 dA V.
+        c = np.real(np.sum(gv * v, axis=-2))
+        h = gv - np.conjugate(v) * c[..., None, :]
+        gp = _diag(gw) + self.f * (matrix_transpose(v) @ h)
+        return np.linalg.solve(matrix_transpose(v), gp @ matrix_transpose(v))
+
+
+defvjp(eig_p, lambda ans, a: _Eig(ans, np.shape(a)).cotangent)
+defjvp(eig_p, lambda t, ans, a: _Eig(ans, np.shape(a)).tangent(t))
+defcomplex(eig_p)
+
+
+def _eig(a: Any) -> Any:
+    raw = matrices("numpy.linalg.eig", a, square=True)
+    n = raw.shape[-1]
+    w, v = unpack(eig_p(a), raw.shape[:-2], [(n,), (n, n)])
+    if not np.iscomplexobj(raw) and np.all(np.imag(primal(w)) == 0):
+        # As NumPy: a real matrix with real eigenvalues gets real results (and real
+        # perturbations keep simple real eigenvalues real, so nothing is dropped).
+        w, v = np.real(w), np.real(v)
+    return _EigResult(w, v)
+
+
+def _eigvals(a: Any) -> Any:
+    # The eigenvectors are computed too: the eigenvalues' derivative rules need them.
+    return _eig(a)[0]
+
+
+register_function(np.linalg.eig, _eig)
+register_function(np.linalg.eigvals, _eigvals)

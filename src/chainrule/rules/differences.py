@@ -2,10 +2,11 @@
 
 ``diff``, ``ediff1d``, ``gradient``, ``trapezoid`` and ``cross`` are built from
 slices, arithmetic and ``concatenate``/``stack`` (linear or bilinear, so every
-order is exact). ``convolve`` and ``correlate`` share one primitive, the full
-1-D convolution, which is bilinear: the transpose in each argument is a full
+order is exact, for real and complex values). ``convolve`` and ``correlate``
+share one primitive, the full 1-D convolution, which is bilinear: the transpose in each argument is a full
 convolution with the other argument reversed, sliced; ``'same'`` and
-``'valid'`` modes are slices of the full result. Complex arguments are refused.
+``'valid'`` modes are slices of the full result; ``correlate`` conjugates its
+second argument, as NumPy does.
 
 >>> import numpy as np
 >>> import chainrule as cr
@@ -25,9 +26,10 @@ from ..extend import (
     Primitive,
     as_traced_array,
     axis_index,
+    defcomplex,
     deflinear,
     plain_ints,
-    refuse_complex,
+    raw_array,
     register_function,
 )
 
@@ -46,7 +48,6 @@ def _diff(a: Any, n: Any = 1, axis: Any = -1, prepend: Any = _MISSING, append: A
     if n < 0:
         raise ValueError(f"order must be non-negative but got {n!r}")
     a = as_traced_array(a)
-    refuse_complex("numpy.diff", a)
     if n == 0:
         return a
     if np.ndim(a) == 0:
@@ -146,7 +147,6 @@ def _gradient_1d(f: Any, h: Any, edge_order: int) -> Any:
 
 def _gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: Any = 1) -> Any:
     f = as_traced_array(f)
-    refuse_complex("numpy.gradient", f)
     edge_order = operator.index(edge_order)
     if edge_order not in (1, 2):
         raise ValueError("'edge_order' greater than 2 not supported")
@@ -171,7 +171,6 @@ register_function(np.gradient, _gradient)
 # -- trapezoid -------------------------------------------------------------------------------------
 def _trapezoid(y: Any, x: Any = None, dx: Any = 1.0, axis: Any = -1) -> Any:
     y = as_traced_array(y)
-    refuse_complex("numpy.trapezoid", y)
     nd = np.ndim(y)
     axis = axis_index(axis, nd)
     if x is None:
@@ -192,7 +191,6 @@ if hasattr(np, "trapezoid"):
 # -- cross -----------------------------------------------------------------------------------------
 def _cross(a: Any, b: Any, axisa: Any = -1, axisb: Any = -1, axisc: Any = -1, axis: Any = None) -> Any:
     a, b = as_traced_array(a), as_traced_array(b)
-    refuse_complex("numpy.cross", a, b)
     if axis is not None:
         axisa = axisb = axisc = axis
     a = np.moveaxis(a, axis_index(axisa, np.ndim(a)), -1)
@@ -240,6 +238,8 @@ deflinear(
     lambda ans, a, v: _transpose_in(v, np.shape(a)[0]),
     lambda ans, a, v: _transpose_in(a, np.shape(v)[0]),
 )
+# Bilinear without conjugates: the transposes above hold for complex values as written.
+defcomplex(convolve_full_p)
 
 
 def _mode_slice(full: Any, n: int, m: int, mode: str) -> Any:
@@ -257,7 +257,6 @@ def _mode_slice(full: Any, n: int, m: int, mode: str) -> Any:
 
 def _one_d(name: str, a: Any, v: Any) -> tuple[Any, Any]:
     a, v = as_traced_array(a), as_traced_array(v)
-    refuse_complex(name, a, v)
     a = np.reshape(a, (-1,)) if np.ndim(a) == 0 else a
     v = np.reshape(v, (-1,)) if np.ndim(v) == 0 else v
     if np.ndim(a) != 1 or np.ndim(v) != 1:
@@ -277,6 +276,9 @@ def _correlate(a: Any, v: Any, mode: str = "valid") -> Any:
     n, m = np.shape(a)[0], np.shape(v)[0]
     # correlate(a, v)[k] = sum_i a[i + k] v[i]: a convolution with v reversed. When v is the
     # longer one NumPy computes the reversed correlation of (v, a) and reverses it back.
+    # NumPy conjugates v: correlate(a, v)[k] = sum_i a[i + k] conj(v[i]).
+    if np.iscomplexobj(raw_array(v)):
+        v = np.conjugate(v)
     full = convolve_full_p(a, v[::-1])
     if mode == "same" and m > n:
         start = (n - 1) - (n - 1) // 2

@@ -26,6 +26,16 @@ Subgradients at kinks
   were ``(A + A^T) / 2``).
 * ``det`` is differentiated as ``det(A) A^{-T}``, so it needs an invertible
   matrix (a singular one gives non-finite gradients).
+
+Complex matrices (JAX's convention, ``docs/complex.md``)
+---------------------------------------------------------
+* ``inv``, ``solve``, ``det`` are holomorphic: the same rules.
+* ``slogdet``: ``logabsdet`` is real with ``d = Re tr(A^-1 dA)``; the sign
+  ``det / |det|`` is a smooth phase with ``d sign = i sign Im tr(A^-1 dA)``.
+* ``cholesky`` reads a Hermitian matrix: the tangent uses the Hermitian part
+  ``(dA + dA^H) / 2``, and the cotangent is Hermitian.
+* vector norms and the Frobenius norm: ``sign(x)`` becomes ``conj(x) / |x|``
+  (0 at 0); the spectral matrix norms (2, -2, ``'nuc'``) refuse complex values.
 """
 
 from __future__ import annotations
@@ -40,11 +50,13 @@ from ..extend import (
     Tracer,
     UnsupportedOperationError,
     any_set,
+    defcomplex,
     defjvp,
     defvjp,
     is_batched,
     plain_call,
     primal,
+    raw_array,
     register_function,
     unbroadcast,
 )
@@ -132,7 +144,31 @@ def _logabsdet_impl(a: Any) -> Any:
 
 logabsdet_p = Primitive("numpy.linalg.slogdet", _logabsdet_impl)
 defvjp(logabsdet_p, lambda ans, a: lambda g: expand2(g) * matrix_transpose(inv_p(a)))
-defjvp(logabsdet_p, lambda t, ans, a: np.sum(matrix_transpose(inv_p(a)) * t, axis=(-2, -1)))
+
+
+
+def _logabsdet_jvp(t: Any, ans: Any, a: Any) -> Any:
+    # d log|det A| = Re tr(A^-1 dA); the reverse rule g A^-T is right for complex A as it is.
+    trace = np.sum(matrix_transpose(inv_p(a)) * t, axis=(-2, -1))
+    return np.real(trace) if np.iscomplexobj(raw_array(trace)) else trace
+
+
+defjvp(logabsdet_p, _logabsdet_jvp)
+
+
+def _sign_impl(a: Any) -> Any:
+    return np.linalg.slogdet(a)[0]
+
+
+# The sign of a complex determinant, det / |det|, is a smooth phase:
+# d sign = sign * i Im(T) with T = tr(A^-1 dA); the transpose for Re(sum(g * .)) is
+# i Im(g sign) A^-T. (The sign of a real determinant is piecewise constant.)
+slogdet_sign_p = Primitive("slogdet_sign", _sign_impl)
+defvjp(slogdet_sign_p, lambda ans, a: lambda g: expand2(1j * np.imag(g * ans)) * matrix_transpose(inv_p(a)))
+defjvp(
+    slogdet_sign_p,
+    lambda t, ans, a: ans * (1j * np.imag(np.sum(matrix_transpose(inv_p(a)) * t, axis=(-2, -1)))),
+)
 
 
 def _slogdet_sign(a: np.ndarray) -> Any:
@@ -140,14 +176,16 @@ def _slogdet_sign(a: np.ndarray) -> Any:
 
 
 def _slogdet(a: Any) -> Any:
-    # The sign is piecewise constant: a plain array. The result is NumPy's own
-    # SlogdetResult named tuple.
+    # The result is NumPy's own SlogdetResult named tuple. A real sign is piecewise
+    # constant: a plain array.
     plain = primal(a)
-    if is_batched(plain):  # (vmap) NumPy's sign for each example, a batched value
+    if np.iscomplexobj(raw_array(a)):
+        sign = slogdet_sign_p(a)
+    elif is_batched(plain):  # (vmap) NumPy's sign for each example, a batched value
         sign = plain_call(_slogdet_sign, (plain,), {})
-        return type(np.linalg.slogdet(np.eye(1)))(sign, logabsdet_p(a))
-    res = np.linalg.slogdet(plain)
-    return type(res)(res[0], logabsdet_p(a))
+    else:
+        sign = np.linalg.slogdet(plain)[0]
+    return type(np.linalg.slogdet(np.eye(1)))(sign, logabsdet_p(a))
 
 
 register_function(np.linalg.slogdet, _slogdet)
@@ -165,22 +203,32 @@ def _phi_mask(n: int, dtype: Any) -> np.ndarray:
     return np.tril(np.ones((n, n), dtype=dtype), -1) + 0.5 * np.eye(n, dtype=dtype)
 
 
+def _adjoint(x: Any) -> Any:
+    """The conjugate transpose (the transpose of a real matrix)."""
+    xt = matrix_transpose(x)
+    return np.conjugate(xt) if np.iscomplexobj(raw_array(x)) else xt
+
+
 def _cholesky_vjp(ans: Any, a: Any) -> Any:
+    # The transpose of the real-linear forward map below for Re(sum(g * t)): with
+    # M = L^-T phi(L^T g) conj(L^-1), the cotangent is the Hermitian part (M + M^H) / 2.
     def vjp(g: Any) -> Any:
         n = np.shape(ans)[-1]
         linv = inv_p(ans)
-        p = (matrix_transpose(ans) @ g) * _phi_mask(n, primal(ans).dtype)
-        s = matrix_transpose(linv) @ p @ linv
-        return 0.5 * (s + matrix_transpose(s))
+        p = (matrix_transpose(ans) @ g) * _phi_mask(n, primal(ans).real.dtype)
+        linv_c = np.conjugate(linv) if np.iscomplexobj(raw_array(ans)) else linv
+        s = matrix_transpose(linv) @ p @ linv_c
+        return 0.5 * (s + _adjoint(s))
 
     return vjp
 
 
 def _cholesky_jvp(t: Any, ans: Any, a: Any) -> Any:
+    # dL = L phi(L^-1 sym(dA) L^-H), sym the Hermitian part (A is read as Hermitian).
     n = np.shape(ans)[-1]
     linv = inv_p(ans)
-    x = linv @ (0.5 * (t + matrix_transpose(t))) @ matrix_transpose(linv)
-    return ans @ (x * _phi_mask(n, primal(ans).dtype))
+    x = linv @ (0.5 * (t + _adjoint(t))) @ _adjoint(linv)
+    return ans @ (x * _phi_mask(n, primal(ans).real.dtype))
 
 
 defvjp(cholesky_p, _cholesky_vjp)
@@ -189,7 +237,7 @@ defjvp(cholesky_p, _cholesky_jvp)
 
 def _cholesky(a: Any, /, *, upper: bool = False) -> Any:
     lower = cholesky_p(a)
-    return matrix_transpose(lower) if upper else lower
+    return _adjoint(lower) if upper else lower  # NumPy's upper factor is L^H
 
 
 register_function(np.linalg.cholesky, _cholesky)
@@ -206,20 +254,37 @@ def _keep_shape(shape: tuple[int, ...], axis: tuple[int, ...]) -> tuple[int, ...
     return tuple(1 if i in axis else n for i, n in enumerate(shape))
 
 
-def _vnorm_deriv(x: Any, n: Any, ord: float, axis: tuple[int, ...]) -> Any:
-    """d||x||/dx for the vector norm ``ord`` over ``axis``; ``n`` has keepdims shape."""
-    if ord == 2.0:
-        return x / _nonzero(n)
-    px = primal(x)
-    if ord == 1.0:
+def _phase(x: Any, px: Any) -> Any:
+    """d|x|/dx as a reverse factor: ``sign(x)`` (plain, piecewise constant) for real ``x``,
+    ``conj(x) / |x|`` (traced: it varies) for complex ``x``; 0 at 0 in both."""
+    if not np.iscomplexobj(px):
         return np.sign(px)
+    zero = px == 0
+    absx = np.abs(x)
+    return np.conjugate(x) / (np.where(zero, 1.0, absx) if any_set(zero) else absx)
+
+
+def _vnorm_deriv(x: Any, n: Any, ord: float, axis: tuple[int, ...]) -> Any:
+    """d||x||/dx for the vector norm ``ord`` over ``axis``; ``n`` has keepdims shape.
+
+    For complex ``x`` it is the reverse factor of JAX's convention (``conj(x) / ||x||``
+    for ord 2): the forward rule takes the real part of ``sum(t * d)``.
+    """
+    px = primal(x)
+    if ord == 2.0:
+        return (np.conjugate(x) if np.iscomplexobj(px) else x) / _nonzero(n)
+    if ord == 1.0:
+        return _phase(x, px)
     if math.isinf(ord):
         tied = np.abs(px) == primal(n)
-        count = np.sum(tied, axis=axis, keepdims=True).astype(px.dtype)
+        count = np.sum(tied, axis=axis, keepdims=True).astype(px.real.dtype)
+        share = tied / np.maximum(count, 1.0)
+        if np.iscomplexobj(px):
+            return _phase(x, px) * share
         return np.where(tied, np.sign(px) / np.maximum(count, 1.0), 0.0).astype(px.dtype)
     absx = np.abs(x)
     safe = np.where(px == 0, 1.0, absx) if any_set(px == 0) else absx
-    return np.sign(px) * (safe / _nonzero(n)) ** (ord - 1.0)
+    return _phase(x, px) * (safe / _nonzero(n)) ** (ord - 1.0)
 
 
 def _vnorm_impl(x: Any, ord: float, axis: tuple[int, ...], keepdims: bool) -> Any:
@@ -237,11 +302,16 @@ def _vnorm_vjp(ans: Any, x: Any, ord: float, axis: tuple[int, ...], keepdims: bo
 
 def _vnorm_jvp(t: Any, ans: Any, x: Any, ord: float, axis: tuple[int, ...], keepdims: bool) -> Any:
     d = _vnorm_deriv(x, np.reshape(ans, _keep_shape(np.shape(x), axis)), ord, axis)
-    return np.sum(t * d, axis=axis, keepdims=keepdims)
+    out = np.sum(t * d, axis=axis, keepdims=keepdims)
+    return np.real(out) if np.iscomplexobj(raw_array(out)) else out
 
 
 defvjp(vector_norm_p, _vnorm_vjp)
 defjvp(vector_norm_p, _vnorm_jvp)
+# Vector norms (every ord) and the Frobenius norm of complex values: the rules above use
+# conj(x) / |x| for sign(x). Complex Cholesky reads a Hermitian matrix. slogdet of a complex
+# matrix: logabsdet real, sign a smooth phase. (The spectral matrix norms need a complex svd.)
+defcomplex(vector_norm_p, cholesky_p, logabsdet_p, slogdet_sign_p)
 
 
 def _svd_plain(x: Any, kind: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -404,4 +474,13 @@ register_function(np.linalg.matrix_norm, _matrix_norm_api)
 register_function(np.linalg.matmul, lambda x1, x2, /: np.matmul(x1, x2))
 register_function(np.linalg.outer, lambda x1, x2, /: _outer(x1, x2))
 register_function(np.linalg.tensordot, lambda x1, x2, /, *, axes=2: _tensordot(x1, x2, axes))
-register_function(np.linalg.vecdot, lambda x1, x2, /, *, axis=-1: np.sum(x1 * x2, axis=axis))
+
+
+def _vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
+    # NumPy's vecdot conjugates its first argument: sum(conj(x1) * x2).
+    if np.iscomplexobj(raw_array(x1)):
+        x1 = np.conjugate(x1)
+    return np.sum(x1 * x2, axis=axis)
+
+
+register_function(np.linalg.vecdot, _vecdot)

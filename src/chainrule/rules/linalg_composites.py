@@ -23,13 +23,14 @@ from typing import Any
 import numpy as np
 
 from ..extend import defnondiff, primal, raw_array, refuse_out, register_function
-from .spectral_helpers import real_matrices
+from .spectral_helpers import matrices, real_matrices
 
 __all__: list[str] = []
 
 
 def _matrix_power(a: Any, n: Any) -> Any:
-    raw = real_matrices("numpy.linalg.matrix_power", a, square=True)
+    # Products and inv only: holomorphic, so complex matrices are supported.
+    raw = matrices("numpy.linalg.matrix_power", a, square=True)
     try:
         n = operator.index(n)
     except TypeError as exc:

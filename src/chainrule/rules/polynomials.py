@@ -41,7 +41,6 @@ __all__ = ["i0_p", "i1_p"]
 # -- polyval and vander -------------------------------------------------------------------------
 def _polyval(p: Any, x: Any) -> Any:
     p, x = as_traced_array(p), as_traced_array(x)
-    refuse_complex("numpy.polyval", p, x)
     y = np.zeros_like(primal(x)) * 1.0
     for k in range(np.shape(p)[0]):
         y = y * x + p[k]
@@ -53,7 +52,6 @@ register_function(np.polyval, _polyval)
 
 def _vander(x: Any, N: Any = None, increasing: bool = False) -> Any:
     x = as_traced_array(x)
-    refuse_complex("numpy.vander", x)
     if np.ndim(x) != 1:
         raise ValueError("x must be a one-dimensional array or sequence.")
     n = np.shape(x)[0] if N is None else operator.index(N)

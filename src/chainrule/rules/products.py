@@ -29,13 +29,13 @@ import numpy as np
 
 from ..extend import (
     Primitive,
-    UnsupportedOperationError,
     astype,
     defjvp,
     deflinear,
     defvariadic,
     defvjp,
     primal,
+    raw_array,
     refuse_out,
     register_function,
     unbroadcast,
@@ -325,8 +325,9 @@ def _outer(a: Any, b: Any, out: Any = None) -> Any:
 
 
 def _vdot(a: Any, b: Any) -> Any:
-    if np.iscomplexobj(primal(a)) or np.iscomplexobj(primal(b)):
-        raise UnsupportedOperationError("chainrule's numpy.vdot supports real arrays only")
+    # vdot conjugates its first argument: conj(a) . b, flattened (not holomorphic in a).
+    if np.iscomplexobj(raw_array(a)):
+        a = np.conjugate(a)
     return np.matmul(np.reshape(a, (-1,)), np.reshape(b, (-1,)))
 
 

@@ -44,18 +44,21 @@ from typing import Any
 import numpy as np
 
 from ..extend import (
+    ComplexValueError,
     Primitive,
     UnsupportedOperationError,
     any_set,
+    defcomplex,
     defjvp,
     defvjp,
     is_batched,
     plain_array,
     primal,
+    raw_array,
     register_function,
 )
 from .linalg_helpers import matrix_transpose
-from .spectral_helpers import from_triangle, real_matrices
+from .spectral_helpers import from_triangle, hermitian_from_triangle, matrices
 
 __all__ = ["pinv_p"]
 
@@ -72,32 +75,47 @@ def _identity_minus(p: Any) -> Any:
     return np.eye(n, dtype=primal(p).dtype) - p
 
 
+def _adjoint(x: Any) -> Any:
+    """The conjugate transpose (the transpose of a real matrix)."""
+    xt = matrix_transpose(x)
+    return np.conjugate(xt) if np.iscomplexobj(raw_array(x)) else xt
+
+
+def _conj(x: Any) -> Any:
+    return np.conjugate(x) if np.iscomplexobj(raw_array(x)) else x
+
+
 def _pinv_jvp(t: Any, ans: Any, a: Any, rcond: Any, hermitian: bool) -> Any:
-    p, pt, tt = ans, matrix_transpose(ans), matrix_transpose(t)
+    # Complex: the transposes of Golub and Pereyra's formula are conjugate transposes.
+    p, ph, th = ans, _adjoint(ans), _adjoint(t)
     out = -(p @ t @ p)
-    out = out + p @ (pt @ (tt @ _identity_minus(a @ p)))
-    return out + _identity_minus(p @ a) @ (tt @ (pt @ p))
+    out = out + p @ (ph @ (th @ _identity_minus(a @ p)))
+    return out + _identity_minus(p @ a) @ (th @ (ph @ p))
 
 
 def _pinv_vjp(ans: Any, a: Any, rcond: Any, hermitian: bool) -> Any:
+    # The transpose of the forward map for Re(sum(g * t)): the first term is holomorphic
+    # (plain transposes); a term X dA^H Y transposes to conj(Y) g^H conj(X).
     def vjp(g: Any) -> Any:
-        p, pt, gt = ans, matrix_transpose(ans), matrix_transpose(g)
+        p, pt, gh = ans, matrix_transpose(ans), _adjoint(g)
+        pc, ac = _conj(p), _conj(a)
         out = -(pt @ g @ pt)
-        out = out + _identity_minus(a @ p) @ (gt @ (p @ pt))
-        return out + (pt @ p) @ (gt @ _identity_minus(p @ a))
+        out = out + _identity_minus(ac @ pc) @ (gh @ (pc @ pt))
+        return out + (pt @ pc) @ (gh @ _identity_minus(pc @ ac))
 
     return vjp
 
 
 defvjp(pinv_p, _pinv_vjp)
 defjvp(pinv_p, _pinv_jvp)
+defcomplex(pinv_p)
 
 
 _NO_VALUE = object()
 
 
 def _pinv(a: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = _NO_VALUE) -> Any:
-    raw = real_matrices("numpy.linalg.pinv", a)
+    raw = matrices("numpy.linalg.pinv", a)
     # NumPy's defaults: rcond=None and rtol unset mean 1e-15; rtol=None means max(m, n) * eps.
     if rtol is not _NO_VALUE and rcond is not None:
         raise ValueError("numpy.linalg.pinv: `rtol` and `rcond` can't be both set.")
@@ -123,10 +141,17 @@ def _drops_nonzero(matrix: np.ndarray, rcond: np.ndarray) -> bool:
 
 
 def _pseudo_inverse(a: Any, rcond: np.ndarray, hermitian: bool) -> Any:
+    complex_ = np.iscomplexobj(raw_array(a))
     if hermitian:
-        a = from_triangle(a, lower=True)
+        a = hermitian_from_triangle(a, lower=True) if complex_ else from_triangle(a, lower=True)
     if not _drops_nonzero(plain_array(a), rcond):
         return pinv_p(a, rcond, hermitian)
+    if complex_:
+        raise ComplexValueError(
+            "numpy.linalg.pinv of a complex matrix whose cutoff (rcond/rtol) drops singular values "
+            "that are not zero to rounding: that branch is differentiated through numpy.linalg.svd, "
+            "which has no complex rule yet. Use a smaller rcond, or split real and imaginary parts."
+        )
     # The truncated pseudo-inverse: differentiated through the SVD's rules.
     u, s, vh = np.linalg.svd(a, full_matrices=False)
     plain_s = plain_array(s)
@@ -139,7 +164,7 @@ register_function(np.linalg.pinv, _pinv)
 
 
 def _lstsq(a: Any, b: Any, rcond: Any = None) -> Any:
-    raw = real_matrices("numpy.linalg.lstsq", a)
+    raw = matrices("numpy.linalg.lstsq", a)
     raw_b = plain_array(b)
     if raw.ndim != 2:
         raise np.linalg.LinAlgError(f"numpy.linalg.lstsq: a must be 2-dimensional, got shape {raw.shape}")
@@ -172,10 +197,13 @@ def _lstsq(a: Any, b: Any, rcond: Any = None) -> Any:
         rank_out = np.int32(rank)
     x = _pseudo_inverse(a, np.asarray(rcond), False) @ b
     if rank == n and m > n:
-        residual = np.sum((b - a @ x) ** 2, axis=0)
+        r = b - a @ x
+        # NumPy's residuals are the squared 2-norms: real for complex a and b.
+        squares = np.real(r) ** 2 + np.imag(r) ** 2 if np.iscomplexobj(raw_array(r)) else r**2
+        residual = np.sum(squares, axis=0)
         residuals = np.reshape(residual, (1,)) if raw_b.ndim == 1 else residual
     else:
-        residuals = np.zeros((0,), dtype=dtype)
+        residuals = np.zeros((0,), dtype=np.empty(0, dtype).real.dtype)
     return x, residuals, rank_out, s
 
 

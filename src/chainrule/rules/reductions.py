@@ -43,10 +43,12 @@ from ..extend import (
     any_set,
     astype,
     axis_tuple,
+    defcomplex,
     defjvp,
     deflinear,
     defvjp,
     primal,
+    raw_array,
     reduced_axes,
     refuse_out,
     register_function,
@@ -244,8 +246,20 @@ def _std_impl(a: Any, axis: Any = None, ddof: float = 0, keepdims: bool = False)
     return np.std(a, axis=axis, ddof=ddof, keepdims=keepdims)
 
 
+def _conj_centred(x: Any, axis: Any) -> Any:
+    """``x - mean``, conjugated for complex ``x``: var = mean |x - m|^2 has the reverse factor
+    conj(x - m) under JAX's convention (the mean's own change is orthogonal to x - m)."""
+    c = _centred(x, axis)
+    return np.conjugate(c) if np.iscomplexobj(raw_array(x)) else c
+
+
+def _real_if_complex(t: Any) -> Any:
+    """The tangent of a real result (var, std) of complex values: the real part."""
+    return np.real(t) if np.iscomplexobj(raw_array(t)) else t
+
+
 def _var_d(x: Any, axis: Any, ddof: float) -> Any:
-    return _centred(x, axis) * (2.0 / _dof(np.shape(x), axis, ddof))
+    return _conj_centred(x, axis) * (2.0 / _dof(np.shape(x), axis, ddof))
 
 
 def _std_d(ans: Any, x: Any, axis: Any, ddof: float, keepdims: bool) -> Any:
@@ -254,8 +268,8 @@ def _std_d(ans: Any, x: Any, axis: Any, ddof: float, keepdims: bool) -> Any:
     s = _keep(ans, shape, axis, keepdims) * _dof(shape, axis, ddof)
     zero = primal(s) == 0
     if not any_set(zero):
-        return _centred(x, axis) / s
-    return np.where(zero, 0.0, _centred(x, axis) / np.where(zero, 1.0, s))
+        return _conj_centred(x, axis) / s
+    return np.where(zero, 0.0, _conj_centred(x, axis) / np.where(zero, 1.0, s))
 
 
 var_p = Primitive("numpy.var", _var_impl)
@@ -267,8 +281,8 @@ defvjp(
 )
 defjvp(
     var_p,
-    lambda t, ans, a, axis=None, ddof=0, keepdims=False: np.sum(
-        t * _var_d(a, axis, ddof), axis=axis, keepdims=keepdims
+    lambda t, ans, a, axis=None, ddof=0, keepdims=False: _real_if_complex(
+        np.sum(t * _var_d(a, axis, ddof), axis=axis, keepdims=keepdims)
     ),
 )
 std_p = Primitive("numpy.std", _std_impl)
@@ -280,10 +294,11 @@ defvjp(
 )
 defjvp(
     std_p,
-    lambda t, ans, a, axis=None, ddof=0, keepdims=False: np.sum(
-        t * _std_d(ans, a, axis, ddof, keepdims), axis=axis, keepdims=keepdims
+    lambda t, ans, a, axis=None, ddof=0, keepdims=False: _real_if_complex(
+        np.sum(t * _std_d(ans, a, axis, ddof, keepdims), axis=axis, keepdims=keepdims)
     ),
 )
+defcomplex(var_p, std_p)
 
 
 def _spread(func: Any, prim: Primitive) -> Any:

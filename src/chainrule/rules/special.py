@@ -62,7 +62,7 @@ import numpy as np
 import scipy.special as sc
 from scipy.special import _ufuncs
 
-from ..extend import Primitive, any_set, defelementwise, defnondiff, primal, register_ufunc
+from ..extend import Primitive, any_set, defcomplex, defelementwise, defnondiff, primal, register_ufunc
 from .special_series import gammainc_da_p
 
 __all__: list[str] = []
@@ -283,3 +283,12 @@ defelementwise(sc.cosm1, lambda ans, x: -np.sin(x))
 
 # -- no derivative: piecewise constant ---------------------------------------------
 defnondiff(sc.gammasgn)
+
+# -- complex arguments -------------------------------------------------------------
+# SciPy evaluates these for complex z, and each rule above evaluates the complex derivative
+# f'(z) with operations that hold for complex values (exp, products): the reverse rule
+# g * f'(z) of JAX's convention. loggamma and gamma: their rules call digamma, which has a
+# complex value but no complex derivative rule here (trigamma of complex z is not a SciPy
+# ufunc), so their second derivatives of complex arguments are refused by name.
+defcomplex(sc.erf, sc.erfc, sc.erfi, sc.erfcx, sc.dawsn, sc.ndtr, sc.log_ndtr, sc.expm1, sc.log1p)
+defcomplex(sc.loggamma, sc.gamma)

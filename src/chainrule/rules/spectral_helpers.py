@@ -81,6 +81,26 @@ def from_triangle(t: Any, lower: bool) -> Any:
     return np.triu(t) + matrix_transpose(np.triu(t, 1))
 
 
+def hermitian_from_triangle(t: Any, lower: bool) -> Any:
+    """The Hermitian matrix LAPACK reads from one triangle of a complex ``t`` (real part of the diagonal)."""
+    strict = np.tril(t, -1) if lower else np.triu(t, 1)
+    return strict + np.conjugate(matrix_transpose(strict)) + _real_diagonal(t)
+
+
+def hermitian_to_triangle(g: Any, lower: bool) -> Any:
+    """The transpose of :func:`hermitian_from_triangle` for the pairing ``Re(sum(g * t))``."""
+    both = g + np.conjugate(matrix_transpose(g))
+    strict = np.tril(both, -1) if lower else np.triu(both, 1)
+    return strict + _real_diagonal(g)
+
+
+def _real_diagonal(m: Any) -> Any:
+    """The diagonal matrices holding the real part of ``m``'s diagonal."""
+    n = np.shape(m)[-1]
+    d = np.real(np.diagonal(m, axis1=-2, axis2=-1))
+    return d[..., :, None] * np.eye(n)
+
+
 def to_triangle(g: Any, lower: bool) -> Any:
     """The transpose of :func:`from_triangle`: zero on the strict triangle NumPy never reads."""
     if lower:
@@ -97,6 +117,12 @@ def real_matrices(name: str, a: Any, square: bool = False) -> np.ndarray:
             "in this decomposition yet (docs/guide/complex.md lists the functions with complex rules); "
             "pass a real array."
         )
+    return matrices(name, a, square)
+
+
+def matrices(name: str, a: Any, square: bool = False) -> np.ndarray:
+    """The plain value of ``a`` (real or complex), refusing fewer than 2 dimensions or non-square matrices."""
+    raw = raw_array(a)
     if raw.ndim < 2:
         raise np.linalg.LinAlgError(
             f"{name}: a has {raw.ndim} dimension(s); it needs at least 2 (a matrix or a stack of matrices)"

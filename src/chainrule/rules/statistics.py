@@ -218,7 +218,6 @@ def _nan_moment(root: bool, name: str) -> Any:
         if correction is not None:
             ddof = correction
         a = as_traced_array(a)
-        refuse_complex(name, a)
         if dtype is not None:
             a = a.astype(dtype)
         nan = _nan_mask(a)
@@ -231,7 +230,8 @@ def _nan_moment(root: bool, name: str) -> Any:
         centre = np.nanmean(a, axis=axes, keepdims=True) if any_set(nan) else 0.0
         filled = np.where(nan, centre, a) if any_set(nan) else a
         dof = count - ddof
-        factor = np.where(dof > 0, size / np.where(dof > 0, dof, 1), np.nan).astype(primal(a).dtype)
+        # real for complex a too: var and std of complex values are real
+        factor = np.where(dof > 0, size / np.where(dof > 0, dof, 1), np.nan).astype(primal(a).real.dtype)
         if root:
             result = np.std(filled, axis=axes, keepdims=True) * np.sqrt(factor)
         else:
