@@ -50,18 +50,13 @@ def masked_product(g: Any, d: Any) -> Any:
     non-finite.
     """
     r = g * d
-    if not _all_finite(r):
-        r = np.where(g == 0, 0.0, r)
-    return r
-
-
-def _all_finite(r: Any) -> bool:
-    """Whether every element of ``r`` is finite (in every example, under ``chainrule.vmap``)."""
     # One reduction, no temporary: a NaN or inf anywhere makes the sum non-finite
     # (so does overflow of finite terms, which only costs the harmless fallback).
     with np.errstate(over="ignore", invalid="ignore"):
-        total = _unbatched(r).sum()
-    return bool(np.isfinite(total))
+        total = (r if type(r) is np.ndarray else _unbatched(r)).sum()
+    if not np.isfinite(total):
+        r = np.where(g == 0, 0.0, r)
+    return r
 
 
 def _unbatched(x: Any) -> Any:
@@ -96,6 +91,8 @@ def masked_quotient(g: Any, d: Any, fresh: bool = False) -> Any:
     ``fresh`` says ``d`` is a temporary of the rule, which the quotient may overwrite.
     """
     r = np.divide(g, d, out=d) if fresh and _writable_result(d, g) else g / d
-    if not _all_finite(r):
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = (r if type(r) is np.ndarray else _unbatched(r)).sum()
+    if not np.isfinite(total):
         r = np.where(g == 0, 0.0, r)
     return r
