@@ -9,7 +9,7 @@ from .elementwise import elementwise_grad
 from .forward import jvp
 from .jacobians import hessian, hvp, jacfwd, jacobian, jacrev
 from .reverse import grad, value_and_grad, vjp
-from .vmap import vmap
+from .vectorizing import vmap
 
 __all__ = [
     "checkpoint",

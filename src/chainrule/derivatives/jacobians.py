@@ -22,7 +22,7 @@ from ..pytree import tree_flatten, tree_unflatten
 from .arguments import function_name, normalize_argnums, resolve_argnum, single_argnum
 from .forward import jvp
 from .reverse import grad, vjp
-from .vmap import vmap
+from .vectorizing import vmap
 
 __all__ = ["hessian", "hvp", "jacfwd", "jacobian", "jacrev"]
 

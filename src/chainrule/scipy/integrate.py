@@ -42,7 +42,7 @@ import scipy.integrate as si
 from scipy.optimize import OptimizeResult
 
 from ..derivatives import custom_vjp, vjp
-from ..extend import Tracer, contains_tracer, primal, refuse_complex
+from ..extend import Tracer, UnsupportedOperationError, contains_tracer, is_batched, primal, refuse_complex
 
 __all__ = ["odeint", "solve_ivp", "trapezoid"]
 
@@ -75,6 +75,13 @@ def _plain_dynamics(
 
 def _trajectory(name: str, fun: Dynamics, y0: Any, times: Any, args: tuple[Any, ...], solver: Solver) -> Any:
     """The states at ``times`` (shape ``(T, n)``), differentiable in ``y0``, ``times`` and ``args``."""
+    if any(is_batched(v) for v in (y0, times, *args)):
+        # The solver steps each example by its own error control: there is no batched solve.
+        # (jacfwd/jacrev take this refusal as the cue to loop over their unit vectors.)
+        raise UnsupportedOperationError(
+            f"{name} under chainrule.vmap: each example needs its own adaptive solve. Loop over "
+            "the examples in Python (or stack independent systems into one state vector)."
+        )
     if not (type(y0) is Tracer or type(times) is Tracer or any(type(a) is Tracer for a in args)):
         return solver(_plain_dynamics(name, fun, args), np.asarray(y0), np.asarray(times))
 
