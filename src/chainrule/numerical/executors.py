@@ -47,7 +47,7 @@ import threading
 import traceback
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Executor, ThreadPoolExecutor, as_completed, wait
 from contextlib import contextmanager
 from typing import Any, NamedTuple, TypeVar
 
@@ -673,20 +673,27 @@ def map_jobs(ev: Evaluator, executor: Executor, job: Callable[[T], R], items: It
                for a, b in task_slices(ev, len(todo), workers)}  # fmt: skip
     results: list[Any] = [None] * len(todo)
     failures: list[tuple[int, Failed | BaseException]] = []
+    pending = set(futures)
     try:
-        for fut in as_completed(futures):
-            if fut.cancelled():
-                continue
-            done: JobsDone = fut.result()  # a lost worker's task was re-run by Dask; other errors raise
-            start = futures[fut]
-            results[start : start + len(done.results)] = done.results
-            ev.count += done.evaluations
-            if done.failure is not None:
-                first = start + done.failure[0]
-                failures.append((first, done.failure[1]))
-                for other, at in futures.items():  # a serial run would not reach the later jobs
-                    if at > first:
-                        other.cancel()
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                if fut.cancelled():
+                    continue
+                done: JobsDone = fut.result()  # a lost worker's task was re-run by Dask; other errors raise
+                start = futures[fut]
+                results[start : start + len(done.results)] = done.results
+                ev.count += done.evaluations
+                if done.failure is not None:
+                    failures.append((start + done.failure[0], done.failure[1]))
+            if failures:
+                # A serial run would not reach the jobs after the first failure: cancel them and
+                # wait only for the earlier ones (a cancelled Dask task's future may never finish).
+                first = min(at for at, _ in failures)
+                for fut in pending:
+                    if futures[fut] > first:
+                        fut.cancel()
+                pending = {fut for fut in pending if futures[fut] <= first}
     finally:
         for fut in futures:
             fut.cancel()
