@@ -391,3 +391,10 @@ def test_value_branching_rules_fall_back_per_example_or_refuse():
     for i in range(4):
         row = cr.grad(lambda a, i=i: np.nanmedian(a, axis=1)[i])(x[0])
         np.testing.assert_allclose(jac[i], row)
+
+
+def test_reductions_along_an_axis_of_scalar_examples_follow_numpy():
+    # NumPy accepts axis=-1 (and 0) for a 0-d array: each example is its own sum
+    x = np.array([1.0, -2.0, 3.5])
+    np.testing.assert_array_equal(cr.vmap(lambda z: np.sum(z, axis=-1, keepdims=True))(x), x)
+    np.testing.assert_array_equal(cr.vmap(cr.grad(lambda z: np.sum(z, axis=-1) ** 2))(x), 2 * x)

@@ -86,6 +86,10 @@ def axis_rule(*names: str, none_is_all: bool = True) -> BatchRule:
         bound = _binder(prim).bind(*values, **kwargs)
         bound.apply_defaults()
         ndim = batched_ndim(values[0], True)
+        if ndim == 0:
+            # NumPy's axis rules for a 0-d array differ by function (np.sum(x, axis=-1) is x,
+            # np.cumsum(x, axis=0) a 1-element array): the loop gives exactly NumPy's answer.
+            return loop_rule(size, prim, values, batched, kwargs)
         for name in names:
             axis = bound.arguments[name]
             if axis is None and not none_is_all:
