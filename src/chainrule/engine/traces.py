@@ -191,18 +191,10 @@ class ReverseTrace:
         else:
             ans = prim.impl(*raw, **kwargs) if kwargs else prim.impl(*raw)
         ta = type(ans)
-        complex_ans = False
-        if ta is np.ndarray:
-            if ans.dtype.kind == "c":
-                complex_ans = check_result(prim, ans)
-        elif ta is Tracer:  # an older trace recorded the call, and checked its result
-            complex_ans = ans.dtype.kind == "c"
-        elif ta not in _PLAIN_RESULTS:
-            complex_ans = check_result(prim, ans)
-        if complex_ans:
-            self.complex_values = True
-        elif self.complex_values and not prim.supports_complex:
-            refuse_complex_arguments(prim, [raw[i] for i in traced])
+        if not self.complex_values and ((ta is np.ndarray and ans.dtype.kind != "c") or ta in _PLAIN_RESULTS):
+            complex_ans = False  # the per-operation path of a real program
+        else:
+            complex_ans = _checked_result(self, prim, ans, raw, traced)
         # The rules, applied: for each traced argument, its function g -> cotangent.
         # Written out here, on the per-operation path (no helper call); everything
         # else that needs a rule applied (the checker's localization) goes through
@@ -294,18 +286,10 @@ class ForwardTrace:
         else:
             ans = prim.impl(*raw, **kwargs) if kwargs else prim.impl(*raw)
         ta = type(ans)
-        complex_ans = False
-        if ta is np.ndarray:
-            if ans.dtype.kind == "c":
-                complex_ans = check_result(prim, ans)
-        elif ta is Tracer:  # an older trace recorded the call, and checked its result
-            complex_ans = ans.dtype.kind == "c"
-        elif ta not in _PLAIN_RESULTS:
-            complex_ans = check_result(prim, ans)
-        if complex_ans:
-            self.complex_values = True
-        elif self.complex_values and not prim.supports_complex:
-            refuse_complex_arguments(prim, [raw[i] for i in traced])
+        if not self.complex_values and ((ta is np.ndarray and ans.dtype.kind != "c") or ta in _PLAIN_RESULTS):
+            complex_ans = False  # the per-operation path of a real program
+        else:
+            complex_ans = _checked_result(self, prim, ans, raw, traced)
         # The rules, applied: the output's tangent, summed over the traced arguments.
         t = None
         rules = prim.jvp_rules
@@ -330,6 +314,28 @@ class ForwardTrace:
         if self.complex_values and not complex_ans and is_complex(t):
             raise _complex_tangent(prim)
         return Tracer(ans, self, None, t)
+
+
+def _checked_result(
+    trace: ReverseTrace | ForwardTrace, prim: Primitive, ans: Any, raw: list[Any], traced: list[int]
+) -> bool:
+    """Whether ``ans`` is complex, after the checks of a result off the real-valued fast path.
+
+    A complex result needs a primitive with complex rules (and marks the trace as having met
+    complex values); once it has, the traced arguments of a primitive without complex rules
+    are checked too (``np.sign(z)`` has a real result). A foreign result type is refused.
+    """
+    if type(ans) is Tracer:  # an older trace recorded the call, and checked its result
+        complex_ans = ans.dtype.kind == "c"
+    elif type(ans) in _PLAIN_RESULTS:
+        complex_ans = False
+    else:
+        complex_ans = check_result(prim, ans)
+    if complex_ans:
+        trace.complex_values = True
+    elif trace.complex_values and not prim.supports_complex:
+        refuse_complex_arguments(prim, [raw[i] for i in traced])
+    return complex_ans
 
 
 def _real_part(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
