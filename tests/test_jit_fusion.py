@@ -183,9 +183,9 @@ def f_staged(x):
     _tmp0, = buffers()  # preallocated: float64 (40000,)
     v0 = np.sin(x, out=_tmp0)  # numpy.sin
     v1 = np.exp(v0, out=v0)  # numpy.exp
-    v2 = np.sum(v1)  # numpy.sum
+    v2 = np.add.reduce(v1, axis=None)  # numpy.sum
     v3 = np.cos(x, out=_tmp0)  # numpy.cos
-    v4 = np.sum(v3)  # numpy.sum
+    v4 = np.add.reduce(v3, axis=None)  # numpy.sum
     v5 = v2 + v4  # numpy.add
     return (v5,)
 """

@@ -25,6 +25,7 @@ from ..engine.staging import Equation, Guard, Program, Var
 from .buffers import BufferPool, assign_buffers
 from .fusion import Fused, fuse
 from .fusion import uses as _uses
+from .simplify import simplify
 
 __all__ = ["GuardFailed", "StagedCode", "generate"]
 
@@ -370,6 +371,23 @@ def _live_steps(program: Program, outputs: list[Any]) -> list[Equation | Guard]:
     return kept
 
 
+def _errstate_block(blocks: list[dict[str, str]], err: dict[str, str]) -> list[str]:
+    """Close the open ``errstate`` blocks that set something ``err`` does not; open one for the rest.
+
+    A run of backward-pass lines under one setting, with one line needing one more
+    (``over='ignore'`` for a sum) in the middle, is one block with a block inside, not
+    three blocks: each ``with np.errstate`` costs a microsecond or more.
+    """
+    while blocks and not blocks[-1].items() <= err.items():
+        blocks.pop()
+    outer = blocks[-1] if blocks else {}
+    if err == outer:
+        return []
+    settings = ", ".join(f"{k}={v!r}" for k, v in sorted(err.items()) if outer.get(k) != v)
+    blocks.append(err)
+    return ["    " * len(blocks) + f"with np.errstate({settings}):"]
+
+
 class StagedCode:
     """A compiled staged function: ``fn(*input_leaves) -> tuple of output leaves``, and its source."""
 
@@ -406,20 +424,17 @@ def generate(
         live = fuse(live, outputs, program.types, np.geterr())
     _reuse_buffers(live, outputs, program.types)
     pool = assign_buffers(live, outputs, program.types, REUSE_MIN_SIZE)
+    live = simplify(live, outputs, program.types)
     if pool:
         buffers = ", ".join(f"_tmp{k}" for k in range(len(pool)))
         sizes = ", ".join(f"{np.dtype(d).name} {s}" for s, d in pool)
         body.append(f"    {buffers}, = {w.constant(BufferPool(pool), 'buffers')}()  # preallocated: {sizes}")
-    open_err: dict[str, str] = {}
+    blocks: list[dict[str, str]] = []  # the open errstate blocks' settings, outermost first
     guards = 0
     for step in live:
-        err = step.errstate if isinstance(step, Equation) else open_err
-        if err != open_err:
-            if err:
-                settings = ", ".join(f"{k}={v!r}" for k, v in sorted(err.items()))
-                body.append(f"    with np.errstate({settings}):")
-            open_err = err
-        pad = "    " * (2 if open_err else 1)
+        if isinstance(step, Equation) and step.errstate != (blocks[-1] if blocks else {}):
+            body.extend(_errstate_block(blocks, step.errstate))
+        pad = "    " * (1 + len(blocks))
         if isinstance(step, Guard):
             v = step.var.name
             if step.kind == "bool":

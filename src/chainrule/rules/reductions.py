@@ -161,12 +161,16 @@ def _extreme_weights(ans: Any, x: Any, axis: Any, keepdims: bool) -> Any:
     px = primal(x)
     best = _keep(primal(ans), np.shape(px), axis, keepdims)
     hit = px == best
+    axes = reduced_axes(axis, np.ndim(px))
+    count = hit.sum(axis=axes, keepdims=True)
+    # One hit in every slice means no tie and no NaN (a NaN equals nothing): the mask is the
+    # weight (in every example, under vmap). One test, so one guard when jit stages it.
+    if bool((count == 1).all()) if type(count) is np.ndarray else not any_set(count != 1):
+        return hit.astype(px.dtype)
     if any_set(np.isnan(best)):  # a NaN in a slice is its max; the gradient goes there
         hit |= np.isnan(px) & np.isnan(best)
-    count = hit.sum(axis=reduced_axes(axis, np.ndim(px)), keepdims=True)
-    # No ties: the mask is the weight (in every example, under vmap).
-    if count.size == 0 or (count.max() <= 1 if type(count) is np.ndarray else not any_set(count > 1)):
-        return hit.astype(px.dtype)
+        count = hit.sum(axis=axes, keepdims=True)
+    # (Where a slice has one hit this divides by 1: the same weights as the mask.)
     return (hit / np.maximum(count, 1)).astype(px.dtype)
 
 
