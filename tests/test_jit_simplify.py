@@ -1,4 +1,4 @@
-"""chainrule.jit's exact rewrites (jit/simplify.py, nested errstate blocks): where they apply, where they must not.
+"""chainrule.jit's exact rewrites (jit/simplify.py, nested errstate blocks): where they apply and where not.
 
 Each rewrite is checked twice: on the staged source (it happened, or it did not),
 and on the values (the staged result equals eager chainrule's bit for bit).
@@ -94,7 +94,7 @@ def test_max_with_nan_in_each_slice_has_the_nan_weights() -> None:
 # -- direct reductions ------------------------------------------------------------------------
 @pytest.mark.parametrize("name", sorted(S._PRIMITIVE_REDUCTIONS))
 @pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int8, np.bool_])
-@pytest.mark.parametrize("axis, keepdims", [(None, False), (1, True), ((0, 2), False), (-1, True)])
+@pytest.mark.parametrize(("axis", "keepdims"), [(None, False), (1, True), ((0, 2), False), (-1, True)])
 def test_a_primitive_and_its_ufunc_reduction_agree_bit_for_bit(name, dtype, axis, keepdims) -> None:
     prim = {"numpy.sum": R.sum_p, "numpy.max": R.max_p, "numpy.min": R.min_p}[name]
     ufunc, params = S._PRIMITIVE_REDUCTIONS[name]

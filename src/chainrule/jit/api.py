@@ -28,6 +28,7 @@ from ..errors import InPlaceError, StagingError, TracerConversionError
 from ..pytree import paths_of, tree_flatten, tree_unflatten
 from .codegen import GuardFailed, StagedCode, generate
 from .constants import ConstantGuard
+from .structure import builder, plain_flatten
 
 __all__ = ["Jitted", "jit"]
 
@@ -43,6 +44,7 @@ class _Variant:
         self.fn = code.fn
         self.constants = constants
         self.out_def = out_def
+        self.build = builder(out_def)
 
 
 def _identifier(text: str, taken: set[str]) -> str:
@@ -108,8 +110,8 @@ class Jitted:
             self.__name__ = self.__qualname__ = type(fun).__name__
 
     # -- the cache key ---------------------------------------------------------------
-    def _split(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, list[Any], list[int], Any]:
-        """``(key, leaves, positions of the traced leaves, treedef)``; key None: run eagerly."""
+    def _split(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, list[Any], list[int]]:
+        """``(key, leaves, positions of the traced leaves)``; key None: run eagerly."""
         dynamic = []
         statics = []
         for i, a in enumerate(args):
@@ -124,7 +126,10 @@ class Jitted:
                 statics.append((i, a))
             else:
                 dynamic.append(a)
-        leaves, treedef = tree_flatten((dynamic, kwargs))
+        plain = plain_flatten((dynamic, kwargs))
+        # The structure in the key: a plain tree's signature (tuples, hashed and compared in C)
+        # or, for other trees, its TreeDef.
+        leaves, structure = plain if plain is not None else tree_flatten((dynamic, kwargs))
         spec: list[Any] = []
         traced: list[int] = []
         for k, v in enumerate(leaves):
@@ -136,7 +141,7 @@ class Jitted:
                 spec.append((t, v.shape, v.dtype, t is np.ndarray and not v.flags.c_contiguous))
                 traced.append(k)
             elif t is Tracer:
-                return None, leaves, traced, treedef
+                return None, leaves, traced
             else:
                 try:
                     hash(v)
@@ -147,11 +152,11 @@ class Jitted:
                         "value stages the function again)"
                     ) from None
                 spec.append((t, v))  # Python numbers and other values are static
-        return (treedef, tuple(spec), tuple(statics)), leaves, traced, treedef
+        return (structure, tuple(spec), tuple(statics)), leaves, traced
 
     # -- calling ---------------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        key, leaves, traced, _ = self._split(args, kwargs)
+        key, leaves, traced = self._split(args, kwargs)
         if key is None:  # inside grad/jvp/another jit: their trace records the function itself
             self.eager_calls += 1
             return self.fun(*args, **kwargs)
@@ -187,7 +192,7 @@ class Jitted:
                 continue  # another guard outcome: maybe another variant
             except Exception:
                 return False, None
-            return True, tree_unflatten(variant.out_def, out)
+            return True, variant.build(out)
         return None, None
 
     def _drop(self, key: Any, variant: _Variant) -> None:
@@ -216,7 +221,8 @@ class Jitted:
             boxed = list(leaves)
             for k in traced:
                 boxed[k] = trace.input(leaves[k], names[k])
-            dynamic, kw = tree_unflatten(key[0], boxed)
+            dynamic_args = [a for i, a in enumerate(args) if i not in self.static_argnums]
+            dynamic, kw = tree_unflatten(tree_flatten((dynamic_args, kwargs))[1], boxed)
             it = iter(dynamic)
             full = [a if i in self.static_argnums else next(it) for i, a in enumerate(args)]
             try:
@@ -275,10 +281,10 @@ class Jitted:
         def lambda_staged(x):
             v0 = np.sin(x)  # numpy.sin
             v1 = v0 * 2.0  # numpy.multiply
-            v2 = np.sum(v1)  # numpy.sum
+            v2 = np.add.reduce(v1, axis=None)  # numpy.sum
             return (v2,)
         """
-        key, leaves, traced, _ = self._split(args, kwargs)
+        key, leaves, traced = self._split(args, kwargs)
         if key is None:
             raise StagingError("source() needs plain arrays, not traced values")
         self(*args, **kwargs)
