@@ -42,10 +42,22 @@ class _NotPlain(Exception):
 def _walk(tree: Any, leaves: list[Any]) -> Any:
     t = type(tree)
     if t is tuple or t is list:
-        return (t, *[_walk(c, leaves) for c in tree])
-    if t is dict:
+        children: Any = tree
+        signature: list[Any] = [t]
+    elif t is dict:
         keys = sorted_keys(tree)
-        return (dict, keys, *[_walk(tree[k], leaves) for k in keys])
+        children = [tree[k] for k in keys]
+        signature = [dict, keys]
+    else:
+        children = None
+    if children is not None:
+        for c in children:
+            if type(c) is np.ndarray:  # the usual child, without a call
+                leaves.append(c)
+                signature.append(0)
+            else:
+                signature.append(_walk(c, leaves))
+        return tuple(signature)
     if tree is None:
         return None
     if t is np.ndarray or t in _LEAF_TYPES or isinstance(tree, np.generic):
