@@ -100,7 +100,7 @@ def test_unary_rules_tiled_equal_eager(tile_everything, fun, domain) -> None:
 
 @pytest.mark.parametrize(
     ("fun", "dx", "dy"), BINARY, ids=[getattr(r[0], "__name__", str(r[0])) for r in BINARY]
-)  # noqa: E501
+)
 def test_binary_rules_tiled_equal_eager(tile_everything, fun, dx, dy) -> None:
     rng = np.random.default_rng(3)
     x, y = rng.uniform(*dx, (4, 257)), rng.uniform(*dy, (4, 257))
