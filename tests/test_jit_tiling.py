@@ -123,6 +123,8 @@ COMPOSITES = {
     "max": lambda x: np.max(np.exp(x)) + np.sum(x * x),
     "softplus": lambda x: np.sum(np.logaddexp(0.0, x) / x.size),
     "ties": lambda x: np.sum(np.maximum(np.round(x), 1.0) * x),
+    "where-out": lambda x: np.sum(np.where(x > 1, x, 0.1 * x)),
+    "cast": lambda x: np.sum(np.sin(x.astype(np.float32)) * 2).astype(np.float64) + np.sum(x),
 }
 
 
@@ -139,6 +141,17 @@ def test_composites_tiled_equal_eager(monkeypatch, name, small_tiles) -> None:
     (v, g), results = _staged_and_eager(vg, x)
     for jv, jg in results:
         assert _exact(jv, v) and _exact(jg, g), name
+
+
+def test_selections_read_after_the_region_are_copied_out() -> None:
+    def f(x):
+        return np.where(np.sin(x) > 0.5, x, 0.0), np.sum(np.cos(x) * x)
+
+    x = np.random.default_rng(10).uniform(0.1, 2.0, 100_000)
+    jf = cr.jit(f)
+    assert "np.copyto(_o_" in jf.source(x)  # the where's result is made per tile and returned
+    got, want = jf(x), f(x)
+    assert _exact(got[0], want[0]) and _exact(got[1], want[1]) and jf.eager_calls == 0
 
 
 def test_the_benchmark_expression_is_one_region_and_exact() -> None:
