@@ -41,7 +41,9 @@ def test_sums_along_the_pairwise_tree_are_numpys_sum(dtype) -> None:
         # Wildly scaled values: any other order of additions rounds differently.
         x = (rng.standard_normal(int(n)) * np.exp(rng.uniform(-20, 20, int(n)))).astype(dtype)
         for leaf in (128, 1000, 16384):
-            assert _exact(_leaf_sums(x, leaf), np.sum(x)), (n, leaf)
+            total = _leaf_sums(x, leaf)
+            assert _exact(total, np.sum(x)), (n, leaf)
+            assert _exact(total.dtype.type(total / np.intp(x.size)), np.mean(x)), (n, leaf)
     x = rng.standard_normal((300, 501)) * np.exp(rng.uniform(-20, 20, (300, 501)))
     assert _exact(_leaf_sums(x, 4096), np.sum(x))  # a C-contiguous matrix sums as its flat data
 
@@ -167,9 +169,10 @@ def test_the_benchmark_expression_is_one_region_and_exact() -> None:
     assert "_region0_tile" in jf.source(x)
 
 
-def test_float32_and_two_dimensional(tile_everything) -> None:
+@pytest.mark.parametrize("total", [np.sum, np.mean])
+def test_float32_and_two_dimensional(tile_everything, total) -> None:
     x = np.random.default_rng(5).standard_normal((33, 65)).astype(np.float32)
-    f = cr.value_and_grad(lambda x: np.sum(np.sin(x) * x + 1.5) / np.float32(3))
+    f = cr.value_and_grad(lambda x: total(np.sin(x) * x + 1.5) / np.float32(3))
     (v, g), results = _staged_and_eager(f, x)
     for jv, jg in results:
         assert _exact(jv, v) and _exact(jg, g) and jg.dtype == np.float32

@@ -13,7 +13,7 @@ shape ``S`` (at least :data:`TILE_MIN_SIZE` elements):
 * a ufunc call (``np.tanh``, ``+``, ``<``...) whose array operands all have
   shape ``S`` (scalars and 0-d values broadcast; any other shape is not
   elementwise per tile, and stays out);
-* a sum of a region value to a scalar, in float32 or float64. NumPy sums by
+* a sum (or mean) of a region value to a scalar, in float32 or float64. NumPy sums by
   pairwise summation (blocks of 128, halves rounded to multiples of 8); the
   tiles are the leaves of that same recursion, and the tiles' sums are added
   up along it, so the total is NumPy's bit for bit.
@@ -157,12 +157,24 @@ def _elementwise(step: Equation | Guard, types: Types, shape: tuple[int, ...] | 
     return _ufunc(step, types, shape) is not None or _selection(step, types, shape)
 
 
+def _reduction(step: Equation) -> str | None:
+    """``"sum"`` or ``"mean"`` for a call of ``np.sum``/``np.mean`` or their primitives."""
+    name = step.prim.name if step.prim is not None else None
+    if step.fn is np.sum or name == "numpy.sum":
+        return "sum"
+    if step.fn is np.mean or name == "numpy.mean":
+        return "mean"
+    return None
+
+
 def _total_sum(step: Equation | Guard, types: Types, shape: tuple[int, ...]) -> bool:
-    """A sum of an array of ``shape`` to one float32/float64 number, with no options."""
+    """A sum or mean of an array of ``shape`` to one float32/float64 number, with no options.
+
+    NumPy's mean is its sum divided by the count (an ``np.intp``), in the sum's dtype.
+    """
     if isinstance(step, Guard) or len(step.outs) != 1 or step.unpack or not step.args:
         return False
-    is_sum = step.fn is np.sum or (step.prim is not None and step.prim.name == "numpy.sum")
-    if not is_sum or type(step.args[0]) is not Var:
+    if _reduction(step) is None or type(step.args[0]) is not Var:
         return False
     if any(a is not None and a is not False for a in step.args[1:]):
         return False  # (the primitive's positional axis and keepdims)
@@ -236,7 +248,7 @@ class TiledRegion:
         self.shape = shape
         self.size = int(np.prod(shape))
         self.inputs_full = inputs_full
-        self.outputs = outputs  # (kind "full" or "sum", shape, dtype), in the order returned
+        self.outputs = outputs  # (kind "full", "sum" or "mean", shape, dtype), in the order returned
         self.scratch_dtypes = scratch
         self.tree = pairwise_tree(self.size, leaf)
         self.leaves = _leaves(self.tree)
@@ -285,7 +297,10 @@ class TiledRegion:
             if kind == "full":
                 out.append(next(full_results))
             else:
-                out.append(_combine(self.tree, [p[k] for p in partials], [0]))
+                total = _combine(self.tree, [p[k] for p in partials], [0])
+                if kind == "mean":  # as np.mean: the sum over the count, back in the sum's dtype
+                    total = total.dtype.type(total / np.intp(self.size))
+                out.append(total)
                 k += 1
         return tuple(out)
 
@@ -367,7 +382,8 @@ def _region_equation(
             if name not in produced and name not in inputs:
                 inputs.append(name)
     outs = [s.outs[0].name for s in region if s.outs[0].name in read_after]
-    outputs = [("sum" if types[n][0] == () else "full", types[n][0], types[n][1]) for n in outs]
+    kinds = {s.outs[0].name: _reduction(s) or "sum" for s in region if not _elementwise(s, types, shape)}
+    outputs = [(kinds[n] if types[n][0] == () else "full", types[n][0], types[n][1]) for n in outs]
     widest = max(types[s.outs[0].name][1].itemsize for s in region)
     tiled = TiledRegion(
         f"region{number}", shape, [types[n][0] == shape for n in inputs],
@@ -418,7 +434,7 @@ def region_source(
         for n in _reads(s):
             if last.get(n) == i and n in slot_of and n not in outs:
                 free.append(slot_of[n])
-        if ufunc is None and not _selection(s, types, tiled.shape):  # a sum: its tile's partial sum
+        if ufunc is None and not _selection(s, types, tiled.shape):  # a sum or mean: the tile's sum
             partial_names[out] = f"_p_{out}"
             tile_steps.append(
                 Equation([Var(f"_p_{out}")], np.sum, (s.args[0],), {}, s.label, s.context, s.errstate)
