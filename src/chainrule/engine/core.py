@@ -706,6 +706,8 @@ def _dispatch_ufunc(ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwarg
         axis = kwargs.pop("axis", 0)
         return _REDUCE[ufunc](inputs[0], axis=axis, **kwargs)
     if method == "accumulate" and ufunc in _ACCUMULATE:
+        if np.ndim(inputs[0]) == 0:  # np.cumsum takes 0-d as 1-d, accumulate refuses it:
+            ufunc.accumulate(primal(inputs[0]))  # NumPy raises its own error
         axis = kwargs.pop("axis", 0)
         return _ACCUMULATE[ufunc](inputs[0], axis=axis, **kwargs)
     if method in ("reduce", "accumulate") and ufunc in _FOLDS and len(inputs) == 1:
