@@ -39,7 +39,14 @@ from .registry import (
     qualified_name,
     unsupported,
 )
-from .value_checks import check_constant, conversion_error, is_complex, refuse_foreign_caller, refuse_store
+from .value_checks import (
+    check_constant,
+    conversion_error,
+    integer_conversion_error,
+    is_complex,
+    refuse_foreign_caller,
+    refuse_store,
+)
 
 __all__ = [
     "BATCH",
@@ -446,7 +453,7 @@ class Tracer(ArrayMethods):
     # -- refusals ------------------------------------------------------------
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         refuse_foreign_caller()
-        raise conversion_error("Converting to a NumPy array")
+        raise conversion_error("Converting to a NumPy array", primal(self))
 
     def __float__(self) -> float:
         refuse_store(self)
@@ -454,7 +461,7 @@ class Tracer(ArrayMethods):
 
     def __int__(self) -> int:
         refuse_store(self)
-        raise conversion_error("int() of")
+        raise integer_conversion_error("int", primal(self))
 
     def __complex__(self) -> complex:
         raise conversion_error("complex() of")
