@@ -80,6 +80,8 @@ def _staged_and_eager(f, *args, threads=(1, 3)):
             jf = cr.jit(f)
             jf(*args)
             got.append(jf(*args))
+            # (Staged code that raises runs the function as is: a broken region would pass unseen.)
+            assert jf.eager_calls == 0, "the staged code did not run"
         finally:
             parallel.set_num_threads(None)
     return want, got
@@ -109,6 +111,34 @@ def test_binary_rules_tiled_equal_eager(tile_everything, fun, dx, dy) -> None:
         (v, g), results = _staged_and_eager(loss, x, y)
         for jv, jg in results:
             assert _exact(jv, v) and all(_exact(a, b) for a, b in zip(jg, g)), fun
+
+
+COMPOSITES = {
+    "abs": lambda x: np.sum(np.abs(x - 1) * x),
+    "relu": lambda x: np.sum(np.maximum(x - 1, 0.0) ** 2),
+    "clip": lambda x: np.sum(np.clip(x, 0.5, 1.5) * x),
+    "where": lambda x: np.sum(np.where(x > 1, x, 0.1 * x) ** 2),
+    "sqrt-log": lambda x: np.sum(np.sqrt(x) * np.log(x)),
+    "mean": lambda x: np.mean((x - 1) ** 2),
+    "max": lambda x: np.max(np.exp(x)) + np.sum(x * x),
+    "softplus": lambda x: np.sum(np.logaddexp(0.0, x) / x.size),
+    "ties": lambda x: np.sum(np.maximum(np.round(x), 1.0) * x),
+}
+
+
+@pytest.mark.parametrize("name", list(COMPOSITES))
+@pytest.mark.parametrize("small_tiles", [False, True])
+def test_composites_tiled_equal_eager(monkeypatch, name, small_tiles) -> None:
+    # Rules whose backward passes mix regions with masks, guards and reductions.
+    if small_tiles:
+        monkeypatch.setattr(tiling, "TILE_MIN_SIZE", 8)
+        monkeypatch.setattr(tiling, "TILE_BYTES", 8)
+    x = np.random.default_rng(9).uniform(0.1, 2.0, 1000 if small_tiles else 100_000)
+    x[::7] = 1.0  # kinks and ties
+    vg = cr.value_and_grad(COMPOSITES[name])
+    (v, g), results = _staged_and_eager(vg, x)
+    for jv, jg in results:
+        assert _exact(jv, v) and _exact(jg, g), name
 
 
 def test_the_benchmark_expression_is_one_region_and_exact() -> None:
@@ -242,3 +272,17 @@ def test_thread_count_settings(monkeypatch) -> None:
         parallel.num_threads()
     with pytest.raises(ValueError, match="positive int"):
         parallel.set_num_threads(0)
+
+
+def test_generated_code_that_cannot_run_is_an_error_not_a_silent_eager_call() -> None:
+    f = cr.jit(lambda x: np.sum(x * 2.0))
+    f(np.ones(3))
+    (variant,) = next(iter(f._cache.values()))
+
+    def broken(*args):
+        return undefined_name  # noqa: F821 - the defect under test
+
+    variant.fn = broken
+    with pytest.raises(RuntimeError, match="generated code for <lambda> that does not run"):
+        f(np.ones(3))
+    assert f.eager_calls == 0

@@ -46,7 +46,7 @@ from .fusion import uses
 __all__ = ["TILE_BYTES", "TILE_MIN_SIZE", "TiledRegion", "pairwise_tree", "tile_regions"]
 
 TILE_MIN_SIZE = 1 << 16  # elements: smaller arrays stay in the cache anyway
-TILE_BYTES = 1 << 18  # a tile of the region's widest dtype is at most this many bytes (measured: 2^17-2^20 best)
+TILE_BYTES = 1 << 18  # bytes of the widest dtype per tile (2^17 to 2^20 measured best)
 MIN_STEPS = 2  # a region of one step saves no pass over memory
 
 _OPERATOR_UFUNCS: dict[Any, np.ufunc] = {
@@ -290,7 +290,7 @@ def tile_regions(
         shape = types[first.outs[0].name][0]
         before, region, after = _grow(pending[start:], types, shape)
         if sum(1 for s in region if _ufunc(s, types, shape) is not None) < MIN_STEPS:
-            result.append(first)
+            result.extend(pending[: start + 1])  # not worth a region: the steps as they were
             pending = pending[start + 1 :]
             continue
         result.extend(pending[:start])
