@@ -15,7 +15,7 @@ import keyword
 import linecache
 import math
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -26,6 +26,7 @@ from .buffers import BufferPool, assign_buffers
 from .fusion import Fused, fuse
 from .fusion import uses as _uses
 from .simplify import simplify
+from .tiling import TiledRegion, region_source, tile_regions
 
 __all__ = ["GuardFailed", "StagedCode", "generate"]
 
@@ -371,7 +372,7 @@ def _live_steps(program: Program, outputs: list[Any]) -> list[Equation | Guard]:
     return kept
 
 
-def _errstate_block(blocks: list[dict[str, str]], err: dict[str, str]) -> list[str]:
+def _errstate_block(blocks: list[dict[str, str]], err: dict[str, str], indent: int) -> list[str]:
     """Close the open ``errstate`` blocks that set something ``err`` does not; open one for the rest.
 
     A run of backward-pass lines under one setting, with one line needing one more
@@ -384,8 +385,35 @@ def _errstate_block(blocks: list[dict[str, str]], err: dict[str, str]) -> list[s
     if err == outer:
         return []
     settings = ", ".join(f"{k}={v!r}" for k, v in sorted(err.items()) if outer.get(k) != v)
+    line = "    " * (indent + len(blocks)) + f"with np.errstate({settings}):"
     blocks.append(err)
-    return ["    " * len(blocks) + f"with np.errstate({settings}):"]
+    return [line]
+
+
+def _emit(steps: list[Equation | Guard], w: _Writer, indent: int, guards: Iterator[int]) -> list[str]:
+    """Source lines of ``steps`` at ``indent`` levels, inside ``errstate`` blocks where they differ."""
+    lines: list[str] = []
+    blocks: list[dict[str, str]] = []  # the open errstate blocks' settings, outermost first
+    for step in steps:
+        if isinstance(step, Equation) and step.errstate != (blocks[-1] if blocks else {}):
+            lines.extend(_errstate_block(blocks, step.errstate, indent))
+        pad = "    " * (indent + len(blocks))
+        if isinstance(step, Guard):
+            v = step.var.name
+            if step.kind == "bool":
+                test = f"not {v}" if step.expected else v
+            elif step.kind == "shape":
+                test = f"{v}.shape != {step.expected!r}"
+            else:
+                test = f"{v} != {w.value(step.expected)}"
+            lines.append(f"{pad}if {test}:  # guard: {step.where}")
+            lines.append(f"{pad}    raise GuardFailed({next(guards)})")
+            continue
+        targets = ", ".join(o.name for o in step.outs) + ("," if step.unpack and len(step.outs) == 1 else "")
+        label = f'numexpr "{step.fn.expression}"' if type(step.fn) is Fused else step.label
+        comment = label + (f"; {step.context}" if step.context else "")
+        lines.append(f"{pad}{targets} = {w.call(step)}  # {comment}")
+    return lines
 
 
 class StagedCode:
@@ -398,7 +426,8 @@ class StagedCode:
 
 
 def generate(
-    program: Program, outputs: list[Any], name: str, header: list[str], fusion: bool = True
+    program: Program, outputs: list[Any], name: str, header: list[str], fusion: bool = True,
+    tiling: bool = True,
 ) -> StagedCode:
     """Python source of ``program`` returning the leaves ``outputs`` (staged values as :class:`Var`).
 
@@ -422,6 +451,9 @@ def generate(
     live = _fold_negations(live, outputs, program.types)
     if fusion:
         live = fuse(live, outputs, program.types, np.geterr())
+    if tiling:
+        regions = itertools.count()
+        live = tile_regions(live, outputs, program.types, lambda: next(regions))
     _reuse_buffers(live, outputs, program.types)
     pool = assign_buffers(live, outputs, program.types, REUSE_MIN_SIZE)
     live = simplify(live, outputs, program.types)
@@ -429,28 +461,8 @@ def generate(
         buffers = ", ".join(f"_tmp{k}" for k in range(len(pool)))
         sizes = ", ".join(f"{np.dtype(d).name} {s}" for s, d in pool)
         body.append(f"    {buffers}, = {w.constant(BufferPool(pool), 'buffers')}()  # preallocated: {sizes}")
-    blocks: list[dict[str, str]] = []  # the open errstate blocks' settings, outermost first
-    guards = 0
-    for step in live:
-        if isinstance(step, Equation) and step.errstate != (blocks[-1] if blocks else {}):
-            body.extend(_errstate_block(blocks, step.errstate))
-        pad = "    " * (1 + len(blocks))
-        if isinstance(step, Guard):
-            v = step.var.name
-            if step.kind == "bool":
-                test = f"not {v}" if step.expected else v
-            elif step.kind == "shape":
-                test = f"{v}.shape != {step.expected!r}"
-            else:
-                test = f"{v} != {w.value(step.expected)}"
-            body.append(f"{pad}if {test}:  # guard: {step.where}")
-            body.append(f"{pad}    raise GuardFailed({guards})")
-            guards += 1
-            continue
-        targets = ", ".join(o.name for o in step.outs) + ("," if step.unpack and len(step.outs) == 1 else "")
-        label = f'numexpr "{step.fn.expression}"' if type(step.fn) is Fused else step.label
-        comment = label + (f"; {step.context}" if step.context else "")
-        body.append(f"{pad}{targets} = {w.call(step)}  # {comment}")
+    counter = itertools.count()
+    body.extend(_emit(live, w, 1, counter))
     returned = []
     for i, leaf in enumerate(outputs):
         text = w.value(leaf)
@@ -458,10 +470,15 @@ def generate(
             text += ".copy()"  # the caller owns what it gets, as in a plain call
         returned.append(text)
     body.append(f"    return ({', '.join(returned)}{',' if len(returned) == 1 else ''})")
+    regions_source: list[str] = []
+    tiled = [s for s in live if isinstance(s, Equation) and type(s.fn) is TiledRegion]
+    for step in tiled:
+        regions_source += region_source(step, w, program.types, lambda s, k: _emit(s, w, k, counter))
     params = ", ".join(v.name for v in program.inputs)
     lines = [f"# {h}" for h in header]
     if w.described:
         lines.append("# constants: " + "; ".join(w.described))
+    lines.extend(regions_source)
     lines.append(f"def {name}({params}):")
     lines.extend(body)
     source = "\n".join(lines) + "\n"
@@ -471,4 +488,10 @@ def generate(
     code = compile(source, filename, "exec")
     namespace = dict(w.namespace)
     exec(code, namespace)
+    for step in tiled:
+        region: TiledRegion = step.fn
+        region.tile = namespace[f"_{region.__name__}_tile"]
+        region.plain = namespace[f"_{region.__name__}_plain"]
+        # The equations hold constants: only the namespaces may (constants.py counts references).
+        del region.region_steps, region.region_inputs, region.region_outputs  # type: ignore[attr-defined]
     return StagedCode(namespace[name], source, w.namespace)
