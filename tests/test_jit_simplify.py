@@ -55,7 +55,8 @@ def test_staged_mlp_gradient_equals_eager_bit_for_bit(dtype) -> None:
     # The rewrites happened: no wrapper, no broadcast_to, no reshape, no transpose call.
     for absent in ("numpy_max", "numpy_sum", "np.broadcast_to", "np.reshape", "np.transpose"):
         assert absent not in src, absent
-    assert src.count("raise GuardFailed") == 2  # max's one tie-and-NaN test, log's finite test
+    # max's one tie-and-NaN test; none for log's quotient (its cotangent is a constant without zeros)
+    assert src.count("raise GuardFailed") == 1
     for _ in range(5):
         args = mlp_args(rng, dtype)
         assert_same(jf(*args), vg(*args))
@@ -218,3 +219,31 @@ def test_errstate_blocks_nest_and_warn_as_eager() -> None:
     assert jf.stagings == 1  # the staged code ran
     assert_same(got[0], expected[0])
     assert got[1] == expected[1]
+
+
+# -- masked products with a constant cotangent ------------------------------------------------
+def test_a_constant_cotangent_without_zeros_needs_no_mask_check_in_staged_code() -> None:
+    w = np.array([2.0, 0.5, 1.0])
+    f = lambda x: np.sum(w * np.log(x))
+    jf = cr.jit(cr.grad(f))
+    x = np.array([1.0, 2.0, 4.0])
+    assert "GuardFailed" not in jf.source(x)
+    assert_same(jf(x), cr.grad(f)(x))
+    with np.errstate(divide="ignore"):
+        assert_same(jf(np.array([0.0, 2.0, 4.0])), np.array([np.inf, 0.25, 0.25]))
+
+
+@pytest.mark.parametrize("traced_weights", [False, True])
+def test_a_cotangent_with_zeros_or_traced_keeps_the_check(traced_weights) -> None:
+    w = np.array([0.0, 0.5, 1.0])  # no gradient reaches log(x[0]): its cotangent is exactly 0
+    f = (lambda x, w: np.sum(w * np.log(x))) if traced_weights else (lambda x, w0: np.sum(w * np.log(x)))
+    jf = cr.jit(cr.grad(f))
+    x = np.array([1.0, 2.0, 4.0])
+    assert "GuardFailed" in jf.source(x, w)
+    at_zero = np.array([0.0, 2.0, 4.0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g = jf(at_zero, w)
+        expected = cr.grad(f)(at_zero, w)
+    np.testing.assert_array_equal(g, [0.0, 0.25, 0.25])  # 0 / 0 masked to 0, not NaN
+    assert_same(g, expected)
+    assert jf.stagings == 2  # the check failed at zero: staged again with the mask
