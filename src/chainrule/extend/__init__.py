@@ -56,10 +56,12 @@ from ..engine import (
 from ..engine.core import plain_call
 from ..errors import ComplexValueError, InPlaceError, TracerConversionError, UnsupportedOperationError
 from .arguments import (
+    all_examples,
     as_traced_array,
     axis_index,
     axis_tuple,
     contains_tracer,
+    differentiated,
     int_array,
     is_batched,
     plain_array,
@@ -119,6 +121,8 @@ __all__ = [
     "masked_quotient",
     "normalize_index",
     "int_array",
+    "all_examples",
+    "differentiated",
     "is_batched",
     "plain_array",
     "plain_call",

@@ -17,10 +17,12 @@ from ..engine.core import BATCH
 from ..errors import ComplexValueError, InPlaceError, TracerConversionError
 
 __all__ = [
+    "all_examples",
     "as_traced_array",
     "axis_index",
     "axis_tuple",
     "contains_tracer",
+    "differentiated",
     "int_array",
     "plain_ints",
     "raw_array",
@@ -87,6 +89,35 @@ def is_batched(a: Any) -> bool:
     """Whether ``a`` is (or is traced over) a value batched by ``chainrule.vmap``."""
     plain = primal(a)
     return type(plain) is Tracer and plain._trace.kind == BATCH
+
+
+def all_examples(condition: Any) -> bool:
+    """``np.all(condition)`` over every example of every ``vmap`` it is batched by, as a Python bool.
+
+    For a choice NumPy makes once for a whole stack (``numpy.linalg.eig`` of
+    real matrices returns real arrays only when every eigenvalue of the stack
+    is real): the loop over the examples, stacked, makes the same choice, since
+    stacking real and complex results gives complex ones.
+
+    >>> all_examples(np.array([True, False]))
+    False
+    """
+    plain = primal(condition)
+    while type(plain) is Tracer and plain._trace.kind == BATCH:
+        plain = primal(plain._value.data)
+    return bool(np.all(plain))
+
+
+def differentiated(a: Any) -> bool:
+    """Whether ``a`` is traced by ``grad``, ``jvp`` or another derivative (not only by ``vmap`` or ``jit``).
+
+    >>> differentiated(np.ones(2))
+    False
+    """
+    while type(a) is Tracer and a._trace.kind == BATCH:
+        a = a._value.data
+    # (primal stops at chainrule.jit's staging value: the function's data, not differentiated.)
+    return type(a) is Tracer and primal(a) is not a
 
 
 def raw_array(a: Any) -> np.ndarray:

@@ -37,10 +37,11 @@ except ImportError:  # pragma: no cover
 else:
     from . import special  # noqa: F401
 
-from . import batching
+from . import batching, batching_signal
 
 __all__ = [
     "batching",
+    "batching_signal",
     "casting",
     "complex_values",
     "construction",
