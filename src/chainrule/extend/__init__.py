@@ -56,7 +56,6 @@ from ..engine import (
 from ..engine.core import plain_call
 from ..errors import ComplexValueError, InPlaceError, TracerConversionError, UnsupportedOperationError
 from .arguments import (
-    all_examples,
     as_traced_array,
     axis_index,
     axis_tuple,
@@ -121,7 +120,6 @@ __all__ = [
     "masked_quotient",
     "normalize_index",
     "int_array",
-    "all_examples",
     "differentiated",
     "is_batched",
     "plain_array",

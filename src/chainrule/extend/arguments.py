@@ -17,7 +17,6 @@ from ..engine.core import BATCH
 from ..errors import ComplexValueError, InPlaceError, TracerConversionError
 
 __all__ = [
-    "all_examples",
     "as_traced_array",
     "axis_index",
     "axis_tuple",
@@ -89,23 +88,6 @@ def is_batched(a: Any) -> bool:
     """Whether ``a`` is (or is traced over) a value batched by ``chainrule.vmap``."""
     plain = primal(a)
     return type(plain) is Tracer and plain._trace.kind == BATCH
-
-
-def all_examples(condition: Any) -> bool:
-    """``np.all(condition)`` over every example of every ``vmap`` it is batched by, as a Python bool.
-
-    For a choice NumPy makes once for a whole stack (``numpy.linalg.eig`` of
-    real matrices returns real arrays only when every eigenvalue of the stack
-    is real): the loop over the examples, stacked, makes the same choice, since
-    stacking real and complex results gives complex ones.
-
-    >>> all_examples(np.array([True, False]))
-    False
-    """
-    plain = primal(condition)
-    while type(plain) is Tracer and plain._trace.kind == BATCH:
-        plain = primal(plain._value.data)
-    return bool(np.all(plain))
 
 
 def differentiated(a: Any) -> bool:
