@@ -23,6 +23,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "src" / "chainrule"
 
 LAYERS = {
     "errors": 0, "pytree": 0, "ravel": 0, "naming": 0, "argnums": 0, "terminal": 0, "_version": 0,
+    "parallel": 0,
     "numerical": 1,
     "engine": 2,
     "extend": 3,

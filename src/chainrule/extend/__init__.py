@@ -55,6 +55,7 @@ from ..engine import (
 )
 from ..engine.core import plain_call
 from ..errors import ComplexValueError, InPlaceError, TracerConversionError, UnsupportedOperationError
+from ..parallel import num_threads, run_parts
 from .arguments import (
     as_traced_array,
     axis_index,
@@ -85,6 +86,8 @@ from .families import defelementwise
 from .masking import any_set, masked_product, masked_quotient, times_fresh
 
 __all__ = [
+    "num_threads",
+    "run_parts",
     "CAST",
     "ComplexValueError",
     "GETITEM",

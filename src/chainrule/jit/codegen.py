@@ -15,7 +15,7 @@ import keyword
 import linecache
 import math
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -25,6 +25,7 @@ from ..engine.staging import Equation, Guard, Program, Var
 from .buffers import BufferPool, assign_buffers
 from .fusion import Fused, fuse
 from .fusion import uses as _uses
+from .tiling import TiledRegion, region_source, tile_regions
 
 __all__ = ["GuardFailed", "StagedCode", "generate"]
 
@@ -370,6 +371,36 @@ def _live_steps(program: Program, outputs: list[Any]) -> list[Equation | Guard]:
     return kept
 
 
+def _emit(steps: list[Equation | Guard], w: _Writer, indent: int, guards: Iterator[int]) -> list[str]:
+    """Source lines of ``steps`` at ``indent`` levels, inside ``errstate`` blocks where they differ."""
+    lines: list[str] = []
+    open_err: dict[str, str] = {}
+    for step in steps:
+        err = step.errstate if isinstance(step, Equation) else open_err
+        if err != open_err:
+            if err:
+                settings = ", ".join(f"{k}={v!r}" for k, v in sorted(err.items()))
+                lines.append(f"{'    ' * indent}with np.errstate({settings}):")
+            open_err = err
+        pad = "    " * (indent + 1 if open_err else indent)
+        if isinstance(step, Guard):
+            v = step.var.name
+            if step.kind == "bool":
+                test = f"not {v}" if step.expected else v
+            elif step.kind == "shape":
+                test = f"{v}.shape != {step.expected!r}"
+            else:
+                test = f"{v} != {w.value(step.expected)}"
+            lines.append(f"{pad}if {test}:  # guard: {step.where}")
+            lines.append(f"{pad}    raise GuardFailed({next(guards)})")
+            continue
+        targets = ", ".join(o.name for o in step.outs) + ("," if step.unpack and len(step.outs) == 1 else "")
+        label = f'numexpr "{step.fn.expression}"' if type(step.fn) is Fused else step.label
+        comment = label + (f"; {step.context}" if step.context else "")
+        lines.append(f"{pad}{targets} = {w.call(step)}  # {comment}")
+    return lines
+
+
 class StagedCode:
     """A compiled staged function: ``fn(*input_leaves) -> tuple of output leaves``, and its source."""
 
@@ -380,7 +411,8 @@ class StagedCode:
 
 
 def generate(
-    program: Program, outputs: list[Any], name: str, header: list[str], fusion: bool = True
+    program: Program, outputs: list[Any], name: str, header: list[str], fusion: bool = True,
+    tiling: bool = True,
 ) -> StagedCode:
     """Python source of ``program`` returning the leaves ``outputs`` (staged values as :class:`Var`).
 
@@ -404,38 +436,17 @@ def generate(
     live = _fold_negations(live, outputs, program.types)
     if fusion:
         live = fuse(live, outputs, program.types, np.geterr())
+    if tiling:
+        regions = itertools.count()
+        live = tile_regions(live, outputs, program.types, lambda: next(regions))
     _reuse_buffers(live, outputs, program.types)
     pool = assign_buffers(live, outputs, program.types, REUSE_MIN_SIZE)
     if pool:
         buffers = ", ".join(f"_tmp{k}" for k in range(len(pool)))
         sizes = ", ".join(f"{np.dtype(d).name} {s}" for s, d in pool)
         body.append(f"    {buffers}, = {w.constant(BufferPool(pool), 'buffers')}()  # preallocated: {sizes}")
-    open_err: dict[str, str] = {}
-    guards = 0
-    for step in live:
-        err = step.errstate if isinstance(step, Equation) else open_err
-        if err != open_err:
-            if err:
-                settings = ", ".join(f"{k}={v!r}" for k, v in sorted(err.items()))
-                body.append(f"    with np.errstate({settings}):")
-            open_err = err
-        pad = "    " * (2 if open_err else 1)
-        if isinstance(step, Guard):
-            v = step.var.name
-            if step.kind == "bool":
-                test = f"not {v}" if step.expected else v
-            elif step.kind == "shape":
-                test = f"{v}.shape != {step.expected!r}"
-            else:
-                test = f"{v} != {w.value(step.expected)}"
-            body.append(f"{pad}if {test}:  # guard: {step.where}")
-            body.append(f"{pad}    raise GuardFailed({guards})")
-            guards += 1
-            continue
-        targets = ", ".join(o.name for o in step.outs) + ("," if step.unpack and len(step.outs) == 1 else "")
-        label = f'numexpr "{step.fn.expression}"' if type(step.fn) is Fused else step.label
-        comment = label + (f"; {step.context}" if step.context else "")
-        body.append(f"{pad}{targets} = {w.call(step)}  # {comment}")
+    counter = itertools.count()
+    body.extend(_emit(live, w, 1, counter))
     returned = []
     for i, leaf in enumerate(outputs):
         text = w.value(leaf)
@@ -443,10 +454,15 @@ def generate(
             text += ".copy()"  # the caller owns what it gets, as in a plain call
         returned.append(text)
     body.append(f"    return ({', '.join(returned)}{',' if len(returned) == 1 else ''})")
+    regions_source: list[str] = []
+    tiled = [s for s in live if isinstance(s, Equation) and type(s.fn) is TiledRegion]
+    for step in tiled:
+        regions_source += region_source(step, w, program.types, lambda s, k: _emit(s, w, k, counter))
     params = ", ".join(v.name for v in program.inputs)
     lines = [f"# {h}" for h in header]
     if w.described:
         lines.append("# constants: " + "; ".join(w.described))
+    lines.extend(regions_source)
     lines.append(f"def {name}({params}):")
     lines.extend(body)
     source = "\n".join(lines) + "\n"
@@ -456,4 +472,8 @@ def generate(
     code = compile(source, filename, "exec")
     namespace = dict(w.namespace)
     exec(code, namespace)
+    for step in tiled:
+        region: TiledRegion = step.fn
+        region.tile = namespace[f"_{region.__name__}_tile"]
+        region.plain = namespace[f"_{region.__name__}_plain"]
     return StagedCode(namespace[name], source, w.namespace)
