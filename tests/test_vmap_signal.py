@@ -217,3 +217,35 @@ def test_complex_singular_values_second_order_under_vmap_is_refused():
     loss = cr.grad(lambda a: np.sum(np.linalg.svdvals(a)))
     with pytest.raises(UnsupportedOperationError, match="first derivatives only"):
         cr.vmap(lambda a: cr.jvp(loss, (a,), (np.ones_like(a),))[1])(stacked)
+
+
+# -- chainrule.scipy.signal: the N-D convolution -----------------------------------------------
+SCIPY_CASES = [
+    ("convolve", "convolve", {}, [(6,), (3,)]),
+    ("convolve same direct 2-D", "convolve", {"mode": "same", "method": "direct"}, [(4, 5), (2, 3)]),
+    ("correlate valid", "correlate", {"mode": "valid"}, [(5, 5), (3, 2)]),
+    ("convolve fft", "convolve", {"method": "fft"}, [(6,), (4,)]),
+    ("fftconvolve axes", "fftconvolve", {"mode": "same", "axes": 1}, [(3, 6), (3, 3)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "fun", "options", "shapes"), SCIPY_CASES, ids=[c[0] for c in SCIPY_CASES])
+def test_scipy_convolution_batches(name, fun, options, shapes):
+    signal = pytest.importorskip("chainrule.scipy.signal", reason="chainrule.scipy needs SciPy")
+    f = getattr(signal, fun)
+    check_vmap(lambda a, v: f(a, v, **options), _examples(shapes), rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("method", ["direct", "auto"])
+def test_scipy_convolve_with_a_shared_kernel_is_one_call(monkeypatch, method):
+    signal = pytest.importorskip("chainrule.scipy.signal", reason="chainrule.scipy needs SciPy")
+    images, kernel = RNG.standard_normal((5, 6, 7)), RNG.standard_normal((3, 3))
+    want = _loop(lambda x: signal.convolve(x, kernel, mode="same", method=method), images)
+    calls = []
+    impl = signal.conv_p.impl
+    monkeypatch.setattr(signal.conv_p, "impl", lambda *args: calls.append(args[2:]) or impl(*args))
+    got = cr.vmap(lambda x: signal.convolve(x, kernel, mode="same", method=method))(images)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13)
+    # one call, the batch axis convolved with the kernel's length-1 axis, SciPy's choice of
+    # method for one example ('auto' resolved as for a single 6x7 image)
+    assert calls == [((0, 1, 2), "direct")]
