@@ -30,6 +30,7 @@ from chainrule.engine.registry import BATCH_RULES
 from chainrule.extend import deflinear
 from chainrule.nn import conv, pooling
 from chainrule.rules import decompositions, differences, fft
+from chainrule.scipy import signal
 
 BATCH = 64
 RNG = np.random.default_rng(0)
@@ -80,6 +81,14 @@ def _correlate_same(a: Any, v: Any) -> Any:
     return np.correlate(a, v, "same")
 
 
+def _scipy_same(x: Any, k: Any) -> Any:
+    return signal.convolve(x, k, mode="same")
+
+
+def _scipy_fft(a: Any, v: Any) -> Any:
+    return signal.fftconvolve(a, v, axes=-1)
+
+
 def workloads() -> list[tuple[str, tuple[Any, ...], Callable[..., Any], tuple[np.ndarray, ...], Any]]:
     """(name, primitives, function, batched arguments, in_axes)."""
     spd = RNG.standard_normal((BATCH, 6, 6))
@@ -97,6 +106,10 @@ def workloads() -> list[tuple[str, tuple[Any, ...], Callable[..., Any], tuple[np
          (RNG.standard_normal((BATCH, 100)), RNG.standard_normal((BATCH, 5))), 0),
         ("correlate 64*32 same, both", (differences.convolve_full_p,), _correlate_same,
          (RNG.standard_normal((BATCH, 64)), RNG.standard_normal((BATCH, 32))), 0),
+        ("scipy convolve 28x28 * 3x3 same, kernel shared", (signal.conv_p,), _scipy_same,
+         (RNG.standard_normal((BATCH, 28, 28)), RNG.standard_normal((3, 3))), (0, None)),
+        ("scipy fftconvolve 256 * 32 axes=-1, both", (signal.conv_p,), _scipy_fft,
+         (RNG.standard_normal((BATCH, 4, 256)), RNG.standard_normal((BATCH, 4, 32))), 0),
         ("eigvals 6x6 (real)", (decompositions.eig_p,), np.linalg.eigvals, (spd,), 0),
         ("svdvals 6x6 (complex)", (decompositions.complex_svdvals_p, decompositions.singular_vectors_p),
          np.linalg.svdvals, (_cplx(BATCH, 6, 6),), 0),
