@@ -1,0 +1,57 @@
+"""vmap of chainrule.scipy.linalg's matrix functions: one SciPy call on the stacked examples.
+
+Compared with a Python loop over the examples (values, and chainrule's
+per-example derivatives, checked by finite differences in test_scipy_linalg.py).
+"""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.check.vmapcheck import check_vmap
+from chainrule.engine.batching import rule_kind
+
+sl = pytest.importorskip("chainrule.scipy.linalg", reason="chainrule.scipy needs SciPy")
+matrix_functions = pytest.importorskip("chainrule.scipy.linalg.matrix_functions")
+
+RNG = np.random.default_rng(157)
+
+
+def _spd(n):
+    a = RNG.standard_normal((n, n))
+    return a @ a.T + n * np.eye(n)
+
+
+CASES = [
+    ("expm", sl.expm, lambda: (0.5 * RNG.standard_normal((3, 3)),)),
+    ("logm", sl.logm, lambda: (_spd(3),)),
+    ("sqrtm", sl.sqrtm, lambda: (_spd(3),)),
+    ("solve_sylvester", sl.solve_sylvester, lambda: (_spd(3), _spd(2), RNG.standard_normal((3, 2)))),
+]
+
+
+@pytest.mark.parametrize(("name", "fun", "draw"), CASES, ids=[c[0] for c in CASES])
+def test_matrix_functions_batch(name, fun, draw):
+    check_vmap(fun, [draw() for _ in range(3)], rtol=1e-7, atol=1e-10)
+
+
+def test_expm_runs_once_for_the_batch(monkeypatch):
+    xs = 0.3 * RNG.standard_normal((5, 3, 3))
+    want = np.stack([sl.expm(x) for x in xs])
+    calls = []
+    impl = matrix_functions.expm_p.impl
+    monkeypatch.setattr(matrix_functions.expm_p, "impl", lambda a: calls.append(np.shape(a)) or impl(a))
+    np.testing.assert_allclose(cr.vmap(sl.expm)(xs), want, rtol=1e-12)
+    assert calls == [(5, 3, 3)]
+    assert rule_kind(matrix_functions.expm_p) == "leading axes"
+    # the per-example Hessian of a loss through expm, against the loop
+    loss = lambda a: np.sum(sl.expm(a) ** 2)
+    got = cr.vmap(cr.hessian(loss))(xs[:2])
+    np.testing.assert_allclose(got, np.stack([cr.hessian(loss)(x) for x in xs[:2]]), rtol=1e-9)
+
+
+def test_a_shared_argument_is_repeated():
+    a, b = _spd(3), _spd(2)
+    qs = RNG.standard_normal((4, 3, 2))
+    got = cr.vmap(sl.solve_sylvester, in_axes=(None, None, 0))(a, b, qs)
+    np.testing.assert_allclose(got, np.stack([sl.solve_sylvester(a, b, q) for q in qs]), rtol=1e-12)
