@@ -55,3 +55,16 @@ def test_a_shared_argument_is_repeated():
     qs = RNG.standard_normal((4, 3, 2))
     got = cr.vmap(sl.solve_sylvester, in_axes=(None, None, 0))(a, b, qs)
     np.testing.assert_allclose(got, np.stack([sl.solve_sylvester(a, b, q) for q in qs]), rtol=1e-12)
+
+
+def test_lu_factor_and_lu_solve_under_vmap_are_refused_with_the_alternative():
+    a = np.stack([_spd(3), _spd(3)])
+    with pytest.raises(cr.UnsupportedOperationError, match="pivots.*numpy.linalg.solve"):
+        cr.vmap(lambda m: sl.lu_factor(m)[0])(a)
+    lu_piv = sl.lu_factor(a[0])
+    with pytest.raises(cr.UnsupportedOperationError, match="lu_solve under chainrule.vmap"):
+        cr.vmap(lambda b: sl.lu_solve((b * lu_piv[0], lu_piv[1]), np.ones(3)))(np.ones((2, 1)))
+    with pytest.raises(cr.UnsupportedOperationError, match="lu_factor under chainrule.vmap"):
+        cr.grad(lambda m: np.sum(cr.vmap(lambda x: sl.lu_factor(x)[0])(m)))(a)
+    # without vmap: unchanged
+    np.testing.assert_allclose(sl.lu_solve(lu_piv, np.ones(3)), np.linalg.solve(a[0], np.ones(3)), rtol=1e-12)

@@ -27,7 +27,17 @@ from typing import Any
 import numpy as np
 import scipy.linalg as sla
 
-from ...extend import Primitive, contains_tracer, defcomplex, defjvp, defvjp, primal, refuse_complex
+from ...extend import (
+    Primitive,
+    UnsupportedOperationError,
+    contains_tracer,
+    defcomplex,
+    defjvp,
+    defvjp,
+    is_batched,
+    primal,
+    refuse_complex,
+)
 from ._common import mT, real_square, trans_flag
 
 __all__ = ["cho_factor", "cho_solve", "lu_factor", "lu_solve", "solve_banded", "solve_triangular"]
@@ -171,6 +181,16 @@ def _perm(piv: np.ndarray) -> np.ndarray:
     return perm
 
 
+def _refuse_batched(name: str, *values: Any) -> None:
+    """The pivots are plain integers computed per matrix: under vmap they would differ by example."""
+    if any(is_batched(v) for v in values):
+        raise UnsupportedOperationError(
+            f"{name} under chainrule.vmap: its pivots (plain integers) differ by example, and the "
+            "factorization's rules permute rows by them, so it cannot be batched. Use "
+            "numpy.linalg.solve (batched, with derivatives), or loop over the examples in Python."
+        )
+
+
 lu_p = Primitive("scipy.linalg.lu_factor", lambda a: sla.lu_factor(a)[0])
 
 
@@ -226,6 +246,7 @@ def lu_factor(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> t
     ([[3.0, 4.0], [0.3333, 0.6667]], [1, 1])
     """
     name = "chainrule.scipy.linalg.lu_factor"
+    _refuse_batched(name, a)
     real_square(name, a)
     if np.ndim(a) != 2:
         raise ValueError(f"{name}: expected one square matrix, got shape {np.shape(a)}")
@@ -245,6 +266,7 @@ def lu_solve(
     """
     name = "chainrule.scipy.linalg.lu_solve"
     lu, piv = lu_and_piv
+    _refuse_batched(name, lu, piv)
     real_square(name, lu)
     _check_rhs(name, lu, b)
     perm = _perm(np.asarray(piv))
