@@ -249,7 +249,6 @@ INTERNAL_MEANING = {
 }
 
 
-
 def _variadic(prim: Any) -> Any:
     """The any-argument reverse rule (custom rules) or the joint one (defvariadic), if any."""
     return prim.any_vjp or prim.joint_vjp
@@ -257,6 +256,7 @@ def _variadic(prim: Any) -> Any:
 
 def _variadic_jvp(prim: Any) -> Any:
     return prim.any_jvp or prim.joint_jvp
+
 
 def public_name(name: str) -> str | None:
     """The name a user writes for a primitive, or ``None`` for an internal helper.

@@ -41,7 +41,9 @@ def check_grads(fun: Callable[..., Any], *args: Any, argnums: int = 0, atol: flo
     cr.check_grad(fun, *args, argnums=argnums, order=2, modes=("rev", "fwd"), mode="fast", atol=atol, seed=0)
 
 
-def combo(fun: Callable[..., Any], argnums: tuple[int, ...], *arg_lists: list[Any], **kwarg_lists: list[Any]) -> None:
+def combo(
+    fun: Callable[..., Any], argnums: tuple[int, ...], *arg_lists: list[Any], **kwarg_lists: list[Any]
+) -> None:
     """Every combination of the arguments and keyword values; each differentiated argument in turn."""
     names = list(kwarg_lists)
     for args in itertools.product(*arg_lists):
@@ -275,10 +277,14 @@ COMPLEX_ORDER = (
     "by design: complex values have no order, chainrule refuses max/min of them (autograd and NumPy "
     "compare lexicographically)"
 )
-SYSTEMATIC_FAILURES.update({
-    "test_max[complex]": COMPLEX_ORDER, "test_min[complex]": COMPLEX_ORDER,
-    "test_all[complex]": BOOLEAN_OUTPUT, "test_any[complex]": BOOLEAN_OUTPUT,
-})
+SYSTEMATIC_FAILURES.update(
+    {
+        "test_max[complex]": COMPLEX_ORDER,
+        "test_min[complex]": COMPLEX_ORDER,
+        "test_all[complex]": BOOLEAN_OUTPUT,
+        "test_any[complex]": BOOLEAN_OUTPUT,
+    }
+)
 
 
 # -- tests/test_numpy.py ------------------------------------------------------------------------
@@ -492,7 +498,9 @@ for _name, _make in {
 }.items():
     NUMPY[_name] = lambda make=_make: _fun_and_d_fun(lambda x: np.sum(make(x, np.ones((3, 2))) ** 2), R(3, 2))
 NUMPY["test_r_slicing"] = lambda: _fun_and_d_fun(lambda x: np.sum(np.r_[x, np.ones(10), 1:10] ** 2), R(10))
-NUMPY["test_no_relation"] = lambda: _fun_and_d_fun(lambda x: np.sum(np.ones((3, 2)) ** 2) + 0.0 * np.sum(x), R(3, 2))
+NUMPY["test_no_relation"] = lambda: _fun_and_d_fun(
+    lambda x: np.sum(np.ones((3, 2)) ** 2) + 0.0 * np.sum(x), R(3, 2)
+)
 
 
 @numpy_case("test_var_ddof")
@@ -656,7 +664,6 @@ LINALG: dict[str, Callable[[], None]] = {
 }  # fmt: skip
 
 
-
 # -- tests/test_wrappers.py, test_dict.py, test_flatten.py (the API an autograd user calls) ---------
 
 
@@ -800,8 +807,14 @@ def _params() -> list[Any]:
     out = []
     for name in ALL:
         # the refusal, or check_grad reporting it (a ValueError for a cotangent of the wrong shape)
-        expected = ValueError if name in API_FAILURES else (GradientCheckError, TracerConversionError, TypeError)
-        marks = [pytest.mark.xfail(strict=True, reason=FAILURES[name], raises=expected)] if name in FAILURES else []
+        expected = (
+            ValueError if name in API_FAILURES else (GradientCheckError, TracerConversionError, TypeError)
+        )
+        marks = (
+            [pytest.mark.xfail(strict=True, reason=FAILURES[name], raises=expected)]
+            if name in FAILURES
+            else []
+        )
         if name in MISSING_RULES:
             marks = [pytest.mark.xfail(strict=False, reason=MISSING_RULES[name])]
         if name in SKIPPED:

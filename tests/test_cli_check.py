@@ -18,7 +18,7 @@ from chainrule.cli_inputs import (
     parse_shape,
 )
 
-USER_CODE = '''
+USER_CODE = """
 import numpy as np
 import chainrule as cr
 
@@ -54,7 +54,7 @@ def quadratic_grad_wrong(x):  # hand-written, off by a factor
 
 def log_sum_grad(x, w):
     return w / x, np.log(x)
-'''
+"""
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 from chainrule.cli import main
 from dask_cluster import local_client
 
-USER_CODE = '''
+USER_CODE = """
 import numpy as np
 import chainrule as cr
 
@@ -26,7 +26,7 @@ bad_tanh.defvjp(lambda x: (bad_tanh(x), x), lambda x, g: (g * np.tanh(x),))  # s
 
 def wrong(w):
     return np.sum(bad_tanh(w) ** 2)
-'''
+"""
 
 
 @pytest.fixture

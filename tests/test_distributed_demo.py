@@ -32,7 +32,14 @@ def test_the_phase_runs_on_the_cluster_at_an_address_and_matches(client):
     serial = numerical.grad(loss, params, x)
     out = io.StringIO()
     seconds, workers = distributed_finite_differences(
-        loss, (params, x), (serial, 1.0), 1e-3, client.scheduler.address, out.write, out, progress=False,
+        loss,
+        (params, x),
+        (serial, 1.0),
+        1e-3,
+        client.scheduler.address,
+        out.write,
+        out,
+        progress=False,
         serial_cpu_seconds=0.5,
     )
     text = out.getvalue()

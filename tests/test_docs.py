@@ -90,8 +90,14 @@ def test_site_builds_with_warnings_as_errors(tmp_path: Path) -> None:
         env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    for page in ("index.html", "guide/backprop-vs-finite-differences/index.html", "examples/index.html",
-                 "reference/chainrule/index.html", "coverage/index.html", "handwritten_backprop/index.html"):
+    for page in (
+        "index.html",
+        "guide/backprop-vs-finite-differences/index.html",
+        "examples/index.html",
+        "reference/chainrule/index.html",
+        "coverage/index.html",
+        "handwritten_backprop/index.html",
+    ):
         assert (tmp_path / page).exists(), page  # fmt: skip
     reference = (tmp_path / "reference" / "chainrule" / "index.html").read_text()
     assert 'id="chainrule.grad"' in reference and 'id="chainrule.check_grad"' in reference

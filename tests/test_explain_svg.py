@@ -133,9 +133,7 @@ def _check_operands_and_edges(e, display, d):
         if d.kinds[a] == "const":
             assert re.fullmatch(r"c(\d+)_\d+", a).group(1) == b
             continue
-        connected = any(
-            i.id in members[a] for m in members[b] for _, i in e.nodes[m].inputs
-        )
+        connected = any(i.id in members[a] for m in members[b] for _, i in e.nodes[m].inputs)
         assert connected, f"edge {a}->{b} joins nodes that are not connected"
 
 

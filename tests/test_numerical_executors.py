@@ -90,8 +90,10 @@ def test_jacobian_derivative_directional_on_a_thread_pool(threads):
     _same_estimate(numerical.derivative(np.tanh, x, n=3, method="adaptive", return_estimate=True),
                    numerical.derivative(np.tanh, x, n=3, method="adaptive", return_estimate=True,
                                         executor=threads))  # fmt: skip
-    _same_estimate(numerical.directional(f, (x,), (np.ones(3),), return_estimate=True),
-                   numerical.directional(f, (x,), (np.ones(3),), return_estimate=True, executor=threads))
+    _same_estimate(
+        numerical.directional(f, (x,), (np.ones(3),), return_estimate=True),
+        numerical.directional(f, (x,), (np.ones(3),), return_estimate=True, executor=threads),
+    )
 
 
 def test_one_sided_fallback_is_taken_the_same_way(threads):

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.check import check_derivatives
+from chainrule.check import check_derivatives, check_rule
 from chainrule.errors import InPlaceError, UnsupportedOperationError
 
 RNG = np.random.default_rng(0)
@@ -410,3 +410,40 @@ def test_unsupported_options_name_the_function():
         cr.grad(lambda a: np.max(a, where=np.array([True, False]), initial=0.0))(np.ones(2))
     with pytest.raises(UnsupportedOperationError, match=r"numpy\.var"):
         cr.grad(lambda a: np.var(a, where=np.array([True, False])))(np.ones(2))
+
+
+# -- the cumulative family on a 0-d array: NumPy takes it as the 1-element array -----------------
+CUMULATIVE = [np.cumsum, np.cumprod, np.nancumsum, np.nancumprod]
+if hasattr(np, "cumulative_sum"):  # NumPy >= 2.1
+    CUMULATIVE += [np.cumulative_sum, np.cumulative_prod]
+
+
+@pytest.mark.parametrize("fun", CUMULATIVE, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("axis", [None, 0, -1])
+def test_cumulative_of_a_0d_array_is_1d_as_in_numpy(fun, axis):
+    x = np.array(-1.3)
+    y, pullback = cr.vjp(lambda a: fun(a, axis=axis), x)
+    expected = fun(x, axis=axis)
+    assert y.shape == expected.shape == (1,)
+    np.testing.assert_array_equal(y, expected)
+    (cotangent,) = pullback(np.array([2.0]))
+    assert cotangent.shape == ()
+    check_rule(lambda a: fun(a, axis=axis), nargs=1, shapes=[((),)], domain=(0.5, 1.5))
+
+
+@pytest.mark.parametrize("fun", CUMULATIVE, ids=lambda f: f.__name__)
+def test_cumulative_of_a_0d_array_refuses_the_axes_numpy_refuses(fun):
+    with pytest.raises(np.exceptions.AxisError) as numpy_error:
+        fun(np.array(1.3), axis=1)
+    with pytest.raises(np.exceptions.AxisError) as ours:
+        cr.grad(lambda a: fun(a, axis=1)[0])(1.3)
+    assert str(ours.value) == str(numpy_error.value)
+
+
+@pytest.mark.parametrize("ufunc", [np.add, np.multiply])
+def test_accumulate_of_a_0d_array_raises_as_numpy_does(ufunc):
+    with pytest.raises(TypeError) as numpy_error:
+        ufunc.accumulate(np.array(1.3))
+    with pytest.raises(TypeError) as ours:
+        cr.grad(lambda a: ufunc.accumulate(a)[0])(1.3)
+    assert str(ours.value) == str(numpy_error.value)

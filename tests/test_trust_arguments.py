@@ -85,8 +85,7 @@ def test_one_normalize_argnums_in_the_package():
 
     src = Path(cr.__file__).parent
     defining = [
-        p.relative_to(src).as_posix() for p in src.rglob("*.py")
-        if "def normalize_argnums" in p.read_text()
+        p.relative_to(src).as_posix() for p in src.rglob("*.py") if "def normalize_argnums" in p.read_text()
     ]
     assert defining == ["argnums.py"]
 

@@ -54,7 +54,7 @@ def heat_loss(conductivity: np.ndarray, steps: int = 1500) -> float:
     True
     """
     k = np.repeat(np.asarray(conductivity, dtype=np.float64), 10)[:-1]  # between the 240 cells
-    u = np.exp(-np.linspace(-3.0, 3.0, 240) ** 2)
+    u = np.exp(-(np.linspace(-3.0, 3.0, 240) ** 2))
     for _ in range(steps):
         flux = 0.2 * k * np.diff(u)
         u = u + np.concatenate((flux, [0.0])) - np.concatenate(([0.0], flux))  # flux from i+1 into i

@@ -84,7 +84,10 @@ def dask_value_and_grad(
 
 
 def dask_objective(
-    loss: Callable[..., Any], *arrays: Any, reduction: str = "mean", persist: bool = True,
+    loss: Callable[..., Any],
+    *arrays: Any,
+    reduction: str = "mean",
+    persist: bool = True,
     block_rows: int | None = None,
 ) -> tuple[Callable[[Any], float], Callable[[Any], Any]]:
     """``(fun, grad)`` of ``params -> loss`` over Dask arrays, for :func:`chainrule.optim.minimize`.
@@ -115,8 +118,10 @@ def dask_objective(
     def _evaluate(params: Any) -> tuple[float, Any]:
         key = [np.asarray(leaf).tobytes() for leaf in tree_leaves(params)]
         if last.get("key") != key:
-            last["key"], last["result"] = key, dask_value_and_grad(loss, params, *data, reduction=reduction,
-                                                                     block_rows=block_rows)
+            last["key"], last["result"] = (
+                key,
+                dask_value_and_grad(loss, params, *data, reduction=reduction, block_rows=block_rows),
+            )
         result: tuple[float, Any] = last["result"]
         return result
 
@@ -204,8 +209,14 @@ def _graph(
     shared = dask.delayed(params, traverse=False)  # one key, not a copy in every task
     task = dask.delayed(_chunk, pure=True)
     parts = [
-        task(loss, shared, (size / rows) if reduction == "mean" else 1.0, block_rows, reduction,
-             *(b[i] for b in blocks))
+        task(
+            loss,
+            shared,
+            (size / rows) if reduction == "mean" else 1.0,
+            block_rows,
+            reduction,
+            *(b[i] for b in blocks),
+        )
         for i, size in enumerate(sizes)
     ]
     add = dask.delayed(np.add, pure=True)

@@ -18,7 +18,14 @@ import re
 import sys
 from types import FrameType
 
-__all__ = ["CHAINRULE_SCIPY", "library_caller", "library_hint"]
+__all__ = [
+    "CHAINRULE_SCIPY",
+    "INTEGER_TYPES",
+    "library_caller",
+    "library_hint",
+    "scalar_call",
+    "user_location",
+]
 
 _LIBRARIES = ("numpy", "scipy")
 
@@ -50,6 +57,8 @@ _SCALAR_CALL = re.compile(
     r"\b(?:np|numpy)\.(float64|float32|float16|double|single|half|longdouble|float_"
     r"|int64|int32|int16|int8|uint64|uint32|uint16|uint8|intp|bool_)\s*\("
 )
+
+INTEGER_TYPES = frozenset(("int64", "int32", "int16", "int8", "uint64", "uint32", "uint16", "uint8", "intp"))
 
 
 # chainrule.scipy's differentiable versions, by SciPy submodule (tests/test_scipy_conversion_hint.py
@@ -137,16 +146,32 @@ def _user_frame() -> FrameType | None:
     return frame
 
 
+def scalar_call() -> str | None:
+    """The NumPy scalar type (``"int64"``, ``"float32"``, ...) called on the user's line, if any.
+
+    Read from the source of the line, when it is readable and no NumPy/SciPy
+    function did the conversion.
+    """
+    frame = _user_frame()
+    if frame is None or library_caller() is not None:
+        return None
+    match = _SCALAR_CALL.search(linecache.getline(frame.f_code.co_filename, frame.f_lineno))
+    return None if match is None else match.group(1)
+
+
+def user_location() -> str:
+    """``" (file.py:12)"``: where the user's code is, or ``""`` outside any file."""
+    frame = _user_frame()
+    if frame is None or frame.f_code.co_filename.startswith("<"):
+        return ""
+    return f" ({frame.f_code.co_filename}:{frame.f_lineno})"
+
+
 def scalar_call_hint() -> str:
     """A sentence for ``np.float64(x)`` (and the other NumPy float types) on the user's line, or ''."""
-    frame = _user_frame()
-    if frame is None:
+    name = scalar_call()
+    if name is None:
         return ""
-    line = linecache.getline(frame.f_code.co_filename, frame.f_lineno)
-    match = _SCALAR_CALL.search(line)
-    if match is None:
-        return ""
-    name = match.group(1)
     if not name.startswith(("float", "double", "single", "half", "longdouble")):
         return (
             f"Inside np.{name}(...): a NumPy scalar type converts its argument in C, where "

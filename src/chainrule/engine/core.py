@@ -39,7 +39,14 @@ from .registry import (
     qualified_name,
     unsupported,
 )
-from .value_checks import check_constant, conversion_error, is_complex, refuse_foreign_caller, refuse_store
+from .value_checks import (
+    check_constant,
+    conversion_error,
+    integer_conversion_error,
+    is_complex,
+    refuse_foreign_caller,
+    refuse_store,
+)
 
 __all__ = [
     "BATCH",
@@ -446,7 +453,7 @@ class Tracer(ArrayMethods):
     # -- refusals ------------------------------------------------------------
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         refuse_foreign_caller()
-        raise conversion_error("Converting to a NumPy array")
+        raise conversion_error("Converting to a NumPy array", primal(self))
 
     def __float__(self) -> float:
         refuse_store(self)
@@ -454,7 +461,7 @@ class Tracer(ArrayMethods):
 
     def __int__(self) -> int:
         refuse_store(self)
-        raise conversion_error("int() of")
+        raise integer_conversion_error("int", primal(self))
 
     def __complex__(self) -> complex:
         raise conversion_error("complex() of")
@@ -706,6 +713,8 @@ def _dispatch_ufunc(ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwarg
         axis = kwargs.pop("axis", 0)
         return _REDUCE[ufunc](inputs[0], axis=axis, **kwargs)
     if method == "accumulate" and ufunc in _ACCUMULATE:
+        if np.ndim(inputs[0]) == 0:  # np.cumsum takes 0-d as 1-d, accumulate refuses it:
+            ufunc.accumulate(primal(inputs[0]))  # NumPy raises its own error
         axis = kwargs.pop("axis", 0)
         return _ACCUMULATE[ufunc](inputs[0], axis=axis, **kwargs)
     if method in ("reduce", "accumulate") and ufunc in _FOLDS and len(inputs) == 1:

@@ -16,13 +16,14 @@ from typing import Any
 import numpy as np
 
 from ..errors import ComplexValueError, ForeignArrayError, TracerConversionError
-from .conversion import library_hint
+from .conversion import INTEGER_TYPES, library_hint, scalar_call, user_location
 
 __all__ = [
     "PLAIN_CONSTANTS",
     "check_constant",
     "check_result",
     "conversion_error",
+    "integer_conversion_error",
     "foreign_array_fix",
     "is_complex",
     "refuse_complex_arguments",
@@ -31,7 +32,12 @@ __all__ = [
 ]
 
 
-def conversion_error(what: str) -> TracerConversionError:
+def conversion_error(what: str, value: Any = None) -> TracerConversionError:
+    """The refusal of ``what`` (``"float() of"``) of a traced value; ``value``: its plain value, if known."""
+    if value is not None:
+        name = scalar_call()
+        if name in INTEGER_TYPES:  # np.int64(x): converted in C, through __array__
+            return integer_conversion_error(f"np.{name}", value)
     return TracerConversionError(
         f"{library_hint()}{what} a traced value would drop its derivative, so chainrule refuses. "
         "This happens with np.asarray(x), np.array([...x...]), float(x), x.tolist(), "
@@ -40,6 +46,36 @@ def conversion_error(what: str) -> TracerConversionError:
         "operations instead: np.stack([a, b]) instead of np.array([a, b]); "
         "np.where(mask, x, y) or chainrule.at(y)[i].set(x) instead of y[i] = x; "
         "or chainrule.primal(x) where no derivative should flow."
+    )
+
+
+def integer_conversion_error(function: str, value: Any) -> TracerConversionError:
+    """The refusal of ``int(x)`` or ``np.int64(x)`` (``function``: "int", "np.int64"), naming the value.
+
+    ``value`` is the traced value's plain value (or, while staging, the staged
+    value: then its dtype and shape only are known).
+    """
+    shape = tuple(getattr(value, "shape", ()))
+    described = f"a traced {getattr(value, 'dtype', 'float')} " + (
+        "scalar" if shape == () else f"array of shape {shape}"
+    )
+    known = isinstance(value, np.ndarray | np.generic)
+    if known and value.size == 1:
+        described += f" (value {value.item()!r})"
+    staged = (
+        ""
+        if known
+        else " Inside chainrule.jit the integer would be frozen at its value in the first call: compute it "
+        "outside and pass it as a static argument (chainrule.jit(f, static_argnums=...))."
+    )
+    return TracerConversionError(
+        f"{function}(...) of {described}{user_location()} would make plain integers, which chainrule cannot "
+        "trace, so it refuses. Rounding to an integer is piecewise constant: its derivative is zero "
+        "almost everywhere (and undefined at the jumps), so no useful gradient flows through it. "
+        "If the integer is a size, an index or a count, take it from the value without a derivative: "
+        f"{function}(chainrule.stop_gradient(x)). "
+        "To keep computing with arrays, np.trunc(x) (what int() does) or np.floor(x) give the rounded "
+        "values (constants: zero derivative), and x.astype(np.int64) a plain integer array." + staged
     )
 
 

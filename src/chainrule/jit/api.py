@@ -185,6 +185,14 @@ class Jitted:
                 out = variant.fn(*inputs)
             except GuardFailed:
                 continue  # another guard outcome: maybe another variant
+            except (NameError, UnboundLocalError) as e:
+                # Only a defect of the generated code raises these (the function's own code
+                # ran at staging): never hidden behind the eager call's correct result.
+                raise RuntimeError(
+                    f"chainrule.jit generated code for {self.__name__} that does not run ({e}): "
+                    "a bug in chainrule, please report it with `.source(...)` of the arguments; "
+                    "meanwhile call the function without jit"
+                ) from e
             except Exception:
                 return False, None
             return True, tree_unflatten(variant.out_def, out)

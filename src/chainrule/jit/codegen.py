@@ -476,4 +476,6 @@ def generate(
         region: TiledRegion = step.fn
         region.tile = namespace[f"_{region.__name__}_tile"]
         region.plain = namespace[f"_{region.__name__}_plain"]
+        # The equations hold constants: only the namespaces may (constants.py counts references).
+        del region.region_steps, region.region_inputs, region.region_outputs  # type: ignore[attr-defined]
     return StagedCode(namespace[name], source, w.namespace)

@@ -13,7 +13,7 @@ shape ``S`` (at least :data:`TILE_MIN_SIZE` elements):
 * a ufunc call (``np.tanh``, ``+``, ``<``...) whose array operands all have
   shape ``S`` (scalars and 0-d values broadcast; any other shape is not
   elementwise per tile, and stays out);
-* a sum of a region value to a scalar, in float32 or float64. NumPy sums by
+* a sum (or mean) of a region value to a scalar, in float32 or float64. NumPy sums by
   pairwise summation (blocks of 128, halves rounded to multiples of 8); the
   tiles are the leaves of that same recursion, and the tiles' sums are added
   up along it, so the total is NumPy's bit for bit.
@@ -46,7 +46,7 @@ from .fusion import uses
 __all__ = ["TILE_BYTES", "TILE_MIN_SIZE", "TiledRegion", "pairwise_tree", "tile_regions"]
 
 TILE_MIN_SIZE = 1 << 16  # elements: smaller arrays stay in the cache anyway
-TILE_BYTES = 1 << 18  # a tile of the region's widest dtype is at most this many bytes (measured: 2^17-2^20 best)
+TILE_BYTES = 1 << 18  # bytes of the widest dtype per tile (2^17 to 2^20 measured best)
 MIN_STEPS = 2  # a region of one step saves no pass over memory
 
 _OPERATOR_UFUNCS: dict[Any, np.ufunc] = {
@@ -101,41 +101,80 @@ def _combine(tree: Tree, partials: list[Any], index: list[int]) -> Any:
 
 
 # -- which steps a region takes ------------------------------------------------------------
+def _operands_fit(
+    step: Equation, types: Types, shape: tuple[int, ...] | None, args: tuple[Any, ...] | None = None
+) -> bool:
+    """One output of ``shape`` (any large shape when None), every operand (``args``) that shape or 0-d."""
+    out_type = types.get(step.outs[0].name)
+    if out_type is None or out_type[1].kind not in "biufc":
+        return False
+    out_shape = out_type[0]
+    if shape is None:
+        if int(np.prod(out_shape)) < TILE_MIN_SIZE:
+            return False
+    elif out_shape != shape:
+        return False
+    for a in step.args if args is None else args:
+        if type(a) is Var:
+            t = types.get(a.name)
+            if t is None or (t[0] != out_shape and t[0] != ()) or t[1].kind not in "biufc":
+                return False
+        elif isinstance(a, np.ndarray | np.generic):
+            if a.ndim != 0 or a.dtype.kind not in "biufc":
+                return False
+        elif type(a) not in (bool, int, float, complex):
+            return False
+    return True
+
+
 def _ufunc(step: Equation | Guard, types: Types, shape: tuple[int, ...] | None) -> np.ufunc | None:
     """The ufunc of an elementwise step on arrays of ``shape`` (any large shape when None)."""
     if isinstance(step, Guard) or step.kwargs or step.unpack or len(step.outs) != 1:
         return None
     fn = step.fn if isinstance(step.fn, np.ufunc) else _OPERATOR_UFUNCS.get(step.fn)
-    if fn is None or fn.nout != 1 or fn.nin != len(step.args):
+    if fn is None or fn.nout != 1 or fn.nin != len(step.args) or fn.signature is not None:
         return None
-    out_type = types.get(step.outs[0].name)
-    if out_type is None or out_type[1].kind not in "biufc":
-        return None
-    out_shape = out_type[0]
-    if shape is None:
-        if int(np.prod(out_shape)) < TILE_MIN_SIZE:
-            return None
-    elif out_shape != shape:
-        return None
-    for a in step.args:
-        if type(a) is Var:
-            t = types.get(a.name)
-            if t is None or (t[0] != out_shape and t[0] != ()) or t[1].kind not in "biufc":
-                return None
-        elif isinstance(a, np.ndarray | np.generic):
-            if a.ndim != 0 or a.dtype.kind not in "biufc":
-                return None
-        elif type(a) not in (bool, int, float, complex):
-            return None
-    return fn
+    return fn if _operands_fit(step, types, shape) else None
+
+
+def _selection(step: Equation | Guard, types: Types, shape: tuple[int, ...] | None) -> bool:
+    """``np.where(c, a, b)`` or ``x.astype(t)`` on arrays of ``shape``: elementwise, without ``out=``."""
+    if isinstance(step, Guard) or step.kwargs or step.unpack or len(step.outs) != 1:
+        return False
+    name = step.prim.name if step.prim is not None else None
+    where = (step.fn is np.where or name == "numpy.where") and len(step.args) == 3
+    cast = name == "ndarray.astype" and len(step.args) == 2 and isinstance(step.args[1], np.dtype | type)
+    if not (where or cast):
+        return False
+    # (A cast's operand has the output's shape: a 0-d one would be broadcast by nothing.)
+    operands = step.args[:1] if cast else step.args
+    if cast and (type(operands[0]) is not Var or types.get(operands[0].name, ((),))[0] == ()):
+        return False
+    return _operands_fit(step, types, shape, operands)
+
+
+def _elementwise(step: Equation | Guard, types: Types, shape: tuple[int, ...] | None) -> bool:
+    return _ufunc(step, types, shape) is not None or _selection(step, types, shape)
+
+
+def _reduction(step: Equation) -> str | None:
+    """``"sum"`` or ``"mean"`` for a call of ``np.sum``/``np.mean`` or their primitives."""
+    name = step.prim.name if step.prim is not None else None
+    if step.fn is np.sum or name == "numpy.sum":
+        return "sum"
+    if step.fn is np.mean or name == "numpy.mean":
+        return "mean"
+    return None
 
 
 def _total_sum(step: Equation | Guard, types: Types, shape: tuple[int, ...]) -> bool:
-    """A sum of an array of ``shape`` to one float32/float64 number, with no options."""
+    """A sum or mean of an array of ``shape`` to one float32/float64 number, with no options.
+
+    NumPy's mean is its sum divided by the count (an ``np.intp``), in the sum's dtype.
+    """
     if isinstance(step, Guard) or len(step.outs) != 1 or step.unpack or not step.args:
         return False
-    is_sum = step.fn is np.sum or (step.prim is not None and step.prim.name == "numpy.sum")
-    if not is_sum or type(step.args[0]) is not Var:
+    if _reduction(step) is None or type(step.args[0]) is not Var:
         return False
     if any(a is not None and a is not False for a in step.args[1:]):
         return False  # (the primitive's positional axis and keepdims)
@@ -173,7 +212,7 @@ def _grow(
     for step in steps:
         reads = _reads(step)
         if not reads & late:
-            if _ufunc(step, types, shape) is not None:
+            if _elementwise(step, types, shape):
                 assert isinstance(step, Equation)
                 region.append(step)
                 inside.add(step.outs[0].name)
@@ -209,7 +248,7 @@ class TiledRegion:
         self.shape = shape
         self.size = int(np.prod(shape))
         self.inputs_full = inputs_full
-        self.outputs = outputs  # (kind "full" or "sum", shape, dtype), in the order returned
+        self.outputs = outputs  # (kind "full", "sum" or "mean", shape, dtype), in the order returned
         self.scratch_dtypes = scratch
         self.tree = pairwise_tree(self.size, leaf)
         self.leaves = _leaves(self.tree)
@@ -258,7 +297,10 @@ class TiledRegion:
             if kind == "full":
                 out.append(next(full_results))
             else:
-                out.append(_combine(self.tree, [p[k] for p in partials], [0]))
+                total = _combine(self.tree, [p[k] for p in partials], [0])
+                if kind == "mean":  # as np.mean: the sum over the count, back in the sum's dtype
+                    total = total.dtype.type(total / np.intp(self.size))
+                out.append(total)
                 k += 1
         return tuple(out)
 
@@ -277,11 +319,11 @@ def tile_regions(
     ``serial()`` numbers the regions.
     """
     result: list[Equation | Guard] = []
-    pending = steps
+    pending = [_scalar_constants(s, types) for s in steps]
     returned: set[str] = set()
     uses(outputs, returned)
     while pending:
-        start = next((i for i, s in enumerate(pending) if _ufunc(s, types, None) is not None), None)
+        start = next((i for i, s in enumerate(pending) if _elementwise(s, types, None)), None)
         if start is None:
             result.extend(pending)
             break
@@ -289,8 +331,8 @@ def tile_regions(
         assert isinstance(first, Equation)
         shape = types[first.outs[0].name][0]
         before, region, after = _grow(pending[start:], types, shape)
-        if sum(1 for s in region if _ufunc(s, types, shape) is not None) < MIN_STEPS:
-            result.append(first)
+        if sum(1 for s in region if _elementwise(s, types, shape)) < MIN_STEPS:
+            result.extend(pending[: start + 1])  # not worth a region: the steps as they were
             pending = pending[start + 1 :]
             continue
         result.extend(pending[:start])
@@ -298,6 +340,32 @@ def tile_regions(
         result.append(_region_equation(region, after, returned, types, shape, serial()))
         pending = after
     return result
+
+
+def _scalar_constants(step: Equation | Guard, types: Types) -> Equation | Guard:
+    """An elementwise step with a constant that is one value broadcast (the all-ones seed of a
+    backward pass) reads that value as a 0-d array instead, when another operand has the
+    result's shape: the same elements and the same result dtype (NumPy types a 0-d array as
+    strongly as a full one), and the step can join a region."""
+    if isinstance(step, Guard):
+        return step
+    if not ((isinstance(step.fn, np.ufunc) and step.fn.signature is None) or step.fn is np.where):
+        return step  # (np.matmul is a ufunc too, with a core signature)
+    out_type = types.get(step.outs[0].name) if len(step.outs) == 1 else None
+    if out_type is None:
+        return step
+    full = any(type(a) is Var and types.get(a.name, ((),))[0] == out_type[0] for a in step.args)
+    args = tuple(
+        np.asarray(a[(0,) * a.ndim])
+        if full and type(a) is np.ndarray and a.ndim and a.shape == out_type[0] and not any(a.strides)
+        else a
+        for a in step.args
+    )
+    if all(x is y for x, y in zip(args, step.args)):
+        return step
+    return Equation(
+        step.outs, step.fn, args, step.kwargs, step.label, step.context, step.errstate, step.unpack, step.prim
+    )
 
 
 def _region_equation(
@@ -314,7 +382,8 @@ def _region_equation(
             if name not in produced and name not in inputs:
                 inputs.append(name)
     outs = [s.outs[0].name for s in region if s.outs[0].name in read_after]
-    outputs = [("sum" if types[n][0] == () else "full", types[n][0], types[n][1]) for n in outs]
+    kinds = {s.outs[0].name: _reduction(s) or "sum" for s in region if not _elementwise(s, types, shape)}
+    outputs = [(kinds[n] if types[n][0] == () else "full", types[n][0], types[n][1]) for n in outs]
     widest = max(types[s.outs[0].name][1].itemsize for s in region)
     tiled = TiledRegion(
         f"region{number}", shape, [types[n][0] == shape for n in inputs],
@@ -365,11 +434,17 @@ def region_source(
         for n in _reads(s):
             if last.get(n) == i and n in slot_of and n not in outs:
                 free.append(slot_of[n])
-        if ufunc is None:  # a sum: its tile's partial sum
+        if ufunc is None and not _selection(s, types, tiled.shape):  # a sum or mean: the tile's sum
             partial_names[out] = f"_p_{out}"
             tile_steps.append(
                 Equation([Var(f"_p_{out}")], np.sum, (s.args[0],), {}, s.label, s.context, s.errstate)
             )
+            continue
+        if ufunc is None:  # np.where or astype: a new tile array (no out=), copied out if read later
+            tile_steps.append(s)
+            if out in outs:
+                copy = (Var(f"_o_{out}"), Var(out))
+                tile_steps.append(Equation([Var("_")], np.copyto, copy, {}, "copy", "", s.errstate))
             continue
         if out in outs:
             target = Var(f"_o_{out}")

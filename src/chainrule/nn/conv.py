@@ -65,7 +65,6 @@ def windows(x: np.ndarray, kh: int, kw: int, s: Pair, p: Pair, d: Pair, oh: int,
     return taps
 
 
-
 def _conv_impl(x: np.ndarray, w: np.ndarray, s: Pair, p: Pair, d: Pair) -> np.ndarray:
     n, c, h, wd = x.shape
     o, _, kh, kw = w.shape

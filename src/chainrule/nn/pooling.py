@@ -46,7 +46,6 @@ def _windows(x: np.ndarray, k: Pair, s: Pair) -> np.ndarray:
     return v[:, :, : s[0] * (oh - 1) + 1 : s[0], : s[1] * (ow - 1) + 1 : s[1]]
 
 
-
 def _tap_slices(i: int, j: int, s: Pair, oh: int, ow: int) -> tuple[slice, slice, slice, slice]:
     """Where kernel tap ``(i, j)`` reads the input, for every output position."""
     return (

@@ -184,8 +184,11 @@ class Sequential:
     def __init__(self, *layers: Any) -> None:
         for i, layer in enumerate(layers):
             if not isinstance(layer, Layer):
-                fix = (" pass the layers as separate arguments: Sequential(*layers)"
-                       if isinstance(layer, list | tuple) else " build layers with nn.Dense, nn.Conv2D, ...")
+                fix = (
+                    " pass the layers as separate arguments: Sequential(*layers)"
+                    if isinstance(layer, list | tuple)
+                    else " build layers with nn.Dense, nn.Conv2D, ..."
+                )
                 raise TypeError(f"Sequential: argument {i} is {type(layer).__name__} {layer!r:.40}, not a "
                                 f"Layer;{fix}")  # fmt: skip
         self.layers = tuple(layers)

@@ -189,4 +189,3 @@ def lbfgs(
         return updates, new_state
 
     return LineSearchTransformation(init, update)
-

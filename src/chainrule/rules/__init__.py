@@ -1,9 +1,18 @@
 """The derivative rules, one module per family. Importing this package registers them all.
 
 Each module imports :mod:`chainrule.extend` only (and sibling rule modules).
+The rules of SciPy's ufuncs (:mod:`chainrule.rules.special`) are registered
+when ``scipy.special`` is imported, before that import returns (at once if it
+already was): ``import chainrule`` does not import SciPy, and no SciPy ufunc is
+ever reachable without its rule (see :mod:`chainrule.rules.import_hooks`).
 """
 
+import importlib
+import types
+
 from . import (
+    batching,
+    batching_signal,
     casting,
     complex_values,
     construction,
@@ -29,15 +38,15 @@ from . import (
     statistics,
     updates,
 )
+from .import_hooks import after_import
 
-try:  # SciPy is optional: its ufuncs get rules only where it is installed
-    import scipy.special  # noqa: F401
-except ImportError:  # pragma: no cover
-    pass
-else:
-    from . import special  # noqa: F401
 
-from . import batching, batching_signal
+def _register_scipy_rules(module: types.ModuleType) -> None:
+    # By name, not `from . import special`: that module imports SciPy, which is the cost deferred.
+    importlib.import_module(f"{__name__}.special")
+
+
+after_import("scipy.special", _register_scipy_rules)
 
 __all__ = [
     "batching",
@@ -52,6 +61,7 @@ __all__ = [
     "elementwise",
     "fft",
     "identity_like",
+    "import_hooks",
     "indexing",
     "joining",
     "linalg",

@@ -127,6 +127,8 @@ def _cumulative(prim: Primitive, name: str) -> Any:
         a = _cast(a, dtype)
         if axis is None:
             a, axis = np.reshape(a, (-1,)), 0
+        elif np.ndim(a) == 0:  # NumPy accumulates a 0-d array as the 1-element array (axis 0 or -1)
+            a = np.reshape(a, (1,))
         return prim(a, axis_tuple(axis, np.ndim(a))[0])
 
     return handler

@@ -146,7 +146,6 @@ logabsdet_p = Primitive("numpy.linalg.slogdet", _logabsdet_impl)
 defvjp(logabsdet_p, lambda ans, a: lambda g: expand2(g) * matrix_transpose(inv_p(a)))
 
 
-
 def _logabsdet_jvp(t: Any, ans: Any, a: Any) -> Any:
     # d log|det A| = Re tr(A^-1 dA); the reverse rule g A^-T is right for complex A as it is.
     trace = np.sum(matrix_transpose(inv_p(a)) * t, axis=(-2, -1))

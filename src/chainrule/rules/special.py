@@ -1,4 +1,4 @@
-"""Derivative rules of ``scipy.special`` ufuncs (imported only when SciPy is installed).
+"""Derivative rules of ``scipy.special`` ufuncs (registered when ``scipy.special`` is imported).
 
 ``scipy.special`` functions are ufuncs, so a traced value reaches them through
 ``__array_ufunc__`` exactly as it reaches ``np.sin``; each rule below is one
