@@ -13,6 +13,7 @@ from chainrule.engine.batching import rule_kind
 
 sl = pytest.importorskip("chainrule.scipy.linalg", reason="chainrule.scipy needs SciPy")
 matrix_functions = pytest.importorskip("chainrule.scipy.linalg.matrix_functions")
+triangular = pytest.importorskip("chainrule.scipy.linalg.triangular")
 
 RNG = np.random.default_rng(157)
 
@@ -68,3 +69,37 @@ def test_lu_factor_and_lu_solve_under_vmap_are_refused_with_the_alternative():
         cr.grad(lambda m: np.sum(cr.vmap(lambda x: sl.lu_factor(x)[0])(m)))(a)
     # without vmap: unchanged
     np.testing.assert_allclose(sl.lu_solve(lu_piv, np.ones(3)), np.linalg.solve(a[0], np.ones(3)), rtol=1e-12)
+
+
+def _lower(n):
+    return np.tril(RNG.standard_normal((n, n))) + 3 * np.eye(n)
+
+
+@pytest.mark.parametrize("rhs", [(3,), (3, 2)], ids=["vector", "matrix"])
+@pytest.mark.parametrize(
+    "options",
+    [{"lower": True}, {"lower": False, "trans": 1}, {"lower": True, "unit_diagonal": True}],
+    ids=str,
+)
+def test_solve_triangular_batches(rhs, options):
+    def draw():
+        a = _lower(3)
+        return (a if options["lower"] else a.T, RNG.standard_normal(rhs))
+
+    check_vmap(lambda a, b: sl.solve_triangular(a, b, **options), [draw() for _ in range(3)], rtol=1e-9)
+
+
+def test_solve_triangular_is_one_call_when_scipy_solves_stacks(monkeypatch):
+    a, bs = _lower(4), RNG.standard_normal((6, 4))
+    want = np.stack([sl.solve_triangular(a, b, lower=True) for b in bs])
+    calls = []
+    impl = triangular.solve_triangular_p.impl
+    monkeypatch.setattr(triangular.solve_triangular_p, "impl", lambda *args: calls.append(1) or impl(*args))
+    got = cr.vmap(lambda b: sl.solve_triangular(a, b, lower=True))(bs)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    assert len(calls) == (1 if triangular._SCIPY_STACKS else 6)
+    # cho_solve is two triangular solves: batched too
+    c = sl.cho_factor(a @ a.T)
+    np.testing.assert_allclose(
+        cr.vmap(lambda b: sl.cho_solve(c, b))(bs), np.stack([sl.cho_solve(c, b) for b in bs]), rtol=1e-10
+    )

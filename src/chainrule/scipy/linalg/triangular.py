@@ -25,16 +25,20 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import scipy
 import scipy.linalg as sla
 
 from ...extend import (
     Primitive,
     UnsupportedOperationError,
+    broadcast_batch,
     contains_tracer,
+    defbatch,
     defcomplex,
     defjvp,
     defvjp,
     is_batched,
+    loop_rule,
     primal,
     refuse_complex,
 )
@@ -49,6 +53,26 @@ def _tri_impl(a: Any, b: Any, trans: int, lower: bool, unit: bool) -> Any:
 
 solve_triangular_p = Primitive("scipy.linalg.solve_triangular", _tri_impl)
 defcomplex(solve_triangular_p)  # rules with transposes, never conjugates: JAX's convention
+
+# SciPy 1.16 and later solve stacks ("batched linear operations"); before, once per example.
+_SCIPY_STACKS = tuple(int(part) for part in scipy.__version__.split(".")[:2]) >= (1, 16)
+
+
+def _tri_batch_rule(
+    size: int, prim: Primitive, values: list[Any], batched: list[bool], kwargs: dict[str, Any]
+) -> Any:
+    """The examples' triangular solves in one SciPy call, a right-hand side vector made a column."""
+    a, b, *flags = values
+    if not _SCIPY_STACKS or any(batched[2:]) or np.ndim(a) - batched[0] != 2:
+        return loop_rule(size, prim, values, batched, kwargs)
+    vector = np.ndim(b) - batched[1] == 1
+    a, b = broadcast_batch(a, batched[0], size), broadcast_batch(b, batched[1], size)
+    if vector:  # a stack of vectors (B, n) would be read as one matrix: columns instead
+        return prim(a, b[..., None], *flags)[..., 0]
+    return prim(a, b, *flags)
+
+
+defbatch(solve_triangular_p, _tri_batch_rule, "leading axes" if _SCIPY_STACKS else "loop")
 
 
 def _as_matrix(x: Any) -> Any:
