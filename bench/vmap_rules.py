@@ -30,7 +30,9 @@ from chainrule.engine.registry import BATCH_RULES
 from chainrule.extend import deflinear
 from chainrule.nn import conv, pooling
 from chainrule.rules import decompositions, differences, fft
+from chainrule.scipy import linalg as scipy_linalg
 from chainrule.scipy import signal
+from chainrule.scipy.linalg import matrix_functions, triangular
 
 BATCH = 64
 RNG = np.random.default_rng(0)
@@ -89,6 +91,10 @@ def _scipy_fft(a: Any, v: Any) -> Any:
     return signal.fftconvolve(a, v, axes=-1)
 
 
+def _lower_solve(a: Any, b: Any) -> Any:
+    return scipy_linalg.solve_triangular(a, b, lower=True)
+
+
 def workloads() -> list[tuple[str, tuple[Any, ...], Callable[..., Any], tuple[np.ndarray, ...], Any]]:
     """(name, primitives, function, batched arguments, in_axes)."""
     spd = RNG.standard_normal((BATCH, 6, 6))
@@ -110,6 +116,10 @@ def workloads() -> list[tuple[str, tuple[Any, ...], Callable[..., Any], tuple[np
          (RNG.standard_normal((BATCH, 28, 28)), RNG.standard_normal((3, 3))), (0, None)),
         ("scipy fftconvolve 256 * 32 axes=-1, both", (signal.conv_p,), _scipy_fft,
          (RNG.standard_normal((BATCH, 4, 256)), RNG.standard_normal((BATCH, 4, 32))), 0),
+        ("scipy expm 4x4", (matrix_functions.expm_p,), scipy_linalg.expm,
+         (0.3 * RNG.standard_normal((BATCH, 4, 4)),), 0),
+        ("scipy solve_triangular 8x8, vector", (triangular.solve_triangular_p,), _lower_solve,
+         (np.tril(RNG.standard_normal((BATCH, 8, 8))) + 4 * np.eye(8), RNG.standard_normal((BATCH, 8))), 0),
         ("eigvals 6x6 (real)", (decompositions.eig_p,), np.linalg.eigvals, (spd,), 0),
         ("svdvals 6x6 (complex)", (decompositions.complex_svdvals_p, decompositions.singular_vectors_p),
          np.linalg.svdvals, (_cplx(BATCH, 6, 6),), 0),
