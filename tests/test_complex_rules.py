@@ -78,7 +78,7 @@ CASES = [
     (("numpy.linalg.cholesky",), lambda a: np.linalg.cholesky(a @ np.conj(a.T) + 3 * np.eye(3)), {"nargs": 1, "shapes": [(3, 3)]}),  # noqa: E501
     (("numpy.linalg.eigh",), np.linalg.eigvalsh, {"nargs": 1, "shapes": [(3, 3)], "args_factory": lambda rng, s: [_well_conditioned(rng, s)[0] @ np.conj(_well_conditioned(rng, s)[0].T)]}),  # noqa: E501
     (("numpy.linalg.pinv",), np.linalg.pinv, {"nargs": 1, "shapes": [(3, 2)]}),
-    (("numpy.linalg.svdvals (complex)",), np.linalg.svdvals, {"nargs": 1, "shapes": [(3, 2)], "orders": (1,), "batching": False}),  # noqa: E501
+    (("numpy.linalg.svdvals (complex)",), np.linalg.svdvals, {"nargs": 1, "shapes": [(3, 2)], "orders": (1,)}),  # noqa: E501
     (("numpy.linalg.eig",), np.linalg.eigvals, {"nargs": 1, "shapes": [(3, 3)], "args_factory": _well_conditioned}),  # noqa: E501
     # the other families (tests/test_complex_sweep.py checks their options)
     (("numpy.var",), np.var, {"nargs": 1, "shapes": [(4,), (2, 3)]}),

@@ -398,3 +398,21 @@ def test_reductions_along_an_axis_of_scalar_examples_follow_numpy():
     x = np.array([1.0, -2.0, 3.5])
     np.testing.assert_array_equal(cr.vmap(lambda z: np.sum(z, axis=-1, keepdims=True))(x), x)
     np.testing.assert_array_equal(cr.vmap(cr.grad(lambda z: np.sum(z, axis=-1) ** 2))(x), 2 * x)
+
+
+def test_a_rule_calling_the_handlers_function_inside_a_newer_vmap():
+    # vmap(hessian(f)) with np.where in f: where's tangent rule calls np.where on the inner
+    # batch's tangents while the outer batch trace is inside where's handler; the call must
+    # go to the inner trace (it was refused, and jacfwd fell back to a loop over basis vectors).
+    xs = np.random.default_rng(7).standard_normal((3, 4))
+
+    def f(x):
+        return np.sum(np.where(x > 0, x, 0.5 * x) ** 3)
+
+    g = cr.grad(f)
+    eye = np.eye(4)
+    nested = cr.vmap(lambda x: cr.vmap(lambda t: cr.jvp(g, (x,), (t,))[1])(eye))(xs)
+    want = np.stack([np.stack([cr.jvp(g, (x,), (t,))[1] for t in eye]) for x in xs])
+    np.testing.assert_allclose(nested, want, rtol=1e-12)
+    loop = np.stack([cr.hessian(f)(x) for x in xs])
+    np.testing.assert_allclose(cr.vmap(cr.hessian(f))(xs), loop, rtol=1e-12)

@@ -120,7 +120,8 @@ def test_every_ruled_primitive_has_a_batching_kind():
 
     kinds = {p.name: rule_kind(p) for p in RULED_PRIMITIVES}
     assert set(kinds.values()) <= {"elementwise", "axis", "leading axes", "joining", "products", "indexing",
-                                   "shape", "loop", "traced"}  # fmt: skip
+                                   "shape", "convolution", "samples", "samples, channels", "loop",
+                                   "traced"}  # fmt: skip
     assert kinds["numpy.sum"] == "axis" and kinds["numpy.sin"] == "elementwise"
     assert kinds["numpy.matmul"] == "products" and kinds["numpy.linalg.inv"] == "leading axes"
 

@@ -177,6 +177,11 @@ class BatchTrace:
         example's data instead of recursing.
         """
         if key in self.entered:
+            if self._newer_inside((args, kwargs)):
+                # Not the handler's own call on plain values: a derivative rule of a newer
+                # trace calling the same function (where's tangent rule inside vmap(hessian(f))
+                # whose f calls np.where): the handler runs, and its primitives go to that trace.
+                return handler(*args, **kwargs)
             return self.call(fn, tuple(args), kwargs)
         self.entered.add(key)
         try:

@@ -21,6 +21,7 @@ __all__ = [
     "axis_index",
     "axis_tuple",
     "contains_tracer",
+    "differentiated",
     "int_array",
     "plain_ints",
     "raw_array",
@@ -87,6 +88,18 @@ def is_batched(a: Any) -> bool:
     """Whether ``a`` is (or is traced over) a value batched by ``chainrule.vmap``."""
     plain = primal(a)
     return type(plain) is Tracer and plain._trace.kind == BATCH
+
+
+def differentiated(a: Any) -> bool:
+    """Whether ``a`` is traced by ``grad``, ``jvp`` or another derivative (not only by ``vmap`` or ``jit``).
+
+    >>> differentiated(np.ones(2))
+    False
+    """
+    while type(a) is Tracer and a._trace.kind == BATCH:
+        a = a._value.data
+    # (primal stops at chainrule.jit's staging value: the function's data, not differentiated.)
+    return type(a) is Tracer and primal(a) is not a
 
 
 def raw_array(a: Any) -> np.ndarray:

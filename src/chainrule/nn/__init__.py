@@ -14,6 +14,7 @@ from them like any other NumPy code.
 ((3, 2), (2,))
 """
 
+from . import batching  # noqa: F401  (registers the batching rules of conv and pooling)
 from .activations import elu, gelu, leaky_relu, log_softmax, logsumexp, relu, sigmoid, softmax, softplus, tanh
 from .conv import conv2d_input_grad, conv2d_kernel_grad, conv2d_raw, conv_output_size
 from .data import Digits, batches, load_digits

@@ -50,7 +50,7 @@ def conv_output_size(size: int, kernel: int, stride: int, padding: int, dilation
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
-def _windows(x: np.ndarray, kh: int, kw: int, s: Pair, p: Pair, d: Pair, oh: int, ow: int) -> np.ndarray:
+def windows(x: np.ndarray, kh: int, kw: int, s: Pair, p: Pair, d: Pair, oh: int, ow: int) -> np.ndarray:
     """View of shape ``(N, C, KH, KW, OH, OW)``: the input under each kernel tap."""
     if p != (0, 0):
         n, c, h, w = x.shape
@@ -61,8 +61,8 @@ def _windows(x: np.ndarray, kh: int, kw: int, s: Pair, p: Pair, d: Pair, oh: int
     ext_w = d[1] * (kw - 1) + 1
     v = sliding_window_view(x, (ext_h, ext_w), axis=(2, 3))
     v = v[:, :, : s[0] * (oh - 1) + 1 : s[0], : s[1] * (ow - 1) + 1 : s[1], :: d[0], :: d[1]]
-    windows: np.ndarray = v.transpose(0, 1, 4, 5, 2, 3)
-    return windows
+    taps: np.ndarray = v.transpose(0, 1, 4, 5, 2, 3)
+    return taps
 
 
 def _conv_impl(x: np.ndarray, w: np.ndarray, s: Pair, p: Pair, d: Pair) -> np.ndarray:
@@ -70,7 +70,7 @@ def _conv_impl(x: np.ndarray, w: np.ndarray, s: Pair, p: Pair, d: Pair) -> np.nd
     o, _, kh, kw = w.shape
     oh = conv_output_size(h, kh, s[0], p[0], d[0])
     ow = conv_output_size(wd, kw, s[1], p[1], d[1])
-    cols = _windows(x, kh, kw, s, p, d, oh, ow).reshape(n, c * kh * kw, oh * ow)  # im2col copy
+    cols = windows(x, kh, kw, s, p, d, oh, ow).reshape(n, c * kh * kw, oh * ow)  # im2col copy
     out: np.ndarray = np.matmul(w.reshape(o, c * kh * kw), cols).reshape(n, o, oh, ow)
     return out
 
@@ -79,7 +79,7 @@ def _kernel_grad_impl(x: np.ndarray, g: np.ndarray, ksize: Pair, s: Pair, p: Pai
     n, o, oh, ow = g.shape
     c = x.shape[1]
     kh, kw = ksize
-    cols = _windows(x, kh, kw, s, p, d, oh, ow).transpose(1, 2, 3, 0, 4, 5)
+    cols = windows(x, kh, kw, s, p, d, oh, ow).transpose(1, 2, 3, 0, 4, 5)
     cols = cols.reshape(c * kh * kw, n * oh * ow)  # im2col copy
     gmat = g.transpose(1, 0, 2, 3).reshape(o, n * oh * ow)
     kernel_grad: np.ndarray = (gmat @ cols.T).reshape(o, c, kh, kw)
@@ -90,7 +90,12 @@ def _input_grad_impl(g: np.ndarray, w: np.ndarray, xsize: Pair, s: Pair, p: Pair
     n, o, oh, ow = g.shape
     _, c, kh, kw = w.shape
     cols = np.matmul(w.reshape(o, c * kh * kw).T, g.reshape(n, o, oh * ow))
-    cols = cols.reshape(n, c, kh, kw, oh, ow)
+    return col2im(cols.reshape(n, c, kh, kw, oh, ow), xsize, s, p, d)
+
+
+def col2im(cols: np.ndarray, xsize: Pair, s: Pair, p: Pair, d: Pair) -> np.ndarray:
+    """The ``(N, C, H, W)`` input-shaped sum of ``cols`` ``(N, C, KH, KW, OH, OW)`` at each tap's place."""
+    n, c, kh, kw, oh, ow = cols.shape
     hp, wp = xsize[0] + 2 * p[0], xsize[1] + 2 * p[1]
     out = np.zeros((n, c, hp, wp), dtype=cols.dtype)
     # col2im: one strided slice per kernel tap; within a tap no position repeats.

@@ -96,6 +96,16 @@ def _scatter_impl(g: Any, idx: np.ndarray, k: Pair, s: Pair, hw: Pair) -> Any:
     return out
 
 
+def _argmax_impl(x: np.ndarray, k: Pair, s: Pair) -> np.ndarray:
+    w = _windows(x, k, s)
+    n, c, oh, ow = w.shape[:4]
+    index: np.ndarray = np.argmax(w.reshape(n, c, oh, ow, k[0] * k[1]), axis=-1)
+    return index
+
+
+# The index of each window's largest element: a piecewise-constant decision, applied to plain
+# values only (never differentiated); a primitive so that vmap batches it (nn/batching.py).
+argmax_p = Primitive("chainrule.nn.max_pool_argmax", _argmax_impl)
 gather_p = Primitive("chainrule.nn.max_pool_gather", _gather_impl)
 scatter_p = Primitive("chainrule.nn.max_pool_scatter", _scatter_impl)
 defvjp(gather_p, lambda ans, x, idx, k, s: lambda g: scatter_p(g, idx, k, s, np.shape(x)[2:]))
@@ -124,11 +134,7 @@ def max_pool2d(x: Any, kernel: int | tuple[int, int] = 2, stride: int | tuple[in
     k = _pair(kernel, "kernel")
     s = k if stride is None else _pair(stride, "stride")
     _check(x, k, "max_pool2d")
-    px = primal(x)
-    n, c, kh, kw = px.shape[0], px.shape[1], k[0], k[1]
-    win = _windows(px, k, s)
-    idx = np.argmax(win.reshape(n, c, win.shape[2], win.shape[3], kh * kw), axis=-1)
-    return gather_p(x, idx, k, s)
+    return gather_p(x, argmax_p(primal(x), k, s), k, s)
 
 
 def avg_pool2d(x: Any, kernel: int | tuple[int, int] = 2, stride: int | tuple[int, int] | None = None) -> Any:

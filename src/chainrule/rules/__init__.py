@@ -12,6 +12,7 @@ import types
 
 from . import (
     batching,
+    batching_signal,
     casting,
     complex_values,
     construction,
@@ -49,6 +50,7 @@ after_import("scipy.special", _register_scipy_rules)
 
 __all__ = [
     "batching",
+    "batching_signal",
     "casting",
     "complex_values",
     "construction",

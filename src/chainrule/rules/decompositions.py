@@ -95,11 +95,12 @@ import numpy as np
 
 from ..extend import (
     Primitive,
-    Tracer,
     UnsupportedOperationError,
+    any_set,
     defcomplex,
     defjvp,
     defvjp,
+    differentiated,
     plain_array,
     primal,
     raw_array,
@@ -260,17 +261,30 @@ def _complex_svdvals_impl(a: Any) -> Any:
 complex_svdvals_p = Primitive("numpy.linalg.svdvals (complex)", _complex_svdvals_impl)
 
 
+def _singular_vectors_impl(a: Any) -> Any:
+    u, _, vh = np.linalg.svd(a, full_matrices=False)
+    return pack([u, np.conjugate(matrix_transpose(vh))], np.shape(a)[:-2])
+
+
+# U and V (packed) of the thin SVD, as values only (never differentiated): a primitive so that
+# vmap batches it (rules/batching.py), where a complex matrix's vjp runs on batched values.
+singular_vectors_p = Primitive("numpy.linalg.svd (complex singular vectors)", _singular_vectors_impl)
+defcomplex(singular_vectors_p)
+
+
 def _plain_singular_vectors(a: Any) -> tuple[Any, Any]:
-    """U and V of a plain complex ``a``; a traced one means a second derivative: refused."""
-    if type(a) is Tracer:
+    """U and V of a complex ``a``, plain or batched by vmap; ``a`` differentiated (2nd order): refused."""
+    if differentiated(a):
         raise UnsupportedOperationError(
             "numpy.linalg.svd(compute_uv=False) / svdvals of a complex matrix: chainrule gives first "
             "derivatives only (a second derivative needs the complex singular vectors' rules, "
             "which are not written yet). numpy.linalg.lstsq computes them too: for second "
             "derivatives of its solution write np.linalg.pinv(a) @ b."
         )
-    u, _, vh = np.linalg.svd(a, full_matrices=False)
-    return u, np.conjugate(matrix_transpose(vh))
+    m, n = np.shape(a)[-2:]
+    k = min(m, n)
+    u, v = unpack(singular_vectors_p(a), np.shape(a)[:-2], [(m, k), (n, k)])
+    return u, v
 
 
 def _complex_svdvals_vjp(ans: Any, a: Any) -> Any:
@@ -449,9 +463,10 @@ def _eig(a: Any) -> Any:
     raw = matrices("numpy.linalg.eig", a, square=True)
     n = raw.shape[-1]
     w, v = unpack(eig_p(a), raw.shape[:-2], [(n,), (n, n)])
-    if not np.iscomplexobj(raw) and np.all(np.imag(primal(w)) == 0):
+    if not np.iscomplexobj(raw) and not any_set(np.imag(primal(w)) != 0):
         # As NumPy: a real matrix with real eigenvalues gets real results (and real
-        # perturbations keep simple real eigenvalues real, so nothing is dropped).
+        # perturbations keep simple real eigenvalues real, so nothing is dropped). Under vmap
+        # the choice is made for the whole batch, as NumPy makes it for a stack.
         w, v = np.real(w), np.real(v)
     return _EigResult(w, v)
 

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import scipy.signal as ss
 
-from ..extend import Primitive, axis_tuple, defcomplex, defjvp, defvjp, unbroadcast
+from ..extend import Primitive, axis_tuple, defbatch, defcomplex, defjvp, defvjp, loop_rule, unbroadcast
 
 __all__ = ["convolve", "correlate", "fftconvolve"]
 
@@ -75,6 +75,40 @@ defjvp(
     lambda t, ans, a, v, axes, method: conv_p(t, v, axes, method),
     lambda t, ans, a, v, axes, method: conv_p(a, t, axes, method),
 )
+
+
+def _batch_rule(
+    size: int, prim: Primitive, values: list[Any], batched: list[bool], kwargs: dict[str, Any]
+) -> Any:
+    """``vmap`` of the full convolution: one SciPy call for the batch.
+
+    Over some axes (``fftconvolve``), the batch axis is one more axis that is not
+    convolved: it broadcasts. Over every axis (``convolve``, ``correlate``) with one
+    input shared, the batch axis is convolved too, the shared input having length 1
+    there: each output slice is one example's convolution, by the method SciPy
+    would pick for it. With both inputs batched there the examples are looped.
+    """
+    a, v, axes, method = values
+    if batched[2] or batched[3]:
+        return loop_rule(size, prim, values, batched, kwargs)
+    ndim = np.ndim(a) - (1 if batched[0] else 0)
+    if method == "auto" and len(axes) == ndim:
+        # SciPy's choice for one example (it depends on the shapes and dtypes), not for the stack.
+        one = [
+            np.zeros(np.shape(x)[1:] if b else np.shape(x), x.dtype)
+            for x, b in zip((a, v), batched)
+        ]
+        method = ss.choose_conv_method(one[0], one[1], mode="full")
+    shifted = tuple(k + 1 for k in axes)
+    lifted = [x if b else np.expand_dims(x, 0) for x, b in zip((a, v), batched[:2])]
+    if method == "fft" or len(axes) != ndim:
+        return prim(lifted[0], lifted[1], shifted, method)
+    if batched[0] and batched[1]:
+        return loop_rule(size, prim, values, batched, kwargs)
+    return prim(lifted[0], lifted[1], (0, *shifted), method)
+
+
+defbatch(conv_p, _batch_rule, "convolution")
 
 
 def _mode_window(

@@ -24,9 +24,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import scipy
 import scipy.linalg as sla
 
-from ...extend import Primitive, defcomplex, defjvp, defvjp
+from ...extend import Primitive, broadcast_batch, defbatch, defcomplex, defjvp, defvjp, loop_rule
 from ._common import mT, real_square
 
 __all__ = ["expm", "logm", "solve_sylvester", "sqrtm"]
@@ -88,6 +89,25 @@ defjvp(
 
 defvjp(sqrtm_p, lambda ans, a: lambda g: sylvester_p(mT(ans), mT(ans), g))
 defjvp(sqrtm_p, lambda t, ans, a: sylvester_p(ans, ans, t))
+
+
+# vmap: SciPy computes stacks of matrices itself (expm since 1.9; logm, sqrtm and
+# solve_sylvester since 1.16, "batched linear operations"), so each primitive runs once on the
+# stacked examples, shared arguments repeated; with an older SciPy, once per example.
+_SCIPY_STACKS = tuple(int(part) for part in scipy.__version__.split(".")[:2]) >= (1, 16)
+
+
+def _stacked_rule(
+    size: int, prim: Primitive, values: list[Any], batched: list[bool], kwargs: dict[str, Any]
+) -> Any:
+    if prim is not expm_p and not _SCIPY_STACKS:
+        return loop_rule(size, prim, values, batched, kwargs)
+    return prim(*(broadcast_batch(v, b, size) for v, b in zip(values, batched)), **kwargs)
+
+
+defbatch(expm_p, _stacked_rule, "leading axes")
+for _prim in (logm_p, sqrtm_p, sylvester_p):
+    defbatch(_prim, _stacked_rule, "leading axes" if _SCIPY_STACKS else "loop")
 
 
 def expm(A: Any) -> Any:

@@ -25,9 +25,23 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import scipy
 import scipy.linalg as sla
 
-from ...extend import Primitive, contains_tracer, defcomplex, defjvp, defvjp, primal, refuse_complex
+from ...extend import (
+    Primitive,
+    UnsupportedOperationError,
+    broadcast_batch,
+    contains_tracer,
+    defbatch,
+    defcomplex,
+    defjvp,
+    defvjp,
+    is_batched,
+    loop_rule,
+    primal,
+    refuse_complex,
+)
 from ._common import mT, real_square, trans_flag
 
 __all__ = ["cho_factor", "cho_solve", "lu_factor", "lu_solve", "solve_banded", "solve_triangular"]
@@ -39,6 +53,26 @@ def _tri_impl(a: Any, b: Any, trans: int, lower: bool, unit: bool) -> Any:
 
 solve_triangular_p = Primitive("scipy.linalg.solve_triangular", _tri_impl)
 defcomplex(solve_triangular_p)  # rules with transposes, never conjugates: JAX's convention
+
+# SciPy 1.16 and later solve stacks ("batched linear operations"); before, once per example.
+_SCIPY_STACKS = tuple(int(part) for part in scipy.__version__.split(".")[:2]) >= (1, 16)
+
+
+def _tri_batch_rule(
+    size: int, prim: Primitive, values: list[Any], batched: list[bool], kwargs: dict[str, Any]
+) -> Any:
+    """The examples' triangular solves in one SciPy call, a right-hand side vector made a column."""
+    a, b, *flags = values
+    if not _SCIPY_STACKS or any(batched[2:]) or np.ndim(a) - batched[0] != 2:
+        return loop_rule(size, prim, values, batched, kwargs)
+    vector = np.ndim(b) - batched[1] == 1
+    a, b = broadcast_batch(a, batched[0], size), broadcast_batch(b, batched[1], size)
+    if vector:  # a stack of vectors (B, n) would be read as one matrix: columns instead
+        return prim(a, b[..., None], *flags)[..., 0]
+    return prim(a, b, *flags)
+
+
+defbatch(solve_triangular_p, _tri_batch_rule, "leading axes" if _SCIPY_STACKS else "loop")
 
 
 def _as_matrix(x: Any) -> Any:
@@ -171,6 +205,16 @@ def _perm(piv: np.ndarray) -> np.ndarray:
     return perm
 
 
+def _refuse_batched(name: str, *values: Any) -> None:
+    """The pivots are plain integers computed per matrix: under vmap they would differ by example."""
+    if any(is_batched(v) for v in values):
+        raise UnsupportedOperationError(
+            f"{name} under chainrule.vmap: its pivots (plain integers) differ by example, and the "
+            "factorization's rules permute rows by them, so it cannot be batched. Use "
+            "numpy.linalg.solve (batched, with derivatives), or loop over the examples in Python."
+        )
+
+
 lu_p = Primitive("scipy.linalg.lu_factor", lambda a: sla.lu_factor(a)[0])
 
 
@@ -226,6 +270,7 @@ def lu_factor(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> t
     ([[3.0, 4.0], [0.3333, 0.6667]], [1, 1])
     """
     name = "chainrule.scipy.linalg.lu_factor"
+    _refuse_batched(name, a)
     real_square(name, a)
     if np.ndim(a) != 2:
         raise ValueError(f"{name}: expected one square matrix, got shape {np.shape(a)}")
@@ -245,6 +290,7 @@ def lu_solve(
     """
     name = "chainrule.scipy.linalg.lu_solve"
     lu, piv = lu_and_piv
+    _refuse_batched(name, lu, piv)
     real_square(name, lu)
     _check_rhs(name, lu, b)
     perm = _perm(np.asarray(piv))
