@@ -137,7 +137,7 @@ def test_composites_tiled_equal_eager(monkeypatch, name, small_tiles) -> None:
     if small_tiles:
         monkeypatch.setattr(tiling, "TILE_MIN_SIZE", 8)
         monkeypatch.setattr(tiling, "TILE_BYTES", 8)
-    x = np.random.default_rng(9).uniform(0.1, 2.0, 1000 if small_tiles else 100_000)
+    x = np.random.default_rng(9).uniform(0.1, 2.0, 1000 if small_tiles else 600_000)
     x[::7] = 1.0  # kinks and ties
     vg = cr.value_and_grad(COMPOSITES[name])
     (v, g), results = _staged_and_eager(vg, x)
@@ -149,7 +149,7 @@ def test_selections_read_after_the_region_are_copied_out() -> None:
     def f(x):
         return np.where(np.sin(x) > 0.5, x, 0.0), np.sum(np.cos(x) * x)
 
-    x = np.random.default_rng(10).uniform(0.1, 2.0, 100_000)
+    x = np.random.default_rng(10).uniform(0.1, 2.0, 600_000)
     jf = cr.jit(f)
     assert "np.copyto(_o_" in jf.source(x)  # the where's result is made per tile and returned
     got, want = jf(x), f(x)
@@ -158,7 +158,7 @@ def test_selections_read_after_the_region_are_copied_out() -> None:
 
 def test_the_benchmark_expression_is_one_region_and_exact() -> None:
     # bench/workloads.py (c), at its full size: the threshold is the real one.
-    x = np.random.default_rng(4).standard_normal(300_000)
+    x = np.random.default_rng(4).standard_normal(600_000)
     f = cr.value_and_grad(lambda x: np.sum(np.tanh(x) * np.exp(-(x**2)) + np.log1p(x**2)))
     (v, g), results = _staged_and_eager(f, x)
     for jv, jg in results:
@@ -260,7 +260,7 @@ def test_two_threads_call_one_staged_function(tile_everything) -> None:
 
 def _child(queue) -> None:  # pragma: no cover - runs in the forked child
     f = cr.jit(lambda x: np.sum(np.exp(x) * x))
-    x = np.linspace(0.0, 1.0, 300_000)
+    x = np.linspace(0.0, 1.0, 600_000)
     queue.put(bool(f(x) == np.sum(np.exp(x) * x)))
 
 
@@ -268,7 +268,7 @@ def test_a_forked_child_gets_its_own_threads() -> None:
     # The parent's pool threads do not exist in a forked child: a child that reused
     # the pool object would wait for them forever.
     f = cr.jit(lambda x: np.sum(np.exp(x) * x))
-    f(np.linspace(0.0, 1.0, 300_000))
+    f(np.linspace(0.0, 1.0, 600_000))
     if parallel.num_threads() < 2:
         parallel.set_num_threads(2)
     try:
