@@ -283,8 +283,13 @@ def test_a_forked_child_gets_its_own_threads() -> None:
 
 
 def test_thread_count_settings(monkeypatch) -> None:
+    monkeypatch.delenv("CHAINRULE_NUM_THREADS", raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # as Dask's workers set it: no oversubscription
+    assert parallel.num_threads() == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "not a number")
+    assert parallel.num_threads() >= 1  # another library's variable: ignored when unreadable
     monkeypatch.setenv("CHAINRULE_NUM_THREADS", "3")
-    assert parallel.num_threads() == 3
+    assert parallel.num_threads() == 3  # chainrule's own variable first
     monkeypatch.setenv("CHAINRULE_NUM_THREADS", "zero")
     with pytest.raises(ValueError, match="CHAINRULE_NUM_THREADS='zero'"):
         parallel.num_threads()

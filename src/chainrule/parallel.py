@@ -6,11 +6,13 @@ chainrule does this only where it is measured to pay (arrays of hundreds of
 thousands of elements: staged code's tiled regions, :mod:`chainrule.jit.tiling`)
 and only with results equal bit for bit to the serial computation.
 
-How many threads: the ``CHAINRULE_NUM_THREADS`` environment variable, or
-:func:`set_num_threads`, or else the processors this process may run on
-(``os.sched_getaffinity``: a container's CPU set is often smaller than the
-machine's), at most :data:`MAX_DEFAULT_THREADS`. One thread means everything
-runs in the caller's thread.
+How many threads: :func:`set_num_threads`, or the ``CHAINRULE_NUM_THREADS``
+environment variable, or ``OMP_NUM_THREADS`` (the convention of threaded numeric
+libraries, which process pools such as Dask's workers set to 1 so that their
+processes do not oversubscribe the cores), or else the processors this process
+may run on (``os.sched_getaffinity``: a container's CPU set is often smaller
+than the machine's), at most :data:`MAX_DEFAULT_THREADS`. One thread means
+everything runs in the caller's thread.
 
 Floating-point error handling (``np.errstate``) belongs to the thread that set
 it; :func:`run_parts` gives every part the caller's settings, so a part warns,
@@ -74,6 +76,9 @@ def num_threads() -> int:
                 f"threads (1 runs everything in the calling thread); unset it for the default"
             )
         return n
+    omp = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    if omp.isdigit() and int(omp) >= 1:  # (OpenMP's own syntax allows a list; its first entry)
+        return min(int(omp), MAX_DEFAULT_THREADS)
     return max(1, min(_usable_cpus(), MAX_DEFAULT_THREADS))
 
 
