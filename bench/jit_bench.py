@@ -116,9 +116,7 @@ def table(results: dict[str, dict[str, Any]]) -> str:
         hand, eager, jit = r["numpy-hand"], r["chainrule eager"], r["chainrule jit"]
         c = r["cpu"]
         ch = c["numpy-hand"]
-        per_op = (
-            f"{hand / r['n_ops'] * 1e6:.2f}, {jit / r['n_ops'] * 1e6:.2f} µs" if r["n_ops"] else "-"
-        )
+        per_op = f"{hand / r['n_ops'] * 1e6:.2f}, {jit / r['n_ops'] * 1e6:.2f} µs" if r["n_ops"] else "-"
         jax = f"{r['JAX jit'] / hand:.3f}" if "JAX jit" in r else "-"
         lines.append(
             f"| {key} | {R.fmt_time(hand)} | {R.fmt_time(eager)} | {R.fmt_time(jit)} | "

@@ -154,15 +154,24 @@ REAL_EIG = [
 def test_eig_of_real_matrices(fun, factory):
     # (under vmap too: eig of a real matrix decides once for the whole batch whether its results
     # are real, as NumPy does for a stack and as stacking the loop's results does)
-    check_rule(fun, nargs=1, shapes=[(2, 2)] if factory is _rotation_like else [(3, 3), (2, 2, 2)],
-               args_factory=factory)
+    check_rule(
+        fun,
+        nargs=1,
+        shapes=[(2, 2)] if factory is _rotation_like else [(3, 3), (2, 2, 2)],
+        args_factory=factory,
+    )
 
 
 def test_singular_values_of_complex_matrices_first_order():
     # (under vmap too: the first-order rule's singular vectors are computed on the batch)
     check_rule(np.linalg.svdvals, nargs=1, shapes=[(3, 2), (2, 3, 3)], dtype=np.complex128, orders=(1,))
-    check_rule(lambda a: np.linalg.svd(a, compute_uv=False), nargs=1, shapes=[(3, 3)], dtype=np.complex128,
-               orders=(1,))
+    check_rule(
+        lambda a: np.linalg.svd(a, compute_uv=False),
+        nargs=1,
+        shapes=[(3, 3)],
+        dtype=np.complex128,
+        orders=(1,),
+    )
     a = _cplx(np.random.default_rng(10), (3, 3))
     with pytest.raises(UnsupportedOperationError, match="first derivatives only"):
         cr.jvp(cr.grad(lambda a: np.sum(np.linalg.svdvals(a))), (a,), (np.ones_like(a),))
@@ -172,8 +181,13 @@ def test_singular_values_of_complex_matrices_first_order():
 def test_lstsq_of_complex_values(part):
     # the solution (pinv(a) @ b), the residuals (real: squared 2-norms), the singular values;
     # first order only: the singular values' rule has no second derivative for complex a
-    check_rule(lambda a, b: np.linalg.lstsq(a, b)[part], nargs=2, dtype=np.complex128,
-               shapes=[((4, 2), (4,)), ((4, 2), (4, 3))], orders=(1,))
+    check_rule(
+        lambda a, b: np.linalg.lstsq(a, b)[part],
+        nargs=2,
+        dtype=np.complex128,
+        shapes=[((4, 2), (4,)), ((4, 2), (4, 3))],
+        orders=(1,),
+    )
 
 
 def test_lstsq_second_order_of_complex_values_is_refused_with_the_alternative():

@@ -125,6 +125,7 @@ if sc is not None:
         for f in (sc.loggamma, sc.gamma)
     ]
 
+
 @pytest.mark.parametrize("fun", ELEMENTWISE, ids=lambda f: f.__name__)
 def test_elementwise_rule_in_complex_directions(fun):
     # away from branch cuts and the poles of log, sqrt, arctanh...: real and imaginary parts in (0.3, 2)

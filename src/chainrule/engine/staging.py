@@ -227,8 +227,14 @@ class StagingTrace:
             out = self._fresh(ans)
             self.program.steps.append(
                 Equation(
-                    [Var(out._node)], fn, self._vars(args), self._vars(kwargs), label,
-                    self._context(), self._errstate(), prim=prim,
+                    [Var(out._node)],
+                    fn,
+                    self._vars(args),
+                    self._vars(kwargs),
+                    label,
+                    self._context(),
+                    self._errstate(),
+                    prim=prim,
                 )
             )
             return out
@@ -236,8 +242,15 @@ class StagingTrace:
             outs = [self._fresh(a) for a in ans]
             self.program.steps.append(
                 Equation(
-                    [Var(o._node) for o in outs], fn, self._vars(args), self._vars(kwargs), label,
-                    self._context(), self._errstate(), unpack=True, prim=prim,
+                    [Var(o._node) for o in outs],
+                    fn,
+                    self._vars(args),
+                    self._vars(kwargs),
+                    label,
+                    self._context(),
+                    self._errstate(),
+                    unpack=True,
+                    prim=prim,
                 )
             )
             if type(ans) is list:
@@ -252,8 +265,14 @@ class StagingTrace:
             out = self._fresh(ans)
             self.program.steps.append(
                 Equation(
-                    [Var(out._node)], fn, self._vars(args), self._vars(kwargs), label,
-                    self._context(), self._errstate(), prim=prim,
+                    [Var(out._node)],
+                    fn,
+                    self._vars(args),
+                    self._vars(kwargs),
+                    label,
+                    self._context(),
+                    self._errstate(),
+                    prim=prim,
                 )
             )
             self.program.steps.append(Guard(Var(out._node), "value", ans, decision_line()))
@@ -285,8 +304,10 @@ class StagingTrace:
         label = _label(fn)
         self._check_active(label)
         owner = getattr(fn, "__self__", None)
-        if fn in _WRITERS or kwargs.get("out") is not None or (
-            isinstance(owner, np.ufunc) and getattr(fn, "__name__", "") == "at"
+        if (
+            fn in _WRITERS
+            or kwargs.get("out") is not None
+            or (isinstance(owner, np.ufunc) and getattr(fn, "__name__", "") == "at")
         ):
             raise InPlaceError(
                 f"{label} writes into an array, which chainrule.jit cannot stage ({user_line()}); "

@@ -83,9 +83,7 @@ class Jitted:
         nums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
         for n in nums:
             if not isinstance(n, int) or n < 0:
-                raise ValueError(
-                    f"static_argnums={static_argnums!r}: positions must be non-negative ints"
-                )
+                raise ValueError(f"static_argnums={static_argnums!r}: positions must be non-negative ints")
         self.static_argnums = frozenset(nums)
         if type(fuse) is not bool:
             raise TypeError(f"chainrule.jit: fuse must be True or False, got {fuse!r}")

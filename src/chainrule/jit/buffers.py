@@ -121,9 +121,7 @@ def assign_buffers(
             continue
         end = max(last.get(m, start[root]) for m in chain)
         t = types[root]
-        slot = next(
-            (k for k, spec in enumerate(specs) if spec == t and free_after[k] < start[root]), None
-        )
+        slot = next((k for k, spec in enumerate(specs) if spec == t and free_after[k] < start[root]), None)
         if slot is None:
             slot = len(specs)
             specs.append(t)

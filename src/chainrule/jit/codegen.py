@@ -247,8 +247,15 @@ def _simplify(program: Program, outputs: list[Any]) -> tuple[list[Equation | Gua
         seen[key] = step.outs
         steps.append(
             Equation(
-                step.outs, step.fn, args, kwargs, step.label, step.context,
-                step.errstate, step.unpack, step.prim,
+                step.outs,
+                step.fn,
+                args,
+                kwargs,
+                step.label,
+                step.context,
+                step.errstate,
+                step.unpack,
+                step.prim,
             )
         )
     return steps, _subst(outputs, alias)
@@ -426,7 +433,11 @@ class StagedCode:
 
 
 def generate(
-    program: Program, outputs: list[Any], name: str, header: list[str], fusion: bool = True,
+    program: Program,
+    outputs: list[Any],
+    name: str,
+    header: list[str],
+    fusion: bool = True,
     tiling: bool = True,
 ) -> StagedCode:
     """Python source of ``program`` returning the leaves ``outputs`` (staged values as :class:`Var`).

@@ -105,8 +105,11 @@ def _outer_product(a: Any, b: Any) -> Any:
         return np.multiply(a, b)
     shape = np.broadcast_shapes(a.shape, b.shape)
     dtype = np.result_type(a, b)
-    if dtype.kind not in "fc" or len(shape) < 3 or shape[0] < threads or (
-        int(np.prod(shape)) * dtype.itemsize < PARALLEL_MIN_BYTES
+    if (
+        dtype.kind not in "fc"
+        or len(shape) < 3
+        or shape[0] < threads
+        or (int(np.prod(shape)) * dtype.itemsize < PARALLEL_MIN_BYTES)
     ):
         return np.multiply(a, b)
     out = np.empty(shape, dtype)

@@ -94,10 +94,7 @@ def _batch_rule(
     ndim = np.ndim(a) - (1 if batched[0] else 0)
     if method == "auto" and len(axes) == ndim:
         # SciPy's choice for one example (it depends on the shapes and dtypes), not for the stack.
-        one = [
-            np.zeros(np.shape(x)[1:] if b else np.shape(x), x.dtype)
-            for x, b in zip((a, v), batched)
-        ]
+        one = [np.zeros(np.shape(x)[1:] if b else np.shape(x), x.dtype) for x, b in zip((a, v), batched)]
         method = ss.choose_conv_method(one[0], one[1], mode="full")
     shifted = tuple(k + 1 for k in axes)
     lifted = [x if b else np.expand_dims(x, 0) for x, b in zip((a, v), batched[:2])]
