@@ -309,3 +309,20 @@ def test_generated_code_that_cannot_run_is_an_error_not_a_silent_eager_call() ->
     with pytest.raises(RuntimeError, match="generated code for <lambda> that does not run"):
         f(np.ones(3))
     assert f.eager_calls == 0
+
+
+def test_parts_that_ask_for_threads_run_in_turn() -> None:
+    # A part running on a pool thread that calls run_parts again would otherwise queue its
+    # parts behind itself on a pool that has no free thread: a deadlock.
+    parallel.set_num_threads(2)
+    try:
+        inner = [lambda: 1, lambda: 2]
+        outer = [lambda: parallel.run_parts(inner), lambda: parallel.run_parts(inner)]
+        result: list = []
+        # In a daemon thread: a regression fails this test instead of hanging the suite.
+        t = threading.Thread(target=lambda: result.append(parallel.run_parts(outer)), daemon=True)
+        t.start()
+        t.join(30)
+        assert result == [[[1, 2], [1, 2]]], "run_parts inside a part did not finish"
+    finally:
+        parallel.set_num_threads(None)

@@ -106,10 +106,17 @@ def _executor(workers: int) -> ThreadPoolExecutor:
         return _pool
 
 
+_worker = threading.local()  # set in the pool's threads while they run a part
+
+
 def _with_errstate(part: Callable[[], T], settings: Any, call: Any) -> Callable[[], T]:
     def run() -> T:
-        with np.errstate(call=call, **settings):
-            return part()
+        _worker.busy = True
+        try:
+            with np.errstate(call=call, **settings):
+                return part()
+        finally:
+            _worker.busy = False
 
     return run
 
@@ -121,7 +128,9 @@ def run_parts(parts: Sequence[Callable[[], T]]) -> list[T]:
     part's exception (in order) is raised, after all parts have finished: no part
     is left running on arrays the caller may reuse.
     """
-    if len(parts) <= 1:
+    if len(parts) <= 1 or getattr(_worker, "busy", False):
+        # A part that itself asks for threads runs its parts in turn: waiting in a pool
+        # thread for parts queued behind it on the same pool could wait forever.
         return [p() for p in parts]
     settings = np.geterr()
     call = np.geterrcall()
