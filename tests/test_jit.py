@@ -444,3 +444,20 @@ def test_a_function_without_a_name_is_staged_and_named_by_its_type() -> None:
     assert staged.stagings == 1
     assert repr(staged) == "<chainrule.jit of partial: 1 staging(s)>"
     assert "def partial_staged(x):" in staged.source(x)
+
+
+def test_a_constant_never_takes_the_name_of_a_parameter_or_temporary() -> None:
+    # The first constant array is named c0: a parameter named c0 shadowed it, and the staged
+    # code multiplied the argument by itself (a silent wrong result on the second call).
+    k = np.arange(3.0) + 5
+
+    def f(c0, v0, region0):
+        return np.sum(c0 * k) + np.sum(v0 * np.full(3, 2.0)) + np.sum(np.sin(region0) * k)
+
+    g = cr.grad(f, argnums=(0, 1, 2))
+    jg = cr.jit(g)
+    x = np.ones(3)
+    jg(x, x, x)
+    for got, want in zip(jg(x, x, x), g(x, x, x)):
+        assert np.array_equal(got, want)
+    assert jg.eager_calls == 0

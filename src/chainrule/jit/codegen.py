@@ -64,8 +64,11 @@ def _numpy_path(fn: Any) -> str | None:
 class _Writer:
     """Names for the constants the source refers to, and the rendering of arguments."""
 
-    def __init__(self) -> None:
+    def __init__(self, variables: set[str]) -> None:
         self.namespace: dict[str, Any] = {"np": np, "GuardFailed": GuardFailed}
+        # The program's own names (parameters, temporaries): a constant named like one
+        # would be shadowed by it inside the function, silently.
+        self._taken = variables
         self._by_id: dict[int, str] = {}
         self.described: list[str] = []
         self._arrays = 0
@@ -81,7 +84,7 @@ class _Writer:
         if base == "c":
             name = f"c{self._arrays}"
             self._arrays += 1
-        while name in self.namespace:
+        while name in self.namespace or name in self._taken:
             name, k = f"{base}_{k}", k + 1
         self.namespace[name] = obj
         self._by_id[id(obj)] = name
@@ -445,7 +448,11 @@ def generate(
     ``fusion``: arithmetic on large arrays evaluated by numexpr where it is installed
     (:mod:`.fusion`); the result is the same bit for bit.
     """
-    w = _Writer()
+    variables = {v.name for v in program.inputs}
+    for step in program.steps:
+        if isinstance(step, Equation):
+            variables.update(o.name for o in step.outs)
+    w = _Writer(variables)
     body: list[str] = []
     inputs = {v.name for v in program.inputs}
     produced = list(outputs)
