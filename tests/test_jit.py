@@ -461,3 +461,18 @@ def test_a_constant_never_takes_the_name_of_a_parameter_or_temporary() -> None:
     for got, want in zip(jg(x, x, x), g(x, x, x)):
         assert np.array_equal(got, want)
     assert jg.eager_calls == 0
+
+
+def test_parameters_named_like_temporaries_are_renamed() -> None:
+    # Temporaries are v0, v1, ...: parameters named so were overwritten by them (the gradient
+    # with respect to v0 read sin(v0) instead of v0, silently).
+    def f(v0, v1):
+        return np.sum(np.sin(v0) * v1)
+
+    g = cr.grad(f, argnums=(0, 1))
+    jg = cr.jit(g)
+    x, y = np.full(3, 0.5), np.arange(3.0)
+    jg(x, y)
+    for got, want in zip(jg(x, y), g(x, y)):
+        assert np.array_equal(got, want)
+    assert "def f_staged(a_v0, a_v1)" in jg.source(x, y)

@@ -49,7 +49,14 @@ class _Variant:
 
 def _identifier(text: str, taken: set[str]) -> str:
     name = re.sub(r"\W+", "_", text).strip("_") or "arg"
-    if name[0].isdigit() or keyword.iskeyword(name) or name in ("np", "GuardFailed"):
+    # Not a keyword, not a name of the staged code's own (np, GuardFailed, the temporaries
+    # v0, v1, ...: a parameter named v1 would be overwritten by the temporary v1).
+    if (
+        name[0].isdigit()
+        or keyword.iskeyword(name)
+        or name in ("np", "GuardFailed")
+        or re.fullmatch(r"v\d+", name)
+    ):
         name = "a_" + name
     base, k = name, 1
     while name in taken:
