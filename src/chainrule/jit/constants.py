@@ -16,12 +16,22 @@ checked before every call:
   every whole-array update. An array the staging created itself (no one else
   holds it) cannot change and is made read-only instead of being checked.
 
-Not covered: attributes of objects (``self.W``) and values reached through
-containers or other modules; pass such values as arguments.
+* **Reaching an array through an object or a container** (``self.W``,
+  ``params["w"]``, ``model.layers[0].b``, ``config.scale`` of a module): the
+  function's code is read for chains of attributes and constant subscripts that
+  start at a global, a closure variable or a bound method's ``self``. Each chain
+  is followed again before every call, through instance dictionaries, modules,
+  dicts, lists and tuples only (never a property or a custom ``__getitem__``,
+  which could run code), and what it reaches must be the very array (or an equal
+  number) it reached at staging; the arrays it reaches are fingerprinted too.
+
+Not covered: chains through computed keys (``params[name]``), properties and
+other code; pass such values as arguments.
 """
 
 from __future__ import annotations
 
+import dis
 import sys
 import types
 from collections.abc import Callable
@@ -35,17 +45,27 @@ SMALL_BYTES = 65536
 SAMPLE = 256
 
 
-def _bindings(fun: Any, depth: int, seen: set[int], out: list[tuple[Any, str, bool, Any]]) -> None:
-    """``(holder, name, value)`` for the globals and closure cells ``fun``'s code reads."""
+Chain = tuple[Any, tuple[tuple[str, Any], ...], Any]  # (root, path, what it reached at staging)
+
+
+def _bindings(
+    fun: Any, depth: int, seen: set[tuple[int, int]], out: list[tuple[Any, str, bool, Any]],
+    chains: list[Chain],
+) -> None:  # fmt: skip
+    """``(holder, name, value)`` for the globals and closure cells ``fun``'s code reads, and
+    the chains of attributes and constant subscripts it follows from them (``chains``)."""
+    bound = getattr(fun, "__self__", None) if isinstance(fun, types.MethodType) else None
     fun = getattr(fun, "__func__", fun)
     code = getattr(fun, "__code__", None)
-    if code is None or id(fun) in seen or depth < 0:
+    if code is None or (id(fun), id(bound)) in seen or depth < 0:
         return
-    seen.add(id(fun))
+    seen.add((id(fun), id(bound)))
     names: set[str] = set()
+    codes = []
     stack = [code]
     while stack:
         c = stack.pop()
+        codes.append(c)
         names.update(c.co_names)
         stack.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
     # chainrule's own functions (grad's wrapper) read only chainrule's globals: their
@@ -57,6 +77,7 @@ def _bindings(fun: Any, depth: int, seen: set[int], out: list[tuple[Any, str, bo
         if name in glob and not isinstance(glob[name], types.ModuleType):
             out.append((glob, name, False, glob[name]))
             found.append(glob[name])
+    cells: dict[str, Any] = {}
     for name, cell in zip(code.co_freevars, getattr(fun, "__closure__", None) or ()):
         try:
             value = cell.cell_contents
@@ -64,9 +85,115 @@ def _bindings(fun: Any, depth: int, seen: set[int], out: list[tuple[Any, str, bo
             continue
         out.append((cell, name, True, value))
         found.append(value)
+        cells[name] = value
+    if not own:
+        first = code.co_varnames[0] if bound is not None and code.co_argcount else None
+        for c in codes:
+            for load, name, path in _chains(c):
+                if load == "LOAD_GLOBAL" and name in glob:
+                    root = glob[name]
+                elif load == "LOAD_DEREF" and name in cells:
+                    root = cells[name]
+                elif load == "LOAD_FAST" and name == first and c is code:
+                    root = bound
+                else:
+                    continue
+                reached = _follow(root, path)
+                if isinstance(reached, _LEAVES):
+                    chains.append((root, path, reached))
+                elif path[-1][0] == "attr":  # a method of an object: its code is read too
+                    method = _method(_follow(root, path[:-1]), path[-1][1])
+                    if method is not None:
+                        found.append(method)
     for value in found:
         if isinstance(value, types.FunctionType | types.MethodType):
-            _bindings(value, depth - 1, seen, out)
+            _bindings(value, depth - 1, seen, out, chains)
+
+
+def _method(obj: Any, name: str) -> types.MethodType | None:
+    """``obj.name`` when it is a plain function defined on ``obj``'s class (bound to ``obj``)."""
+    if obj is _MISSING or isinstance(obj, type | types.ModuleType):
+        return None
+    for klass in type(obj).__mro__:
+        found = klass.__dict__.get(name, _MISSING)
+        if found is not _MISSING:
+            return types.MethodType(found, obj) if isinstance(found, types.FunctionType) else None
+    return None
+
+
+_MISSING = object()
+_LEAVES = (np.ndarray, np.generic, int, float, complex, bool)
+
+
+def _step(obj: Any, kind: str, key: Any) -> Any:
+    """One link of a chain, through plain data only (``_MISSING`` where it would run code)."""
+    if kind == "attr":
+        if isinstance(obj, types.ModuleType):
+            return obj.__dict__.get(key, _MISSING)
+        attrs = getattr(obj, "__dict__", None)
+        if type(attrs) is not dict or key not in attrs:
+            return _MISSING
+        for klass in type(obj).__mro__:  # a data descriptor (property) on the class wins
+            found = klass.__dict__.get(key, _MISSING)
+            if found is not _MISSING:
+                return _MISSING if hasattr(type(found), "__set__") else attrs[key]
+        return attrs[key]
+    if type(obj) is dict:
+        return obj.get(key, _MISSING) if isinstance(key, str | int | float | tuple) else _MISSING
+    if type(obj) in (list, tuple) and type(key) is int and -len(obj) <= key < len(obj):
+        return obj[key]
+    return _MISSING
+
+
+def _follow(root: Any, path: tuple[tuple[str, Any], ...]) -> Any:
+    for kind, key in path:
+        root = _step(root, kind, key)
+        if root is _MISSING:
+            break
+    return root
+
+
+def _chains(code: types.CodeType) -> list[tuple[str, str, tuple[tuple[str, Any], ...]]]:
+    """``(load, name, path)``: attribute and constant-subscript chains from a loaded name."""
+    found = []
+    start: tuple[str, str] | None = None
+    path: list[tuple[str, Any]] = []
+    pending_key: Any = _MISSING
+
+    def close() -> None:
+        if start is not None and path:
+            found.append((start[0], start[1], tuple(path)))
+
+    for ins in dis.get_instructions(code):
+        op = ins.opname
+        if op in ("LOAD_GLOBAL", "LOAD_DEREF", "LOAD_FAST", "LOAD_NAME"):
+            close()
+            start, path, pending_key = (op, str(ins.argval)), [], _MISSING
+        elif start is not None and op in ("LOAD_ATTR", "LOAD_METHOD") and pending_key is _MISSING:
+            path.append(("attr", ins.argval))
+            if op == "LOAD_METHOD":  # a call follows: the chain ends at the method
+                close()
+                start, path = None, []
+        elif start is not None and op == "LOAD_CONST" and pending_key is _MISSING:
+            pending_key = ins.argval
+        elif start is not None and op == "BINARY_SUBSCR" and pending_key is not _MISSING:
+            path.append(("item", pending_key))
+            pending_key = _MISSING
+        elif op in ("CACHE", "PRECALL", "NOP", "EXTENDED_ARG"):
+            continue
+        else:
+            close()
+            start, path, pending_key = None, [], _MISSING
+    close()
+    return found
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a is b:
+        return True
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray) or type(a) is not type(b):
+        return False
+    return bool(a == b) or (a != a and b != b)  # numbers: equal values (NaN equals NaN)
 
 
 class ConstantGuard:
@@ -74,7 +201,8 @@ class ConstantGuard:
 
     def __init__(self, fun: Callable[..., Any], namespace: dict[str, Any], private_refs: int):
         self.bindings: list[tuple[Any, str, bool, Any]] = []
-        _bindings(fun, 3, set(), self.bindings)
+        self.chains: list[Chain] = []
+        _bindings(fun, 3, set(), self.bindings, self.chains)
         self.small: list[tuple[np.ndarray, bytes]] = []
         self.large: list[tuple[np.ndarray, np.ndarray, bytes]] = []
         seen: set[int] = set()
@@ -89,6 +217,7 @@ class ConstantGuard:
             arrays.append(obj)
         # The closed-over arrays themselves: what the staging computed from them alone
         # (np.sum(W) with W a constant) is folded into a new constant, so they are checked too.
+        arrays.extend(reached for *_, reached in self.chains if type(reached) is np.ndarray)
         for *_, value in self.bindings:
             items = value.values() if isinstance(value, dict) else value
             if not isinstance(items, list | tuple | type({}.values())):
@@ -110,6 +239,10 @@ class ConstantGuard:
             now = holder.cell_contents if is_cell else holder.get(name)
             if now is not value:
                 return f"the {'closure variable' if is_cell else 'global'} {name!r} was rebound"
+        for root, path, reached in self.chains:
+            if not _same(_follow(root, path), reached):
+                text = "".join(f".{k}" if kind == "attr" else f"[{k!r}]" for kind, k in path)
+                return f"the value at {type(root).__name__}{text} was replaced"
         for obj, snapshot in self.small:
             if obj.tobytes() != snapshot:
                 return f"a closed-over array of shape {obj.shape} was written into"
