@@ -10,8 +10,10 @@ from __future__ import annotations
 import types
 
 import numpy as np
+import pytest
 
 import chainrule as cr
+from chainrule.errors import StagingError
 from chainrule.jit.constants import _chains, _follow, _step
 
 X = np.arange(3.0)
@@ -110,3 +112,37 @@ def test_chains_read_from_bytecode() -> None:
     assert ("m", (("attr", "layers"), ("item", 0), ("item", "b"))) in found
     assert ("m", (("attr", "w"),)) in found
     assert isinstance(f.__code__, types.CodeType)
+
+
+class Dropout:
+    def __init__(self) -> None:
+        self.rng = np.random.default_rng(1)
+
+    def __call__(self, x):
+        return x * (self.rng.random(x.shape) > 0.5)
+
+
+def test_random_draws_are_refused_at_staging() -> None:
+    # Staged code would repeat the first call's draws forever: a frozen dropout mask.
+    rng = np.random.default_rng(0)
+    drop = Dropout()
+    cases = {
+        "NumPy's global random generator": lambda x: x + np.random.standard_normal(3),  # noqa: NPY002
+        "a Generator": lambda x: x + rng.standard_normal(3),
+    }
+    for what, f in cases.items():
+        with pytest.raises(StagingError, match=f"draws random numbers from {what}"):
+            cr.jit(f)(X)
+    with pytest.raises(StagingError, match="draws random numbers from a Generator"):
+        cr.jit(drop.__call__)(X)  # through self
+    with pytest.raises(StagingError, match="draws random numbers from a Generator"):
+        cr.jit(lambda x, r: x + r.random(3), static_argnums=1)(X, rng)  # as an argument
+    with pytest.raises(StagingError, match="draws random numbers"):
+        cr.jit(cr.grad(lambda x: np.sum(drop(x) * x)))(X)  # inside a derivative
+
+
+def test_a_mask_passed_in_is_fine_and_generators_not_drawn_from_are_fine() -> None:
+    rng = np.random.default_rng(2)
+    f = cr.jit(lambda x, mask: np.sum(x * mask) + rng.bit_generator.state["state"]["inc"] * 0)
+    mask = rng.random(3) > 0.5
+    assert f(X, mask) == np.sum(X * mask)

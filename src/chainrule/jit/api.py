@@ -27,7 +27,7 @@ from ..engine.staging import StagingTrace, Var, user_line
 from ..errors import InPlaceError, StagingError, TracerConversionError
 from ..pytree import paths_of, tree_flatten, tree_unflatten
 from .codegen import GuardFailed, StagedCode, generate
-from .constants import ConstantGuard
+from .constants import ConstantGuard, RandomDraws
 from .structure import builder, plain_flatten
 
 __all__ = ["Jitted", "jit"]
@@ -230,6 +230,7 @@ class Jitted:
     def _stage(self, key: Any, args: tuple[Any, ...], kwargs: dict[str, Any], leaves: list[Any],
                traced: list[int]) -> Any:  # fmt: skip
         names = self._names(args, kwargs, leaves)
+        draws = RandomDraws(self.fun, [*args, *kwargs.values()])
         with trace_scope(StagingTrace()) as trace:
             boxed = list(leaves)
             for k in traced:
@@ -246,6 +247,14 @@ class Jitted:
                 raise StagingError(
                     f"chainrule.jit could not stage {self.__name__}: {e} (at {_failing_line(e)})"
                 ) from e
+        drawn = draws.drawn()
+        if drawn is not None:
+            raise StagingError(
+                f"chainrule.jit cannot stage {self.__name__}: it draws random numbers from {drawn}, "
+                "and the staged code would repeat this call's draws on every call. Draw them "
+                "outside and pass them in as an argument (a dropout mask, a noise array), or call "
+                "the function without jit."
+            )
         if trace.raised:
             raise StagingError(
                 f"chainrule.jit cannot stage {self.__name__}: {trace.raised[0]}, and the function "

@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ConstantGuard", "SAMPLE", "SMALL_BYTES"]
+__all__ = ["ConstantGuard", "SAMPLE", "SMALL_BYTES", "RandomDraws"]
 
 SMALL_BYTES = 65536
 SAMPLE = 256
@@ -88,6 +88,7 @@ def _bindings(
         cells[name] = value
     if not own:
         first = code.co_varnames[0] if bound is not None and code.co_argcount else None
+        recorded: set[tuple[int, tuple[tuple[str, Any], ...]]] = set()
         for c in codes:
             for load, name, path in _chains(c):
                 if load == "LOAD_GLOBAL" and name in glob:
@@ -98,15 +99,21 @@ def _bindings(
                     root = bound
                 else:
                     continue
-                reached = _follow(root, path)
-                if isinstance(reached, _LEAVES):
-                    chains.append((root, path, reached))
-                elif path[-1][0] == "attr":  # a method of an object: its code is read too
+                # Every prefix: ``self.rng.random`` reaches the generator ``self.rng`` on the way
+                # (Python 3.12 writes a method call as LOAD_ATTR, not LOAD_METHOD).
+                for cut in range(1, len(path) + 1):
+                    reached = _follow(root, path[:cut])
+                    if isinstance(reached, _LEAVES + _RANDOM) and (id(root), path[:cut]) not in recorded:
+                        recorded.add((id(root), path[:cut]))
+                        chains.append((root, path[:cut], reached))
+                if path[-1][0] == "attr":  # a method of an object: its code is read too
                     method = _method(_follow(root, path[:-1]), path[-1][1])
                     if method is not None:
                         found.append(method)
     for value in found:
-        if isinstance(value, types.FunctionType | types.MethodType):
+        if not isinstance(value, types.FunctionType | types.MethodType):
+            value = _method(value, "__call__")  # a callable object (a layer): its __call__
+        if value is not None:
             _bindings(value, depth - 1, seen, out, chains)
 
 
@@ -123,6 +130,7 @@ def _method(obj: Any, name: str) -> types.MethodType | None:
 
 _MISSING = object()
 _LEAVES = (np.ndarray, np.generic, int, float, complex, bool)
+_RANDOM = (np.random.Generator, np.random.RandomState, np.random.BitGenerator)
 
 
 def _step(obj: Any, kind: str, key: Any) -> Any:
@@ -169,11 +177,13 @@ def _chains(code: types.CodeType) -> list[tuple[str, str, tuple[tuple[str, Any],
         if op in ("LOAD_GLOBAL", "LOAD_DEREF", "LOAD_FAST", "LOAD_NAME"):
             close()
             start, path, pending_key = (op, str(ins.argval)), [], _MISSING
-        elif start is not None and op in ("LOAD_ATTR", "LOAD_METHOD") and pending_key is _MISSING:
+        elif start is not None and op == "LOAD_METHOD" and pending_key is _MISSING:
+            close()  # the object whose method is called (a generator, a model)...
             path.append(("attr", ins.argval))
-            if op == "LOAD_METHOD":  # a call follows: the chain ends at the method
-                close()
-                start, path = None, []
+            close()  # ...and the method, whose code is read too
+            start, path = None, []
+        elif start is not None and op == "LOAD_ATTR" and pending_key is _MISSING:
+            path.append(("attr", ins.argval))
         elif start is not None and op == "LOAD_CONST" and pending_key is _MISSING:
             pending_key = ins.argval
         elif start is not None and op == "BINARY_SUBSCR" and pending_key is not _MISSING:
@@ -249,4 +259,56 @@ class ConstantGuard:
         for obj, where, snapshot in self.large:
             if obj.flat[where].tobytes() != snapshot:
                 return f"a closed-over array of shape {obj.shape} was written into"
+        return None
+
+
+def _random_state(rng: Any) -> Any:
+    if isinstance(rng, np.random.RandomState):
+        return rng.get_state(legacy=False)
+    if isinstance(rng, np.random.Generator):
+        return rng.bit_generator.state
+    return rng.state
+
+
+def _equal_states(a: Any, b: Any) -> bool:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_equal_states(a[k], b[k]) for k in a)
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return bool(np.array_equal(a, b))
+    return bool(a == b)
+
+
+class RandomDraws:
+    """Notices a function that draws random numbers while it is staged.
+
+    Staged code would repeat the staging run's draws on every call (a dropout
+    mask, noise): a silently different result from the function's. The
+    generators watched are NumPy's global one (``np.random.rand``...) and every
+    ``Generator``, ``RandomState`` or bit generator the function reaches as a
+    global, a closure variable, through attributes and constant keys (as
+    :class:`ConstantGuard`), or receives as an argument.
+    """
+
+    def __init__(self, fun: Callable[..., Any], arguments: list[Any]):
+        bindings: list[tuple[Any, str, bool, Any]] = []
+        chains: list[Chain] = []
+        _bindings(fun, 3, set(), bindings, chains)
+        found: list[Any] = [np.random.mtrand._rand, *arguments]
+        for *_, value in bindings:
+            found.extend(value.values() if isinstance(value, dict) else [value])
+        found.extend(reached for *_, reached in chains)
+        seen: set[int] = set()
+        self.generators = []
+        for g in found:
+            if isinstance(g, _RANDOM) and id(g) not in seen:
+                seen.add(id(g))
+                self.generators.append((g, _random_state(g)))
+
+    def drawn(self) -> str | None:
+        """The generator drawn from since this object was made, described; None if none was."""
+        for g, state in self.generators:
+            if not _equal_states(_random_state(g), state):
+                if g is np.random.mtrand._rand:
+                    return "NumPy's global random generator (np.random.rand, np.random.normal...)"
+                return f"a {type(g).__name__}"
         return None
