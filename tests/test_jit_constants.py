@@ -146,3 +146,13 @@ def test_a_mask_passed_in_is_fine_and_generators_not_drawn_from_are_fine() -> No
     f = cr.jit(lambda x, mask: np.sum(x * mask) + rng.bit_generator.state["state"]["inc"] * 0)
     mask = rng.random(3) > 0.5
     assert f(X, mask) == np.sum(X * mask)
+
+
+def test_a_static_argument_s_attribute_replaced_between_calls() -> None:
+    # A static argument is part of the cache key by its hash (its identity, for most
+    # objects): the same model with a new W hit the old staging.
+    m = Model()
+    f = cr.jit(lambda x, model: np.sum(x * model.w), static_argnums=1)
+    assert f(X, m) == f(X, m) == 3.0
+    m.w = np.zeros(3)
+    assert f(X, m) == 0.0

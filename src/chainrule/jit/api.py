@@ -281,7 +281,11 @@ class Jitted:
         code = generate(trace.program, returned, name, header, fusion=self.fuse)
         trace.program.steps.clear()  # the equations hold the constants too: keep only the code's
         # Private constants are referenced by the staged code's two namespaces only.
-        constants = ConstantGuard(self.fun, code.namespace, private_refs=2)
+        # Static arguments are roots of chains too (model.W of a static model).
+        statics = {
+            self._params[i]: args[i] for i in self.static_argnums if i < min(len(args), len(self._params))
+        }
+        constants = ConstantGuard(self.fun, code.namespace, private_refs=2, statics=statics)
         with self._lock:
             self.stagings += 1
             if key not in self._cache and len(self._cache) >= MAX_STRUCTURES:

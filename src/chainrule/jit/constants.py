@@ -50,10 +50,11 @@ Chain = tuple[Any, tuple[tuple[str, Any], ...], Any]  # (root, path, what it rea
 
 def _bindings(
     fun: Any, depth: int, seen: set[tuple[int, int]], out: list[tuple[Any, str, bool, Any]],
-    chains: list[Chain],
+    chains: list[Chain], arguments: dict[str, Any] | None = None,
 ) -> None:  # fmt: skip
     """``(holder, name, value)`` for the globals and closure cells ``fun``'s code reads, and
-    the chains of attributes and constant subscripts it follows from them (``chains``)."""
+    the chains of attributes and constant subscripts it follows from them (``chains``);
+    ``arguments``: parameters of ``fun`` whose values are fixed (static arguments), roots too."""
     bound = getattr(fun, "__self__", None) if isinstance(fun, types.MethodType) else None
     fun = getattr(fun, "__func__", fun)
     code = getattr(fun, "__code__", None)
@@ -97,6 +98,8 @@ def _bindings(
                     root = cells[name]
                 elif load == "LOAD_FAST" and name == first and c is code:
                     root = bound
+                elif load == "LOAD_FAST" and arguments and name in arguments and c is code:
+                    root = arguments[name]
                 else:
                     continue
                 # Every prefix: ``self.rng.random`` reaches the generator ``self.rng`` on the way
@@ -209,10 +212,13 @@ def _same(a: Any, b: Any) -> bool:
 class ConstantGuard:
     """Checks, before a call of staged code, that its constants are those it was staged with."""
 
-    def __init__(self, fun: Callable[..., Any], namespace: dict[str, Any], private_refs: int):
+    def __init__(
+        self, fun: Callable[..., Any], namespace: dict[str, Any], private_refs: int,
+        statics: dict[str, Any] | None = None,
+    ) -> None:  # fmt: skip
         self.bindings: list[tuple[Any, str, bool, Any]] = []
         self.chains: list[Chain] = []
-        _bindings(fun, 3, set(), self.bindings, self.chains)
+        _bindings(fun, 3, set(), self.bindings, self.chains, statics)
         self.small: list[tuple[np.ndarray, bytes]] = []
         self.large: list[tuple[np.ndarray, np.ndarray, bytes]] = []
         seen: set[int] = set()
