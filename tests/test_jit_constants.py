@@ -156,3 +156,17 @@ def test_a_static_argument_s_attribute_replaced_between_calls() -> None:
     assert f(X, m) == f(X, m) == 3.0
     m.w = np.zeros(3)
     assert f(X, m) == 0.0
+
+
+def test_a_function_stored_on_an_object_is_read_too() -> None:
+    table = {"w": np.ones(3)}
+
+    class Net:
+        def __init__(self) -> None:
+            self.activation = lambda x: np.tanh(x) * table["w"]
+
+    net = Net()
+    f = cr.jit(lambda x: np.sum(net.activation(x)))
+    f(X)
+    table["w"] = np.zeros(3)
+    assert f(X) == 0.0

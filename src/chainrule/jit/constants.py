@@ -109,6 +109,8 @@ def _bindings(
                     if isinstance(reached, _LEAVES + _RANDOM) and (id(root), path[:cut]) not in recorded:
                         recorded.add((id(root), path[:cut]))
                         chains.append((root, path[:cut], reached))
+                    elif isinstance(reached, types.FunctionType | types.MethodType):
+                        found.append(reached)  # a function stored on an object: its code is read
                 if path[-1][0] == "attr":  # a method of an object: its code is read too
                     method = _method(_follow(root, path[:-1]), path[-1][1])
                     if method is not None:
