@@ -91,7 +91,7 @@ def per_example(rows: list[tuple[str, str, float]], repeat: int, batch: int) -> 
     parallel.set_num_threads(1)
     rows.append((name, "chainrule vmap(grad) 1 thread", median_time(lambda: batched(params, X, Y), repeat)))
     parallel.set_num_threads(None)
-    rows.append((name, "chainrule loop of grad", median_time(loop, max(3, repeat // 3))))
+    rows.append((name, "chainrule loop of grad", median_time(loop, max(5, repeat // 2))))
     D = rng.standard_normal((batch, 128))
     reused = np.empty((batch, 784, 128))
     rows.append(
