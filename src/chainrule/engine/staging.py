@@ -217,6 +217,17 @@ class StagingTrace:
             )
 
     # -- recording -----------------------------------------------------------------------
+    def _append(
+        self, outs: list[Tracer], fn: Any, args: Any, kwargs: Any, label: str,
+        prim: Primitive | None, unpack: bool = False,
+    ) -> None:  # fmt: skip
+        """Append the equation ``outs = fn(*args, **kwargs)``, staged values as :class:`Var`."""
+        names = [Var(o._node) for o in outs]
+        context, errstate = self._context(), self._errstate()
+        equation = Equation(names, fn, self._vars(args), self._vars(kwargs), label, context, errstate)
+        equation.unpack, equation.prim = unpack, prim
+        self.program.steps.append(equation)
+
     def _errstate(self) -> dict[str, str]:
         now = np.geterr()
         return {k: str(v) for k, v in now.items() if self._base_err.get(k) != v}
@@ -225,34 +236,11 @@ class StagingTrace:
                 prim: Primitive | None = None) -> Any:  # fmt: skip
         if isinstance(ans, np.ndarray | np.generic):
             out = self._fresh(ans)
-            self.program.steps.append(
-                Equation(
-                    [Var(out._node)],
-                    fn,
-                    self._vars(args),
-                    self._vars(kwargs),
-                    label,
-                    self._context(),
-                    self._errstate(),
-                    prim=prim,
-                )
-            )
+            self._append([out], fn, args, kwargs, label, prim)
             return out
         if isinstance(ans, tuple | list) and ans and all(isinstance(a, np.ndarray | np.generic) for a in ans):
             outs = [self._fresh(a) for a in ans]
-            self.program.steps.append(
-                Equation(
-                    [Var(o._node) for o in outs],
-                    fn,
-                    self._vars(args),
-                    self._vars(kwargs),
-                    label,
-                    self._context(),
-                    self._errstate(),
-                    unpack=True,
-                    prim=prim,
-                )
-            )
+            self._append(outs, fn, args, kwargs, label, prim, unpack=True)
             if type(ans) is list:
                 return outs
             if type(ans) is tuple:
@@ -263,18 +251,7 @@ class StagingTrace:
         if isinstance(ans, bool | int | float | complex):
             # A Python number computed from the data: guarded at its value.
             out = self._fresh(ans)
-            self.program.steps.append(
-                Equation(
-                    [Var(out._node)],
-                    fn,
-                    self._vars(args),
-                    self._vars(kwargs),
-                    label,
-                    self._context(),
-                    self._errstate(),
-                    prim=prim,
-                )
-            )
+            self._append([out], fn, args, kwargs, label, prim)
             self.program.steps.append(Guard(Var(out._node), "value", ans, decision_line()))
             return ans
         if isinstance(ans, tuple) and all(isinstance(a, int) for a in ans):
