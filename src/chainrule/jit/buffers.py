@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..engine.staging import Equation, Guard, Var
-from .fusion import Fused, uses
+from .fusion import Fused, reads, uses
 
 __all__ = ["BufferPool", "assign_buffers"]
 
@@ -80,14 +80,9 @@ def assign_buffers(
     last: dict[str, int] = {}
     escapes: set[str] = set()  # read by something that may keep a view
     for i, step in enumerate(steps):
-        used: set[str] = set()
-        if isinstance(step, Guard):
-            used.add(step.var.name)
-        else:
-            uses(step.args, used)
-            uses(step.kwargs, used)
-            if not _elementwise(step) and not _reduces(step, types):
-                escapes |= used
+        used = reads(step)
+        if not isinstance(step, Guard) and not _elementwise(step) and not _reduces(step, types):
+            escapes |= used
         for name in used:
             last[name] = i
     uses(outputs, escapes)

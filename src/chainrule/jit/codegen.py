@@ -23,7 +23,7 @@ import numpy as np
 from ..engine import CAST, GETITEM
 from ..engine.staging import Equation, Guard, Program, Var
 from .buffers import BufferPool, assign_buffers
-from .fusion import Fused, fuse
+from .fusion import Fused, fuse, reads
 from .fusion import uses as _uses
 from .simplify import simplify
 from .tiling import TiledRegion, region_source, tile_regions
@@ -274,14 +274,7 @@ def _fold_negations(
     """
     count: dict[str, int] = {}
     for step in steps:
-        used: list[str] = []
-        if isinstance(step, Guard):
-            used.append(step.var.name)
-        else:
-            names: set[str] = set()
-            _uses((step.args, step.kwargs), names)
-            used.extend(names)
-        for name in used:
+        for name in reads(step):
             count[name] = count.get(name, 0) + 1
     returned: set[str] = set()
     _uses(outputs, returned)
@@ -328,12 +321,8 @@ def _reuse_buffers(steps: list[Equation | Guard], outputs: list[Any], types: dic
     from_ufunc: set[str] = set()
     viewed: set[str] = set()
     for i, step in enumerate(steps):
-        used: set[str] = set()
-        if isinstance(step, Guard):
-            used.add(step.var.name)
-        else:
-            _uses(step.args, used)
-            _uses(step.kwargs, used)
+        used = reads(step)
+        if not isinstance(step, Guard):
             # A fused expression reads and writes elementwise as a ufunc does.
             plain_ufunc = (isinstance(step.fn, np.ufunc) or type(step.fn) is Fused) and not step.kwargs
             if not plain_ufunc:

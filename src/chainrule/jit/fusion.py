@@ -58,7 +58,7 @@ try:  # optional: the `jit` extra
 except ImportError:  # pragma: no cover - exercised where numexpr is absent
     _numexpr = None
 
-__all__ = ["FUSE_MIN_SIZE", "RECOMPUTE_OPS", "Fused", "available", "fuse", "uses"]
+__all__ = ["FUSE_MIN_SIZE", "RECOMPUTE_OPS", "Fused", "available", "fuse", "reads", "uses"]
 
 FUSE_MIN_SIZE = 32768  # below this a NumPy call is cheaper than numexpr's setup
 RECOMPUTE_OPS = 2  # a value read by several fused expressions is recomputed up to this size
@@ -106,6 +106,16 @@ def uses(x: Any, out: set[str]) -> None:
     elif t is dict:
         for v in x.values():
             uses(v, out)
+
+
+def reads(step: Equation | Guard) -> set[str]:
+    """The names of the variables a step reads (a guard: the one it tests)."""
+    names: set[str] = set()
+    if isinstance(step, Guard):
+        names.add(step.var.name)
+    else:
+        uses((step.args, step.kwargs), names)
+    return names
 
 
 class Fused:
@@ -187,12 +197,7 @@ def fuse(
     readers: dict[str, set[int]] = {}
     blocked: set[str] = set()  # read by a guard, an output or an equation that is not fused
     for i, step in enumerate(steps):
-        names: set[str] = set()
-        if isinstance(step, Guard):
-            names.add(step.var.name)
-        else:
-            uses((step.args, step.kwargs), names)
-        for n in names:
+        for n in reads(step):
             readers.setdefault(n, set()).add(i)
             if not fusable[i]:
                 blocked.add(n)

@@ -41,7 +41,7 @@ import numpy as np
 
 from .. import parallel
 from ..engine.staging import Equation, Guard, Var
-from .fusion import uses
+from .fusion import reads, uses
 
 __all__ = ["TILE_BYTES", "TILE_MIN_SIZE", "TiledRegion", "pairwise_tree", "tile_regions"]
 
@@ -191,15 +191,6 @@ def _total_sum(step: Equation | Guard, types: Types, shape: tuple[int, ...]) -> 
     )
 
 
-def _reads(step: Equation | Guard) -> set[str]:
-    names: set[str] = set()
-    if isinstance(step, Guard):
-        names.add(step.var.name)
-    else:
-        uses((step.args, step.kwargs), names)
-    return names
-
-
 def _grow(
     steps: list[Equation | Guard], types: Types, shape: tuple[int, ...]
 ) -> tuple[list[Equation | Guard], list[Equation], list[Equation | Guard]]:
@@ -210,8 +201,8 @@ def _grow(
     inside: set[str] = set()  # elementwise values of the region
     late: set[str] = set()  # sums of the region, and what is computed after it
     for step in steps:
-        reads = _reads(step)
-        if not reads & late:
+        read = reads(step)
+        if not read & late:
             if _elementwise(step, types, shape):
                 assert isinstance(step, Equation)
                 region.append(step)
@@ -221,7 +212,7 @@ def _grow(
                 region.append(step)
                 late.add(step.outs[0].name)
                 continue
-        if reads & (inside | late):
+        if read & (inside | late):
             after.append(step)
             if isinstance(step, Equation):
                 late.update(o.name for o in step.outs)
@@ -375,10 +366,10 @@ def _region_equation(
     produced = {s.outs[0].name for s in region}
     read_after: set[str] = set(returned)
     for s in after:
-        read_after |= _reads(s)
+        read_after |= reads(s)
     inputs: list[str] = []
     for s in region:
-        for name in sorted(_reads(s)):
+        for name in sorted(reads(s)):
             if name not in produced and name not in inputs:
                 inputs.append(name)
     outs = [s.outs[0].name for s in region if s.outs[0].name in read_after]
@@ -421,7 +412,7 @@ def region_source(
     # (an elementwise call may write over its operand).
     last: dict[str, int] = {}
     for i, s in enumerate(steps):
-        for n in _reads(s):
+        for n in reads(s):
             last[n] = i
     slots: list[np.dtype[Any]] = []
     free: list[int] = []
@@ -431,7 +422,7 @@ def region_source(
     for i, s in enumerate(steps):
         out = s.outs[0].name
         ufunc = _ufunc(s, types, tiled.shape)
-        for n in _reads(s):
+        for n in reads(s):
             if last.get(n) == i and n in slot_of and n not in outs:
                 free.append(slot_of[n])
         if ufunc is None and not _selection(s, types, tiled.shape):  # a sum or mean: the tile's sum
